@@ -1,0 +1,3 @@
+from creative.cli import main
+
+main()

@@ -1,0 +1,496 @@
+"""Async client for one ComfyUI server (0.3.x): submit a graph, follow it, download images.
+
+Protocol facts (recorded from a real server, see ../shared/comfyui): only the socket whose
+clientId equals the prompt's client_id gets execution frames, so the socket is opened before
+the POST; a prompt is done on `executing {node: null, prompt_id}`; history is written before
+that frame; frames sent while the socket is down are lost, so we fall back to polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from PIL import Image
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from creative.errors import ComfyError, ComfyValidationError
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+RECONNECT_EVERY_S = 2.0
+HISTORY_GRACE_S = 2.0  # how long to wait for history after `executing null` (never needed so far)
+
+
+def comfy_error(message: str, *, transient: bool, kind: str = "error",
+                hint: str | None = None, cls: type[ComfyError] = ComfyError) -> ComfyError:
+    """A ComfyError tagged for dispatch: `transient` (worth one retry) and `kind`
+    ("error" | "timeout" | "cancelled", matching Attempt.outcome)."""
+    err = cls(message, hint=hint)
+    err.transient = transient  # type: ignore[attr-defined]
+    err.kind = kind  # type: ignore[attr-defined]
+    return err
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when retrying elsewhere may help; validation errors never are."""
+    if isinstance(exc, ComfyValidationError):
+        return False
+    return bool(getattr(exc, "transient", False))
+
+
+@dataclass
+class RunOutput:
+    """What one finished prompt produced. `cached`: ComfyUI served the output node from cache."""
+
+    prompt_id: str
+    images: list[bytes]
+    filenames: list[str]
+    queued_at: float
+    started_at: float | None
+    ended_at: float
+    cached: bool = False
+    server: str = ""
+
+
+# --- error formatting (pure) ----------------------------------------------------------
+
+
+def _format_node_error(error: dict) -> str:
+    message = str(error.get("message", "")).strip()
+    details = str(error.get("details", "")).strip()
+    extra = error.get("extra_info") or {}
+    if error.get("type") == "value_not_in_list" and "received_value" in extra:
+        config = extra.get("input_config") or [[]]
+        choices = config[0] if isinstance(config, list) and config else []
+        available = ", ".join(map(str, choices)) if choices else "none"
+        return (f"{message}: {extra.get('input_name', '?')} "
+                f"'{extra['received_value']}' is not available (available: {available})")
+    return f"{message}: {details}" if details else message
+
+
+def format_validation_error(body: Any, output_node: str | None = None) -> str:
+    """One line from a /prompt 400 body: every failing node with its class and errors.
+
+    With `output_node`, only node errors that block that output are listed (a 200 answer
+    may carry errors for other outputs).
+    """
+    if not isinstance(body, dict):
+        return f"ComfyUI rejected the workflow: {body!r}"
+    top = body.get("error") or {}
+    if isinstance(top, str):
+        top = {"message": top}
+    parts: list[str] = []
+    for node_id, node in (body.get("node_errors") or {}).items():
+        if output_node is not None and output_node not in node.get("dependent_outputs", [output_node]):
+            continue
+        errors = "; ".join(_format_node_error(e) for e in node.get("errors", [])) or "invalid"
+        parts.append(f"node {node_id} ({node.get('class_type', '?')}): {errors}")
+    head = str(top.get("message") or "invalid workflow").rstrip(".")
+    if not parts:
+        details = str(top.get("details") or "").strip()
+        return f"ComfyUI rejected the workflow: {head}" + (f" ({details})" if details else "")
+    return f"ComfyUI rejected the workflow ({head}): " + " | ".join(parts)
+
+
+def _validation_hint(body: Any) -> str | None:
+    for node in ((body or {}).get("node_errors") or {}).values() if isinstance(body, dict) else []:
+        for e in node.get("errors", []):
+            if (e.get("extra_info") or {}).get("input_name") == "ckpt_name":
+                return ("put the checkpoint in ComfyUI/models/checkpoints on that server, or "
+                        "change ckpt_name in the workflow to one that is available")
+    return None
+
+
+def format_execution_error(data: dict) -> str:
+    """`node <id> (<class>): <exception_message>` from an execution_error frame or history."""
+    msg = " ".join(str(data.get("exception_message", "")).split()) or "failed"
+    etype = data.get("exception_type")
+    suffix = f" [{etype}]" if etype and etype not in ("Exception",) else ""
+    return f"node {data.get('node_id', '?')} ({data.get('node_type', '?')}): {msg}{suffix}"
+
+
+def _queue_ids(queue: dict) -> set[str]:
+    ids: set[str] = set()
+    for key in ("queue_running", "queue_pending"):
+        for item in queue.get(key) or []:
+            # Real ComfyUI: [number, prompt_id, prompt, extra_data, outputs]; accept dicts too.
+            if isinstance(item, (list, tuple)) and len(item) > 1:
+                ids.add(str(item[1]))
+            elif isinstance(item, dict) and "prompt_id" in item:
+                ids.add(str(item["prompt_id"]))
+    return ids
+
+
+def _ws_url(base_url: str, client_id: str) -> str:
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws",
+                       f"clientId={client_id}", ""))
+
+
+# --- the client ------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    prompt_id: str
+    output_node: str
+    queued_at: float
+    started_at: float | None = None
+    cached: bool = False
+    done: bool = False
+    last_poll: float = 0.0
+    seen: set = field(default_factory=set)
+
+
+class ComfyClient:
+    """One ComfyUI server. Pass `http` to share a connection pool or inject a transport."""
+
+    def __init__(self, base_url: str, *, http: httpx.AsyncClient | None = None,
+                 timeout_s: float = 600.0, poll_interval_s: float = 1.0,
+                 max_image_bytes: int = MAX_IMAGE_BYTES,
+                 clock: Callable[[], float] = time.time):
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.poll_interval_s = poll_interval_s
+        self.max_image_bytes = max_image_bytes
+        self.clock = clock
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> ComfyClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- plain HTTP ------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = self.base_url + path
+        try:
+            return await self.http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise comfy_error(f"ComfyUI at {self.base_url} did not answer {method} {path} in "
+                              f"time ({type(exc).__name__})", transient=True) from exc
+        except httpx.HTTPError as exc:
+            why = str(exc) or type(exc).__name__
+            raise comfy_error(f"ComfyUI at {self.base_url} is unreachable: {why}",
+                              transient=True,
+                              hint="start ComfyUI there or fix the server URL") from exc
+
+    async def _get_json(self, path: str, **kwargs: Any) -> Any:
+        resp = await self._request("GET", path, **kwargs)
+        return self._json(resp, f"GET {path}")
+
+    def _json(self, resp: httpx.Response, what: str) -> Any:
+        if resp.status_code >= 500:
+            raise comfy_error(f"ComfyUI at {self.base_url}: server error on {what} "
+                              f"(HTTP {resp.status_code}: {resp.text[:120].strip()!r})",
+                              transient=True)
+        if resp.status_code != 200:
+            raise comfy_error(f"ComfyUI at {self.base_url}: {what} answered HTTP "
+                              f"{resp.status_code}", transient=False)
+        try:
+            return resp.json()
+        except ValueError:
+            raise comfy_error(f"ComfyUI at {self.base_url}: server error on {what} (answer is "
+                              f"not JSON: {resp.text[:80].strip()!r})", transient=True) from None
+
+    async def check(self) -> dict:
+        """GET /system_stats; ComfyError naming the URL and why when it is not usable."""
+        stats = await self._get_json("/system_stats")
+        if not isinstance(stats, dict) or "system" not in stats:
+            raise comfy_error(f"{self.base_url} does not look like ComfyUI (/system_stats "
+                              f"has no 'system')", transient=False)
+        return stats
+
+    async def object_info(self) -> dict:
+        """GET /object_info: every node class with its inputs and choices."""
+        return await self._get_json("/object_info")
+
+    async def queue(self) -> dict:
+        return await self._get_json("/queue")
+
+    async def history(self, prompt_id: str) -> dict:
+        """The history entry of one prompt, or {} while it has none."""
+        data = await self._get_json(f"/history/{prompt_id}")
+        return (data or {}).get(prompt_id) or {}
+
+    async def cancel(self, prompt_ids: list[str] | set[str]) -> None:
+        """Interrupt those of `prompt_ids` that run and delete those still pending."""
+        wanted = {str(p) for p in prompt_ids}
+        if not wanted:
+            return
+        queue = await self.queue()
+        running = _queue_ids({"queue_running": queue.get("queue_running")}) & wanted
+        pending = _queue_ids({"queue_pending": queue.get("queue_pending")}) & wanted
+        if pending:
+            await self._request("POST", "/queue", json={"delete": sorted(pending)})
+        for pid in running:
+            # prompt_id makes the interrupt targeted: someone else's prompt is never stopped.
+            await self._request("POST", "/interrupt", json={"prompt_id": pid})
+        log.info("cancelled on %s: %d running, %d pending", self.base_url,
+                 len(running), len(pending))
+
+    # -- one prompt ------------------------------------------------------------------
+
+    async def run(self, graph: dict, output_node: str, *,
+                  on_progress: Callable[[int, int], None] | None = None,
+                  timeout_s: float | None = None) -> RunOutput:
+        """Submit `graph`, follow it to the end and return the output node's images."""
+        client_id = uuid.uuid4().hex
+        prompt_id = str(uuid.uuid4())
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit
+        ws = await self._connect_ws(client_id)
+        try:
+            state = await self._submit(graph, output_node, client_id, prompt_id)
+            try:
+                ws = await self._follow(ws, client_id, state, deadline, limit, on_progress)
+            except ComfyError as exc:
+                if getattr(exc, "kind", "") == "timeout":
+                    await self._cancel_quietly(prompt_id)
+                raise
+            except asyncio.CancelledError:
+                await asyncio.shield(self._cancel_quietly(prompt_id))
+                raise
+            entry = await self._finished_history(state, deadline)
+        finally:
+            if ws is not None:
+                await ws.close()
+        images, names = await self._download_outputs(entry, output_node, prompt_id)
+        return RunOutput(prompt_id=prompt_id, images=images, filenames=names,
+                         queued_at=state.queued_at, started_at=state.started_at,
+                         ended_at=self.clock(), cached=state.cached, server=self.base_url)
+
+    async def _cancel_quietly(self, prompt_id: str) -> None:
+        try:
+            await self.cancel([prompt_id])
+        except ComfyError as exc:
+            log.warning("could not cancel %s on %s: %s", prompt_id, self.base_url, exc)
+
+    async def _connect_ws(self, client_id: str) -> ClientConnection | None:
+        url = _ws_url(self.base_url, client_id)
+        try:
+            # Preview frames can be large; the size cap only bounds memory per frame.
+            return await connect(url, open_timeout=5.0, max_size=self.max_image_bytes,
+                                 ping_interval=None)
+        except (OSError, WebSocketException, asyncio.TimeoutError) as exc:
+            log.warning("websocket %s failed (%s); following by polling", url, exc)
+            return None
+
+    async def _submit(self, graph: dict, output_node: str, client_id: str,
+                      prompt_id: str) -> _State:
+        body = {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
+        queued_at = self.clock()
+        resp = await self._request("POST", "/prompt", json=body)
+        if resp.status_code == 400:
+            try:
+                detail = resp.json()
+            except ValueError:
+                detail = resp.text[:200]
+            err = comfy_error(format_validation_error(detail), transient=False,
+                              hint=_validation_hint(detail), cls=ComfyValidationError)
+            err.body = detail  # type: ignore[attr-defined]
+            raise err
+        answer = self._json(resp, "POST /prompt")
+        node_errors = (answer or {}).get("node_errors") or {}
+        blocking = {k: v for k, v in node_errors.items()
+                    if output_node in v.get("dependent_outputs", [output_node])}
+        if blocking:
+            # ComfyUI queued the other outputs only; ours will never be produced.
+            await self._cancel_quietly(prompt_id)
+            raise comfy_error(format_validation_error(answer, output_node), transient=False,
+                              hint=_validation_hint(answer), cls=ComfyValidationError)
+        if answer.get("prompt_id") not in (None, prompt_id):
+            log.warning("%s replaced our prompt_id %s by %s", self.base_url, prompt_id,
+                        answer["prompt_id"])
+            prompt_id = str(answer["prompt_id"])
+        log.debug("queued %s on %s (number %s)", prompt_id, self.base_url, answer.get("number"))
+        return _State(prompt_id=prompt_id, output_node=output_node, queued_at=queued_at)
+
+    async def _follow(self, ws: ClientConnection | None, client_id: str, state: _State,
+                      deadline: float, limit: float,
+                      on_progress: Callable[[int, int], None] | None) -> ClientConnection | None:
+        """Wait for the end of our prompt: socket frames first, polling when it is silent."""
+        last_connect = time.monotonic()
+        while not state.done:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} did "
+                                  f"not finish within {limit:g} s (timeout)", transient=True,
+                                  kind="timeout", hint="raise the timeout or check the server")
+            if ws is None:
+                if time.monotonic() - last_connect >= RECONNECT_EVERY_S:
+                    last_connect = time.monotonic()
+                    ws = await self._connect_ws(client_id)  # same clientId: frames resume
+                await self._poll(state)
+                if not state.done:
+                    await asyncio.sleep(min(self.poll_interval_s, max(remaining, 0.0)))
+                continue
+            try:
+                frame = await asyncio.wait_for(ws.recv(), min(self.poll_interval_s, remaining))
+            except asyncio.TimeoutError:
+                await self._poll(state)  # silent socket: ask history/queue directly
+                continue
+            except (WebSocketException, OSError) as exc:
+                log.warning("websocket to %s dropped (%s); polling and reconnecting",
+                            self.base_url, exc)
+                ws = None
+                last_connect = time.monotonic() - RECONNECT_EVERY_S  # reconnect at once
+                await self._poll(state)
+                continue
+            if isinstance(frame, str):
+                self._on_frame(frame, state, on_progress)
+        return ws
+
+    def _on_frame(self, frame: str, state: _State,
+                  on_progress: Callable[[int, int], None] | None) -> None:
+        try:
+            msg = json.loads(frame)
+            kind, data = msg.get("type"), msg.get("data") or {}
+        except (ValueError, AttributeError):
+            return
+        if data.get("prompt_id") != state.prompt_id:
+            return  # other prompts, status frames, reconnect's bare {"node": ...}
+        if kind == "execution_start":
+            state.started_at = state.started_at or self.clock()
+        elif kind == "execution_cached":
+            state.cached = state.output_node in (data.get("nodes") or [])
+        elif kind == "executing":
+            if data.get("node") is None:
+                state.done = True
+            else:
+                state.started_at = state.started_at or self.clock()
+        elif kind == "progress" and on_progress is not None:
+            try:
+                on_progress(int(data.get("value", 0)), int(data.get("max", 0)))
+            except Exception:  # a display bug must not fail the generation
+                log.exception("on_progress callback failed")
+        elif kind == "execution_error":
+            raise comfy_error(f"ComfyUI at {self.base_url}: {format_execution_error(data)}",
+                              transient=True)
+        elif kind == "execution_interrupted":
+            raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} was "
+                              f"interrupted at node {data.get('node_id', '?')} "
+                              f"({data.get('node_type', '?')})", transient=False,
+                              kind="cancelled")
+
+    async def _poll(self, state: _State) -> None:
+        """One look at /history (and /queue when history is empty); may finish or raise."""
+        state.last_poll = time.monotonic()
+        entry = await self.history(state.prompt_id)
+        if entry:
+            self._check_history(entry, state)
+            return
+        if state.prompt_id in _queue_ids(await self.queue()):
+            return
+        # Gone from the queue: history may have been written in between; look once more.
+        entry = await self.history(state.prompt_id)
+        if entry:
+            self._check_history(entry, state)
+            return
+        raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} vanished from "
+                          f"the queue without a result (deleted by someone else?)",
+                          transient=True, kind="cancelled")
+
+    def _check_history(self, entry: dict, state: _State) -> None:
+        status = entry.get("status") or {}
+        messages = status.get("messages") or []
+        for name, data in messages:
+            if name == "execution_error":
+                raise comfy_error(f"ComfyUI at {self.base_url}: {format_execution_error(data)}",
+                                  transient=True)
+            if name == "execution_interrupted":
+                raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} was "
+                                  f"interrupted at node {data.get('node_id', '?')}",
+                                  transient=False, kind="cancelled")
+            if name == "execution_start":
+                state.started_at = state.started_at or data.get("timestamp", 0) / 1000 or None
+            if name == "execution_cached":
+                state.cached = state.output_node in (data.get("nodes") or [])
+        if status.get("status_str") == "error":
+            raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} failed "
+                              f"(history status 'error')", transient=True)
+        if status.get("completed") or status.get("status_str") == "success" or entry.get("outputs"):
+            state.done = True
+
+    async def _finished_history(self, state: _State, deadline: float) -> dict:
+        grace = min(deadline, time.monotonic() + HISTORY_GRACE_S)
+        while True:
+            entry = await self.history(state.prompt_id)
+            if entry:
+                self._check_history(entry, state)
+                return entry
+            if time.monotonic() >= grace:
+                raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} "
+                                  f"finished but has no history entry", transient=True)
+            await asyncio.sleep(0.05)
+
+    # -- downloads -------------------------------------------------------------------
+
+    async def _download_outputs(self, entry: dict, output_node: str,
+                                prompt_id: str) -> tuple[list[bytes], list[str]]:
+        items = ((entry.get("outputs") or {}).get(output_node) or {}).get("images") or []
+        if not items:
+            produced = ", ".join(sorted((entry.get("outputs") or {}).keys())) or "none"
+            raise comfy_error(f"ComfyUI at {self.base_url}: prompt {prompt_id} produced no "
+                              f"images on output node {output_node} (nodes with output: "
+                              f"{produced})", transient=False,
+                              hint="check `output` in the workflow's bind file")
+        images, names = [], []
+        for item in items:
+            images.append(await self.download(item))
+            names.append(str(item.get("filename", "")))
+        return images, names
+
+    async def download(self, item: dict) -> bytes:
+        """GET /view for one {filename, subfolder, type}; size-capped and checked as an image."""
+        params = {"filename": item.get("filename", ""), "subfolder": item.get("subfolder", ""),
+                  "type": item.get("type", "output")}
+        what = f"/view {params['filename']!r}"
+        try:
+            async with self.http.stream("GET", self.base_url + "/view", params=params) as resp:
+                if resp.status_code != 200:
+                    raise comfy_error(f"ComfyUI at {self.base_url}: {what} answered HTTP "
+                                      f"{resp.status_code}", transient=resp.status_code >= 500)
+                declared = int(resp.headers.get("Content-Length") or 0)
+                if declared > self.max_image_bytes:
+                    raise self._too_big(what, declared)
+                chunks, size = [], 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > self.max_image_bytes:
+                        raise self._too_big(what, size)
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise comfy_error(f"ComfyUI at {self.base_url}: download {what} failed: {exc}",
+                              transient=True) from exc
+        data = b"".join(chunks)
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                img.verify()
+        except Exception as exc:  # Pillow raises many types for bad data
+            raise comfy_error(f"ComfyUI at {self.base_url}: {what} is not a readable image "
+                              f"({len(data)} bytes: {exc})", transient=True) from None
+        return data
+
+    def _too_big(self, what: str, size: int) -> ComfyError:
+        return comfy_error(f"ComfyUI at {self.base_url}: {what} is {size} bytes, over the "
+                           f"{self.max_image_bytes} byte limit", transient=False)

@@ -1,0 +1,182 @@
+"""Pydantic models shared by the stages. Stages talk through these and the run folder."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Base for every model: unknown keys are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- research -----------------------------------------------------------------
+
+
+class ResearchNotes(Strict):
+    """Facts scraped from the product page. Images are reference only."""
+
+    url: str
+    final_url: str | None = None
+    backend: str = "static"
+    title: str | None = None
+    description: str | None = None
+    product_name: str | None = None
+    brand: str | None = None
+    price: str | None = None
+    currency: str | None = None
+    availability: str | None = None
+    rating: float | None = None
+    review_count: int | None = None
+    features: list[str] = Field(default_factory=list)
+    main_text: str | None = None
+    image_urls: list[str] = Field(default_factory=list)
+    language: str | None = None
+    sources: dict[str, str] = Field(default_factory=dict)  # fact name -> where it came from
+
+
+# --- brief --------------------------------------------------------------------
+
+
+class Concept(Strict):
+    """One creative direction: the copy drawn on the ad and the scene behind it."""
+
+    name: str
+    headline: str
+    subhead: str = ""
+    cta: str
+    scene: str
+    mood: str = ""
+
+
+class Brief(Strict):
+    """brief.md: YAML header plus concepts from the body."""
+
+    brand: str
+    channel: str
+    format: str = "static"
+    offer: str | None = None
+    cta: str | None = None
+    product: str | None = None
+    url: str | None = None
+    must_have: list[str] = Field(default_factory=list)
+    avoid: list[str] = Field(default_factory=list)
+    concepts: list[Concept] = Field(min_length=2)
+
+
+# --- prompts ------------------------------------------------------------------
+
+
+class VariantPrompt(Strict):
+    """The scene prompt for one variant, with an explicit seed."""
+
+    variant: int = Field(ge=1)
+    concept: str
+    positive: str
+    negative: str
+    seed: int = Field(ge=0, lt=2**63)
+    width: int = 1024
+    height: int = 1024
+
+
+class PromptSet(Strict):
+    """prompts.json."""
+
+    variants: list[VariantPrompt]
+
+
+# --- channels -----------------------------------------------------------------
+
+
+class SafeZone(Strict):
+    """Margins, as fractions of the canvas, that text and logo must stay inside."""
+
+    top: float = Field(0.05, ge=0, lt=0.5)
+    bottom: float = Field(0.05, ge=0, lt=0.5)
+    left: float = Field(0.05, ge=0, lt=0.5)
+    right: float = Field(0.05, ge=0, lt=0.5)
+
+
+class AdSize(Strict):
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    layout: str  # name of brand/layouts/<layout>.yaml
+    format: Literal["jpg", "png"] = "jpg"
+
+    @property
+    def label(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+class VideoSettings(Strict):
+    duration_s: float = Field(gt=0)
+    fps: int = 30
+
+
+class Channel(Strict):
+    description: str = ""
+    sizes: list[AdSize] = Field(min_length=1)
+    safe_zone: SafeZone = Field(default_factory=SafeZone)
+    max_file_kb: int | None = None
+    headline_max_chars: int = 40
+    video: VideoSettings | None = None
+
+
+# --- generation ---------------------------------------------------------------
+
+
+class Attempt(Strict):
+    """One submission of one variant to one server."""
+
+    server: str
+    prompt_id: str
+    started_at: float
+    ended_at: float | None = None
+    outcome: Literal["ok", "error", "timeout", "cancelled"] = "ok"
+    error: str | None = None
+
+
+class GenerationResult(Strict):
+    """Outcome of one variant's background generation."""
+
+    variant: int
+    ok: bool
+    path: str | None = None  # relative to the run folder
+    seed: int
+    graph_sha256: str | None = None
+    cached: bool = False
+    attempts: list[Attempt] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+# --- compose / export -----------------------------------------------------------
+
+
+class BoxCheck(Strict):
+    """QC of one drawn box: where it ended up and how readable it is."""
+
+    box: str
+    text: str = ""
+    font_size: int | None = None
+    bounds: tuple[int, int, int, int] | None = None  # left, top, right, bottom in pixels
+    contrast: float | None = None
+    inside_safe_zone: bool = True
+
+
+class AdRecord(Strict):
+    """One finished ad file."""
+
+    variant: int
+    concept: str
+    seed: int
+    width: int
+    height: int
+    path: str  # relative to the run folder
+    bytes: int = 0
+    sha256: str | None = None
+    boxes: list[BoxCheck] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

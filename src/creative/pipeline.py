@@ -1,0 +1,349 @@
+"""`creative run`: the stages in order, one run folder, a runlog rewritten after every stage."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from creative import brief as brief_stage
+from creative import prompts as prompts_stage
+from creative.atomic import write_atomic
+from creative.brand import load_brand, load_channels
+from creative.budget import LEDGER_NAME, Ledger, resolve_timezone
+from creative.comfy.dispatch import GenJob, generate_all
+from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
+from creative.compose import compose_run
+from creative.config import Settings
+from creative.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    BudgetRefused,
+    ComfyError,
+    CreativeError,
+    InputError,
+)
+from creative.models import Brief, Channel, GenerationResult, PromptSet
+from creative.progress import Reporter
+from creative.report import write_contact_sheet, write_gallery
+from creative.research import research, write_research
+from creative.runlog import BudgetRecord, RunLog, StageRecord, VariantRecord, sha256_file, write_runlog
+
+# SDXL works best near one megapixel with sides in multiples of 64.
+BACKGROUND_PIXELS = 1024 * 1024
+SIDE_MULTIPLE = 64
+
+
+@dataclass
+class RunOptions:
+    """What the user asked for on the command line."""
+
+    channel: str | None = None
+    url: str | None = None
+    brief_path: Path | None = None
+    offer: str | None = None
+    variants: int | None = None
+    seed: int | None = None
+    new_seeds: bool = False
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    exit_code: int
+    message: str
+    runlog: RunLog
+
+
+@dataclass
+class RunContext:
+    """The run folder and its runlog, shared by the stages of one run."""
+
+    run_dir: Path
+    runlog: RunLog
+    reporter: Reporter
+    clock: Callable[[], float] = time.time
+    written: list[str] = field(default_factory=list)
+
+    def save(self) -> None:
+        write_runlog(self.runlog, self.run_dir)
+
+    @contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[StageRecord]:
+        """Time a stage, record its outcome and rewrite the runlog when it ends."""
+        self.reporter.stage(name, detail)
+        record = StageRecord(name=name, started_at=self.clock())
+        self.runlog.stages.append(record)
+        try:
+            yield record
+        except BaseException as exc:
+            record.outcome = "failed"
+            record.error = getattr(exc, "message", None) or type(exc).__name__
+            raise
+        else:
+            record.outcome = "ok"
+        finally:
+            record.ended_at = self.clock()
+            record.seconds = round(record.ended_at - record.started_at, 4)
+            self.save()
+
+
+def background_size(channel: Channel) -> tuple[int, int]:
+    """Generation size for a channel: the first size's aspect at about one megapixel."""
+    primary = channel.sizes[0]
+    aspect = primary.width / primary.height
+    width = math.sqrt(BACKGROUND_PIXELS * aspect)
+    height = width / aspect
+    return _round_side(width), _round_side(height)
+
+
+def _round_side(value: float) -> int:
+    return max(SIDE_MULTIPLE, int(round(value / SIDE_MULTIPLE)) * SIDE_MULTIPLE)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "brand"
+
+
+def make_run_dir(runs_dir: Path, brand: str, channel: str, now: float) -> tuple[str, Path]:
+    """Create `runs/<YYYYMMDD-HHMMSS>-<brand>-<channel>`; a suffix keeps parallel runs apart."""
+    base = f"{datetime.fromtimestamp(now).strftime('%Y%m%d-%H%M%S')}-{slug(brand)}-{slug(channel)}"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        run_id = base if attempt == 1 else f"{base}-{attempt}"
+        try:
+            (runs_dir / run_id).mkdir()
+        except FileExistsError:
+            continue
+        return run_id, runs_dir / run_id
+    raise CreativeError(f"cannot create a unique run folder under {runs_dir}")
+
+
+def check_runs_dir_writable(runs_dir: Path) -> None:
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"runs folder {runs_dir} cannot be created: {exc.strerror}", hint="pass --runs-dir DIR") from None
+    if not os.access(runs_dir, os.W_OK):
+        raise InputError(f"runs folder {runs_dir} is not writable", hint="pass --runs-dir DIR or fix its permissions")
+
+
+def resolve_channel(channels: dict[str, Channel], name: str | None) -> Channel:
+    if not name:
+        raise InputError("no channel given", hint=f"pass --channel, one of: {', '.join(sorted(channels))}")
+    if name not in channels:
+        raise InputError(f"unknown channel {name!r}", hint=f"choose one of: {', '.join(sorted(channels))} (templates/channels.yaml)")
+    return channels[name]
+
+
+def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *, clock: Callable[[], float] = time.time) -> RunResult:
+    """Run every stage for `creative run`. Errors before the run folder exists are raised."""
+    if not options.url and not options.brief_path:
+        raise InputError("nothing to work from", hint="pass --url URL (or a local file) or --brief FILE")
+    channels = load_channels(settings.templates_dir / "channels.yaml")
+    given_brief = brief_stage.read_brief(options.brief_path) if options.brief_path else None
+    channel_name = options.channel or (given_brief.channel if given_brief else None)
+    channel = resolve_channel(channels, channel_name)
+    brand = load_brand(settings.brand_dir)
+    workflow_path = Path(settings.comfyui.workflow) if settings.comfyui.workflow else default_workflow_path(settings.templates_dir)
+    workflow = load_workflow(workflow_path)
+    variants = options.variants or settings.variants
+    estimate = round(variants * settings.budget.cost_per_image_usd, 6)
+
+    runs_dir = settings.paths.runs_dir
+    check_runs_dir_writable(runs_dir)
+    ledger = Ledger(runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd, tz=resolve_timezone(settings.budget.timezone), clock=clock)
+    # Fail fast (a corrupt ledger refuses here too); the binding check is the locked
+    # reservation just before generation.
+    before = ledger.check(estimate)
+
+    run_id, run_dir = make_run_dir(runs_dir, brand.name, channel_name, clock())
+    runlog = RunLog(
+        run_id=run_id,
+        created_at=clock(),
+        inputs={
+            "url": options.url,
+            "brief": str(options.brief_path) if options.brief_path else None,
+            "channel": channel_name,
+            "offer": options.offer,
+            "variants": variants,
+            "seed": options.seed,
+            "new_seeds": options.new_seeds,
+            "comfy_urls": settings.comfyui.urls,
+            "workflow": str(workflow_path),
+        },
+        input_hashes={"workflow": sha256_file(workflow_path), "brand.yaml": sha256_file(settings.brand_dir / "brand.yaml")},
+        config=settings.redacted(),
+        budget=BudgetRecord(cap_usd=ledger.cap, spent_before_usd=before.settled, reserved_before_usd=before.reserved, estimate_usd=estimate),
+    )
+    ctx = RunContext(run_dir=run_dir, runlog=runlog, reporter=reporter, clock=clock)
+    ctx.save()
+    reserved = False
+    try:
+        brief = _brief_stage(ctx, options, settings, brand, channel_name, channel, given_brief)
+        prompt_set = _prompts_stage(ctx, options, brief, brand, channel, variants, workflow)
+        with ctx.stage("budget", f"estimate ${estimate:.2f}"):
+            ledger.reserve(run_id, estimate)
+            reserved = True
+        results = _generate_stage(ctx, settings, prompt_set, workflow)
+        ads = _compose_stage(ctx, run_id, brief, prompt_set, channel, settings)
+        _report_stage(ctx, run_id, brief, prompt_set, ads)
+        return _finish(ctx, results, settings)
+    except KeyboardInterrupt:
+        runlog.status, runlog.exit_code, runlog.message = "cancelled", 130, "cancelled by the user"
+        raise
+    except BudgetRefused as exc:
+        runlog.status, runlog.exit_code, runlog.message = "refused", exc.exit_code, exc.message
+        raise
+    except CreativeError as exc:
+        runlog.status, runlog.exit_code, runlog.message = "failed", exc.exit_code, exc.message
+        exc.written = exc.written or _written_files(run_dir)
+        raise
+    finally:
+        if reserved:
+            actual = _actual_cost(runlog, settings)
+            runlog.budget.actual_usd = actual
+            ledger.settle(run_id, actual)
+        ctx.save()
+
+
+def _brief_stage(ctx: RunContext, options: RunOptions, settings: Settings, brand, channel_name: str, channel: Channel, given: Brief | None) -> Brief:
+    if given is not None:
+        with ctx.stage("brief", f"from {options.brief_path}"):
+            brief_stage.check_policy(given, brand.banned_words)
+            write_atomic(ctx.run_dir / "brief.md", options.brief_path.read_text(encoding="utf-8"))
+            ctx.runlog.input_hashes["brief.md"] = sha256_file(options.brief_path)
+            return given
+    with ctx.stage("research", options.url):
+        notes = research(options.url, timeout_s=settings.research.timeout_s, max_bytes=settings.research.max_bytes)
+        write_research(notes, ctx.run_dir)
+        ctx.reporter.info(f"found: {notes.product_name or notes.title or 'no product name'}"
+                          + (f" · {notes.price} {notes.currency or ''}" if notes.price else ""))
+    with ctx.stage("brief"):
+        brief = brief_stage.draft_brief(notes, brand=brand.name, channel_name=channel_name, channel=channel, offer=options.offer)
+        brief_stage.check_policy(brief, brand.banned_words)
+        brief_stage.write_brief(brief, ctx.run_dir / "brief.md")
+        ctx.reporter.info(f"{len(brief.concepts)} concepts: " + ", ".join(c.name for c in brief.concepts))
+    return brief
+
+
+def _prompts_stage(ctx: RunContext, options: RunOptions, brief: Brief, brand, channel: Channel, variants: int, workflow) -> PromptSet:
+    with ctx.stage("prompts"):
+        width, height = background_size(channel)
+        prompt_set = prompts_stage.build_prompts(
+            brief, variants=variants, width=width, height=height, palette_words=brand.palette_words,
+            mood=brand.mood, seed=options.seed, new_seeds=options.new_seeds,
+        )
+        write_atomic(ctx.run_dir / "prompts.json", prompt_set.model_dump_json(indent=2) + "\n")
+        workflow_hash = sha256_file(workflow.path)
+        ctx.runlog.variants = [
+            VariantRecord(
+                variant=p.variant, concept=p.concept, positive=p.positive, negative=p.negative, seed=p.seed,
+                width=p.width, height=p.height, workflow=workflow.name, workflow_sha256=workflow_hash,
+                graph_sha256=graph_sha256(workflow.apply(p.positive, p.negative, p.seed, p.width, p.height)),
+            )
+            for p in prompt_set.variants
+        ]
+    return prompt_set
+
+
+def _generate_stage(ctx: RunContext, settings: Settings, prompt_set: PromptSet, workflow) -> list[GenerationResult]:
+    urls = settings.comfyui.urls
+    jobs = [
+        GenJob(variant=p.variant, graph=workflow.apply(p.positive, p.negative, p.seed, p.width, p.height),
+               output_node=workflow.bind.output.node, seed=p.seed)
+        for p in prompt_set.variants
+    ]
+    with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(urls)} server(s)"):
+        ctx.reporter.generation_started([job.variant for job in jobs])
+        try:
+            results = asyncio.run(generate_all(
+                jobs, urls, ctx.run_dir / "backgrounds", timeout_s=settings.comfyui.timeout_s,
+                on_event=ctx.reporter.generation_event,
+            ))
+        finally:
+            ctx.reporter.generation_finished()
+        for result in results:
+            _record_generation(ctx, result, settings.budget.cost_per_image_usd)
+        failed = [r for r in results if not r.ok]
+        if len(failed) == len(results):
+            raise ComfyError("every variant failed to generate: " + "; ".join(f"v{r.variant:02d}: {r.error}" for r in failed))
+    return results
+
+
+def _record_generation(ctx: RunContext, result: GenerationResult, cost_per_image: float) -> None:
+    record = ctx.runlog.variant(result.variant)
+    record.status = "ok" if result.ok else "failed"
+    record.attempts = result.attempts
+    record.prompt_ids = [a.prompt_id for a in result.attempts]
+    record.server = result.attempts[-1].server if result.attempts else None
+    record.cached = result.cached
+    record.seconds = result.seconds
+    record.error = result.error
+    record.graph_sha256 = result.graph_sha256 or record.graph_sha256
+    record.cost_estimate_usd = cost_per_image
+    record.cost_actual_usd = cost_per_image if result.ok and not result.cached else 0.0
+    if result.ok and result.path:
+        record.background = result.path
+        record.background_sha256 = sha256_file(ctx.run_dir / result.path)
+
+
+def _compose_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: PromptSet, channel: Channel, settings: Settings):
+    ok_variants = [v.variant for v in ctx.runlog.variants if v.status == "ok"]
+    with ctx.stage("compose", f"{len(ok_variants)} variants × {len(channel.sizes)} sizes"):
+        ads = compose_run(ctx.run_dir, run_id, brief, prompt_set, channel, settings.brand_dir, variants=ok_variants)
+        for ad in ads:
+            ctx.runlog.variant(ad.variant).ads.append(ad)
+            for warning in ad.warnings:
+                ctx.reporter.warn(f"v{ad.variant:02d} {ad.width}x{ad.height}: {warning}")
+    return ads
+
+
+def _report_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: PromptSet, ads) -> None:
+    with ctx.stage("report"):
+        write_contact_sheet(ctx.run_dir, ads)
+        write_gallery(ctx.run_dir, run_id=run_id, brief=brief, prompts=prompt_set, ads=ads, totals=_totals(ctx.runlog))
+
+
+def _totals(runlog: RunLog) -> dict:
+    return {
+        "variants_ok": sum(v.status == "ok" for v in runlog.variants),
+        "variants_failed": sum(v.status == "failed" for v in runlog.variants),
+        "ads": sum(len(v.ads) for v in runlog.variants),
+        "cost_usd": round(sum(v.cost_actual_usd for v in runlog.variants), 4),
+        "cached": sum(v.cached for v in runlog.variants),
+        "seconds": round(time.time() - runlog.created_at, 2),
+    }
+
+
+def _actual_cost(runlog: RunLog, settings: Settings) -> float:
+    return round(sum(v.cost_actual_usd for v in runlog.variants), 6)
+
+
+def _finish(ctx: RunContext, results: list[GenerationResult], settings: Settings) -> RunResult:
+    runlog = ctx.runlog
+    runlog.totals = _totals(runlog)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        listing = "; ".join(f"v{r.variant:02d}: {r.error}" for r in failed)
+        runlog.status, runlog.exit_code = "partial", EXIT_PARTIAL
+        runlog.message = f"{len(failed)} of {len(results)} variants failed ({listing}); the others were delivered"
+    else:
+        runlog.status, runlog.exit_code = "ok", EXIT_OK
+        runlog.message = f"{len(results)} variants, {runlog.totals['ads']} ads"
+    return RunResult(run_dir=ctx.run_dir, exit_code=runlog.exit_code, message=runlog.message, runlog=runlog)
+
+
+def _written_files(run_dir: Path) -> list[str]:
+    return sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file() and not p.name.startswith("."))[:12]
+
+
+__all__ = ["RunOptions", "RunResult", "run_pipeline", "background_size", "make_run_dir", "EXIT_FAILURE"]

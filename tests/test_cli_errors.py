@@ -1,0 +1,73 @@
+"""Bad input ends with one clear line on stderr and the documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from cli_helpers import EXAMPLE_PAGE, REPO, closed_port, run_creative
+
+
+def assert_one_clear_line(result, code: int, *needles: str) -> str:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def test_unknown_channel(tmp_path):
+    result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "myspace", "--runs-dir", str(tmp_path), cwd=tmp_path)
+    assert_one_clear_line(result, 2, "unknown channel 'myspace'", "meta_static")
+
+
+def test_unreachable_url(tmp_path, mock_comfy):
+    url = f"http://127.0.0.1:{closed_port()}/p/serum"
+    result = run_creative("run", "--url", url, "--channel", "meta_static", "--comfy-url", mock_comfy().url,
+                          "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert_one_clear_line(result, 2, url)
+
+
+def test_non_html_page(tmp_path, mock_comfy):
+    pdf = tmp_path / "spec.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n")
+    result = run_creative("run", "--url", str(pdf), "--channel", "meta_static", "--comfy-url", mock_comfy().url,
+                          "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert_one_clear_line(result, 2, "spec.pdf")
+
+
+def test_comfy_unreachable_names_url(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--comfy-url", url,
+                          "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    line = assert_one_clear_line(result, 1, url)
+    assert "Already written" in line  # says what is on disk
+    # Nothing was spent: the reservation was settled at zero.
+    events = [json.loads(l) for l in (tmp_path / "runs" / "budget.jsonl").read_text().splitlines()]
+    assert events[-1]["event"] == "settle" and events[-1]["amount_usd"] == 0
+
+
+def test_malformed_config(tmp_path):
+    (tmp_path / "creative.yaml").write_text("budget:\n  monthly_cap_usd: [1, 2\n")
+    result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", cwd=tmp_path)
+    assert_one_clear_line(result, 2, "creative.yaml")
+
+
+def test_workflow_bind_names_missing_node(tmp_path):
+    source = REPO / "templates" / "workflows" / "sdxl_txt2img.json"
+    shutil.copy(source, tmp_path / "wf.json")
+    bind = (source.parent / "sdxl_txt2img.bind.yaml").read_text()
+    (tmp_path / "wf.bind.yaml").write_text(bind.replace('"3"', '"99"', 1).replace("'3'", "'99'", 1))
+    result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--workflow", str(tmp_path / "wf.json"),
+                          "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert_one_clear_line(result, 2, "wf.bind.yaml", "99")
+
+
+def test_usage_error_exit_2(tmp_path):
+    result = run_creative("run", "--variants", "zero", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
