@@ -56,6 +56,8 @@ class Brand(_Strict):
     logo: str
     cta: CtaStyle
     text_colors: list[str] = Field(default_factory=list)  # colour names allowed for "auto" text
+    scrim_dark: str | None = None  # colour behind light text (default: darkest colour)
+    scrim_light: str | None = None  # colour behind dark text (default: lightest colour)
     voice: str = ""
     banned_words: list[str] = Field(default_factory=list)
     mood: str = ""
@@ -72,9 +74,13 @@ class Brand(_Strict):
             name = getattr(self.cta, key)
             if name not in self.colors:
                 raise ValueError(f"cta.{key}: '{name}' is not one of colors ({', '.join(self.colors)})")
-        for name in self.text_colors:
+        for i, name in enumerate(self.text_colors):
             if name not in self.colors:
-                raise ValueError(f"text_colors: '{name}' is not one of colors ({', '.join(self.colors)})")
+                raise ValueError(f"text_colors.{i}: '{name}' is not one of colors ({', '.join(self.colors)})")
+        for key in ("scrim_dark", "scrim_light"):
+            name = getattr(self, key)
+            if name is not None and name not in self.colors:
+                raise ValueError(f"{key}: '{name}' is not one of colors ({', '.join(self.colors)})")
         return self
 
     def rgb(self, name: str) -> tuple[int, int, int]:

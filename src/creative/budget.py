@@ -192,3 +192,36 @@ def _parse_event(line: str, path: Path, number: int) -> dict:
             hint="repair or remove that line (each line is one JSON event: event, run_id, amount_usd, ts)",
         )
     return event
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True when a process with this id exists on this machine."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def budget_summary(state: BudgetState, *, alive: Callable[[int | None], bool] = pid_alive) -> dict:
+    """The month's totals and the runs behind them, as plain data for tables and --json."""
+    runs = []
+    for run in state.runs.values():
+        if run.released:
+            status = "released"
+        elif run.settled is not None:
+            status = "settled"
+        else:
+            status = "reserved" if alive(run.pid) else "stale"
+        runs.append({
+            "run_id": run.run_id, "status": status, "reserved_usd": round(run.reserved, 6),
+            "settled_usd": None if run.settled is None else round(run.settled, 6), "pid": run.pid,
+        })
+    return {
+        "month": state.month, "cap_usd": state.cap, "settled_usd": state.settled,
+        "reserved_usd": state.reserved, "remaining_usd": state.remaining, "runs": runs,
+    }

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 
 from creative.config import SOURCE_ROOT, load_settings
-from creative.errors import EXIT_BAD_INPUT, EXIT_FAILURE, CreativeError
+from creative.errors import EXIT_BUDGET, CreativeError
 
 app = typer.Typer(
     help="Turn a product page into ready-to-upload, on-brand ad creatives.",
@@ -41,9 +41,10 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed: variant N gets seed + N - 1."),
     new_seeds: bool = typer.Option(False, "--new-seeds", help="Random seeds instead of seeds derived from the brief."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
-    from creative.pipeline import RunOptions, run_pipeline
+    from creative.pipeline import RunOptions, dry_run as plan_dry_run, run_pipeline
     from creative.progress import make_reporter
 
     settings = load_settings(config, overrides={
@@ -52,6 +53,12 @@ def run(
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
     })
     options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds)
+    if dry_run:
+        verdict = plan_dry_run(options, settings)
+        typer.echo(json.dumps(verdict, indent=2))
+        _err(("allowed" if verdict["allowed"] else "would be refused") + f": estimate ${verdict['estimate_usd']:.2f}, "
+             f"${verdict['committed_usd']:.2f} of ${verdict['cap_usd']:.2f} already committed this month")
+        raise typer.Exit(0 if verdict["allowed"] else EXIT_BUDGET)
     result = run_pipeline(options, settings, make_reporter(quiet))
     if result.exit_code:
         _err(f"error: {result.message}")
@@ -98,23 +105,120 @@ def demo(
     raise typer.Exit(result.exit_code)
 
 
+budget_app = typer.Typer(help="This month's spend against the cap.", invoke_without_command=True, no_args_is_help=False)
+app.add_typer(budget_app, name="budget")
+
+
+@budget_app.callback()
+def budget(
+    ctx: typer.Context,
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder holding budget.jsonl."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show cap, settled, reserved and remaining for this month, and the runs behind them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from creative.budget import budget_summary
+    from creative.reports_cli import print_budget
+
+    ledger = _ledger(config, runs_dir)
+    summary = budget_summary(ledger.state())
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        print_budget(summary, ledger.path)
+
+
+@budget_app.command("release")
+def budget_release(
+    run_dir: Path = typer.Argument(..., help="Run folder whose reservation to release."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+) -> None:
+    """Release the open reservation of a run that will not be resumed."""
+    from creative.runlog import read_runlog
+
+    runs_dir = run_dir.resolve().parent
+    run_id = run_dir.name
+    try:
+        run_id = read_runlog(run_dir).run_id
+    except (OSError, ValueError):
+        pass
+    ledger = _ledger(config, runs_dir)
+    state = ledger.state()
+    spend = state.runs.get(run_id)
+    if spend is None or spend.open_reservation == 0:
+        raise CreativeError(f"run {run_id} has no open reservation this month in {ledger.path}")
+    ledger.release(run_id, reason="released by the user")
+    _err(f"released ${spend.open_reservation:.2f} reserved by {run_id}")
+
+
+def _ledger(config: Optional[Path], runs_dir: Optional[Path]):
+    from creative.budget import LEDGER_NAME, Ledger, resolve_timezone
+
+    settings = load_settings(config, overrides={"paths.runs_dir": str(runs_dir) if runs_dir else None})
+    return Ledger(settings.paths.runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd,
+                  tz=resolve_timezone(settings.budget.timezone))
+
+
+runs_app = typer.Typer(help="Past runs, read from their runlogs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.command("list")
+def runs_list(
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """One line per run: id, date, channel, variants ok/failed, cost, time."""
+    from dataclasses import asdict
+
+    from creative.reports_cli import print_runs
+    from creative.runs_index import list_runs
+
+    settings = load_settings(config, overrides={"paths.runs_dir": str(runs_dir) if runs_dir else None})
+    runs = list_runs(settings.paths.runs_dir)
+    if as_json:
+        typer.echo(json.dumps([{**asdict(r), "run_dir": str(r.run_dir)} for r in runs], indent=2))
+    else:
+        print_runs(runs)
+
+
+@runs_app.command("show")
+def runs_show(run_dir: Path = typer.Argument(..., help="A run folder.")) -> None:
+    """Print a run's runlog (whatever version wrote it)."""
+    from creative.runs_index import load_raw_runlog, summarize
+
+    data, problem = load_raw_runlog(run_dir)
+    if data is None:
+        raise CreativeError(f"{run_dir}: {problem}")
+    summary = summarize(run_dir)
+    if summary.problem:
+        _err(f"note: {summary.problem}")
+    typer.echo(json.dumps(data, indent=2))
+
+
+runlog_app = typer.Typer(help="The runlog.json format.", no_args_is_help=True)
+app.add_typer(runlog_app, name="runlog")
+
+
+@runlog_app.command("schema")
+def runlog_schema() -> None:
+    """Print the JSON Schema of runlog.json."""
+    from creative.runlog import RunLog
+
+    typer.echo(json.dumps(RunLog.model_json_schema(), indent=2))
+
+
 def main() -> None:
-    """Console-script entry: one clear line on stderr and the documented exit code, never a traceback."""
+    """Console-script entry: one clear line on stderr and the documented exit code, never a traceback.
+
+    Typer handles usage errors itself (exit 2); our own errors carry their exit code.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        code = app(standalone_mode=False)
+        app()
     except CreativeError as exc:
         _err(f"error: {exc.user_message()}")
-        code = exc.exit_code
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = EXIT_BAD_INPUT if isinstance(exc, click.UsageError) else exc.exit_code
-    except click.exceptions.Abort:
-        _err("aborted")
-        code = EXIT_FAILURE
-    except KeyboardInterrupt:
-        _err("cancelled")
-        code = 130
-    sys.exit(code or 0)
+        sys.exit(exc.exit_code)

@@ -144,8 +144,22 @@ def resolve_channel(channels: dict[str, Channel], name: str | None) -> Channel:
     return channels[name]
 
 
-def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *, clock: Callable[[], float] = time.time) -> RunResult:
-    """Run every stage for `creative run`. Errors before the run folder exists are raised."""
+@dataclass
+class RunPlan:
+    """Everything validated before a run folder exists: inputs, templates, estimate."""
+
+    channel_name: str
+    channel: Channel
+    brand: object
+    workflow: object
+    variants: int
+    estimate: float
+    ledger: Ledger
+    given_brief: Brief | None
+
+
+def plan_run(options: RunOptions, settings: Settings, *, clock: Callable[[], float] = time.time) -> RunPlan:
+    """Validate inputs and templates and price the run; writes nothing."""
     if not options.url and not options.brief_path:
         raise InputError("nothing to work from", hint="pass --url URL (or a local file) or --brief FILE")
     channels = load_channels(settings.templates_dir / "channels.yaml")
@@ -157,10 +171,30 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
     workflow = load_workflow(workflow_path)
     variants = options.variants or settings.variants
     estimate = round(variants * settings.budget.cost_per_image_usd, 6)
+    ledger = Ledger(settings.paths.runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd,
+                    tz=resolve_timezone(settings.budget.timezone), clock=clock)
+    return RunPlan(channel_name, channel, brand, workflow, variants, estimate, ledger, given_brief)
 
+
+def dry_run(options: RunOptions, settings: Settings) -> dict:
+    """The estimate and whether the guard would allow the run; spends and writes nothing."""
+    plan = plan_run(options, settings)
+    state = plan.ledger.state() if plan.ledger.path.exists() else None
+    committed = state.committed if state else 0.0
+    return {
+        "channel": plan.channel_name, "variants": plan.variants, "estimate_usd": plan.estimate,
+        "cap_usd": plan.ledger.cap, "committed_usd": committed,
+        "allowed": committed + plan.estimate <= plan.ledger.cap + 1e-9,
+    }
+
+
+def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *, clock: Callable[[], float] = time.time) -> RunResult:
+    """Run every stage for `creative run`. Errors before the run folder exists are raised."""
+    plan = plan_run(options, settings, clock=clock)
+    channel_name, channel, brand, workflow = plan.channel_name, plan.channel, plan.brand, plan.workflow
+    variants, estimate, ledger, given_brief = plan.variants, plan.estimate, plan.ledger, plan.given_brief
     runs_dir = settings.paths.runs_dir
     check_runs_dir_writable(runs_dir)
-    ledger = Ledger(runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd, tz=resolve_timezone(settings.budget.timezone), clock=clock)
     # Fail fast (a corrupt ledger refuses here too); the binding check is the locked
     # reservation just before generation.
     before = ledger.check(estimate)
@@ -178,9 +212,9 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
             "seed": options.seed,
             "new_seeds": options.new_seeds,
             "comfy_urls": settings.comfyui.urls,
-            "workflow": str(workflow_path),
+            "workflow": str(workflow.path),
         },
-        input_hashes={"workflow": sha256_file(workflow_path), "brand.yaml": sha256_file(settings.brand_dir / "brand.yaml")},
+        input_hashes={"workflow": sha256_file(workflow.path), "brand.yaml": sha256_file(settings.brand_dir / "brand.yaml")},
         config=settings.redacted(),
         budget=BudgetRecord(cap_usd=ledger.cap, spent_before_usd=before.settled, reserved_before_usd=before.reserved, estimate_usd=estimate),
     )
@@ -228,7 +262,10 @@ def _brief_stage(ctx: RunContext, options: RunOptions, settings: Settings, brand
         ctx.reporter.info(f"found: {notes.product_name or notes.title or 'no product name'}"
                           + (f" · {notes.price} {notes.currency or ''}" if notes.price else ""))
     with ctx.stage("brief"):
-        brief = brief_stage.draft_brief(notes, brand=brand.name, channel_name=channel_name, channel=channel, offer=options.offer)
+        brief = brief_stage.draft_brief(
+            notes, brand=brand.name, channel_name=channel_name, channel=channel, offer=options.offer,
+            banned_words=brand.banned_words,
+        )
         brief_stage.check_policy(brief, brand.banned_words)
         brief_stage.write_brief(brief, ctx.run_dir / "brief.md")
         ctx.reporter.info(f"{len(brief.concepts)} concepts: " + ", ".join(c.name for c in brief.concepts))

@@ -79,14 +79,15 @@ def _format_node_error(error: dict) -> str:
     return f"{message}: {details}" if details else message
 
 
-def format_validation_error(body: Any, output_node: str | None = None) -> str:
+def format_validation_error(body: Any, output_node: str | None = None,
+                            server: str = "ComfyUI") -> str:
     """One line from a /prompt 400 body: every failing node with its class and errors.
 
     With `output_node`, only node errors that block that output are listed (a 200 answer
     may carry errors for other outputs).
     """
     if not isinstance(body, dict):
-        return f"ComfyUI rejected the workflow: {body!r}"
+        return f"{server} rejected the workflow: {body!r}"
     top = body.get("error") or {}
     if isinstance(top, str):
         top = {"message": top}
@@ -96,11 +97,15 @@ def format_validation_error(body: Any, output_node: str | None = None) -> str:
             continue
         errors = "; ".join(_format_node_error(e) for e in node.get("errors", [])) or "invalid"
         parts.append(f"node {node_id} ({node.get('class_type', '?')}): {errors}")
-    head = str(top.get("message") or "invalid workflow").rstrip(".")
+    head = str(top.get("message") or "").strip().rstrip(".")
+    if not head and output_node is not None:
+        head = f"output node {output_node} failed validation"
+    head = head or "invalid workflow"
     if not parts:
         details = str(top.get("details") or "").strip()
-        return f"ComfyUI rejected the workflow: {head}" + (f" ({details})" if details else "")
-    return f"ComfyUI rejected the workflow ({head}): " + " | ".join(parts)
+        extra = f" ({details})" if details and details.rstrip(".") != head else ""
+        return f"{server} rejected the workflow: {head}{extra}"
+    return f"{server} rejected the workflow ({head}): " + " | ".join(parts)
 
 
 def _validation_hint(body: Any) -> str | None:
@@ -167,9 +172,17 @@ class ComfyClient:
         self.max_image_bytes = max_image_bytes
         self.clock = clock
         self._own_http = http is None
+        self._closing: set[asyncio.Task] = set()
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
 
+    @property
+    def _name(self) -> str:
+        return f"ComfyUI at {self.base_url}"
+
     async def aclose(self) -> None:
+        """Finish socket closes still in flight and close our own HTTP client."""
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         if self._own_http:
             await self.http.aclose()
 
@@ -201,7 +214,7 @@ class ComfyClient:
     def _json(self, resp: httpx.Response, what: str) -> Any:
         if resp.status_code >= 500:
             raise comfy_error(f"ComfyUI at {self.base_url}: server error on {what} "
-                              f"(HTTP {resp.status_code}: {resp.text[:120].strip()!r})",
+                              f"(HTTP {resp.status_code}: {' '.join(resp.text.split())[:120]!r})",
                               transient=True)
         if resp.status_code != 200:
             raise comfy_error(f"ComfyUI at {self.base_url}: {what} answered HTTP "
@@ -252,10 +265,14 @@ class ComfyClient:
 
     async def run(self, graph: dict, output_node: str, *,
                   on_progress: Callable[[int, int], None] | None = None,
-                  timeout_s: float | None = None) -> RunOutput:
-        """Submit `graph`, follow it to the end and return the output node's images."""
+                  timeout_s: float | None = None, prompt_id: str | None = None) -> RunOutput:
+        """Submit `graph`, follow it to the end and return the output node's images.
+
+        `timeout_s` overrides the client's per-prompt limit; `prompt_id` lets the caller
+        record the id before submitting (a fresh uuid4 otherwise).
+        """
         client_id = uuid.uuid4().hex
-        prompt_id = str(uuid.uuid4())
+        prompt_id = prompt_id or str(uuid.uuid4())
         limit = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + limit
         ws = await self._connect_ws(client_id)
@@ -273,7 +290,10 @@ class ComfyClient:
             entry = await self._finished_history(state, deadline)
         finally:
             if ws is not None:
-                await ws.close()
+                # The close handshake can stall up to close_timeout; don't make results wait.
+                task = asyncio.create_task(ws.close())
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         images, names = await self._download_outputs(entry, output_node, prompt_id)
         return RunOutput(prompt_id=prompt_id, images=images, filenames=names,
                          queued_at=state.queued_at, started_at=state.started_at,
@@ -289,7 +309,8 @@ class ComfyClient:
         url = _ws_url(self.base_url, client_id)
         try:
             # Preview frames can be large; the size cap only bounds memory per frame.
-            return await connect(url, open_timeout=5.0, max_size=self.max_image_bytes,
+            return await connect(url, open_timeout=5.0, close_timeout=1.0,
+                                 max_size=self.max_image_bytes,
                                  ping_interval=None)
         except (OSError, WebSocketException, asyncio.TimeoutError) as exc:
             log.warning("websocket %s failed (%s); following by polling", url, exc)
@@ -305,7 +326,8 @@ class ComfyClient:
                 detail = resp.json()
             except ValueError:
                 detail = resp.text[:200]
-            err = comfy_error(format_validation_error(detail), transient=False,
+            err = comfy_error(format_validation_error(detail, server=self._name),
+                              transient=False,
                               hint=_validation_hint(detail), cls=ComfyValidationError)
             err.body = detail  # type: ignore[attr-defined]
             raise err
@@ -316,7 +338,8 @@ class ComfyClient:
         if blocking:
             # ComfyUI queued the other outputs only; ours will never be produced.
             await self._cancel_quietly(prompt_id)
-            raise comfy_error(format_validation_error(answer, output_node), transient=False,
+            raise comfy_error(format_validation_error(answer, output_node, server=self._name),
+                              transient=False,
                               hint=_validation_hint(answer), cls=ComfyValidationError)
         if answer.get("prompt_id") not in (None, prompt_id):
             log.warning("%s replaced our prompt_id %s by %s", self.base_url, prompt_id,
@@ -422,7 +445,7 @@ class ComfyClient:
                                   f"interrupted at node {data.get('node_id', '?')}",
                                   transient=False, kind="cancelled")
             if name == "execution_start":
-                state.started_at = state.started_at or data.get("timestamp", 0) / 1000 or None
+                state.started_at = state.started_at or self.clock()
             if name == "execution_cached":
                 state.cached = state.output_node in (data.get("nodes") or [])
         if status.get("status_str") == "error":

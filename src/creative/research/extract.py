@@ -257,7 +257,10 @@ def _count(value: Any) -> int | None:
     text = _text(value)
     if not text:
         return None
-    digits = re.sub(r"[^\d]", "", text.split(".")[0])
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    # Separators vary by locale ("1,284", "2.315", "1 284"); a count has no fraction.
+    digits = re.sub(r"[^\d]", "", text)
     return int(digits) if digits else None
 
 
@@ -288,6 +291,8 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     try:
         c.feed(html)
         c.close()
+        while c.stack:  # flush elements left open at end of file
+            c.handle_endtag(c.stack[-1][0])
     except Exception as exc:  # noqa: BLE001 - html.parser can choke on pathological markup
         log.warning("HTML parse stopped early for %s: %s", url, exc)
     base = urljoin(url, c.base_href) if c.base_href else url

@@ -1,0 +1,268 @@
+"""Spread generation jobs over several ComfyUI servers, retry once, write vNN.png files.
+
+Every job is submitted at once, each to the least busy server; a ComfyUI server runs one
+prompt at a time from its own queue, so N jobs on S servers take about N/S image-times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import httpx
+from PIL import Image
+
+from creative.comfy.client import ComfyClient, is_transient
+from creative.comfy.workflow import graph_sha256
+from creative.errors import ComfyError
+from creative.models import Attempt, GenerationResult
+
+log = logging.getLogger(__name__)
+
+EventFn = Callable[[str, dict], None]
+
+
+@dataclass
+class GenJob:
+    """One variant to generate: a final graph (prompts, seed and size already applied)."""
+
+    variant: int
+    graph: dict
+    output_node: str
+    seed: int
+
+
+@dataclass
+class _Server:
+    url: str
+    client: ComfyClient
+    busy: int = 0  # our prompts queued or running there
+    up: bool = True
+    done: int = field(default=0)
+
+
+def output_name(variant: int) -> str:
+    """`vNN.png`, two digits (v01 ... v99, then v100)."""
+    return f"v{variant:02d}.png"
+
+
+def pick_server(pool: list[_Server], exclude: _Server | None = None) -> _Server | None:
+    """Least busy server that is up, preferring any other than `exclude`; ties keep order."""
+    alive = [s for s in pool if s.up]
+    others = [s for s in alive if s is not exclude]
+    candidates = others or alive
+    return min(candidates, key=lambda s: s.busy) if candidates else None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def as_png(data: bytes) -> bytes:
+    """The image as PNG bytes: unchanged when it already is one (keeps ComfyUI's metadata)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data
+    with Image.open(io.BytesIO(data)) as img:
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        return buf.getvalue()
+
+
+def _emit(on_event: EventFn | None, name: str, payload: dict) -> None:
+    if on_event is None:
+        return
+    try:
+        on_event(name, payload)
+    except Exception:  # a progress display must never break generation
+        log.exception("on_event callback failed for %s", name)
+
+
+async def check_servers(clients: list[ComfyClient]) -> tuple[list[ComfyClient], list[str]]:
+    """Check every server at once: (usable clients, ["url (why)" for each one down])."""
+    answers = await asyncio.gather(*(c.check() for c in clients), return_exceptions=True)
+    up, down = [], []
+    for client, answer in zip(clients, answers):
+        if isinstance(answer, BaseException):
+            why = answer.message if isinstance(answer, ComfyError) else repr(answer)
+            log.warning("skipping ComfyUI server %s: %s", client.base_url, why)
+            down.append(f"{client.base_url} ({why})")
+        else:
+            up.append(client)
+    return up, down
+
+
+async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
+                       timeout_s: float = 600.0, http: httpx.AsyncClient | None = None,
+                       on_event: EventFn | None = None, cache_dir: Path | None = None,
+                       poll_interval_s: float = 1.0,
+                       clock: Callable[[], float] = time.time) -> list[GenerationResult]:
+    """Generate every job's background into `out_dir/vNN.png`; one result per job, in order.
+
+    Raises ComfyError only when no server is reachable; a failed job is a result with
+    ok=False. With `cache_dir`, a graph generated before (same graph_sha256) is copied from
+    `cache_dir/<sha>.png` at no cost, and new images are stored there.
+    """
+    if not servers:
+        raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
+    own_http = http is None
+    http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+    try:
+        clients = [ComfyClient(url, http=http, timeout_s=timeout_s,
+                               poll_interval_s=poll_interval_s, clock=clock) for url in servers]
+        up, down = await check_servers(clients)
+        if not up:
+            raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
+                             hint="start ComfyUI or fix the server URLs in the config")
+        pool = [_Server(url=c.base_url, client=c) for c in up]
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        runner = _JobRunner(pool, out_dir, timeout_s, on_event, cache_dir, clock)
+        return list(await asyncio.gather(*(runner.run(job) for job in jobs)))
+    finally:
+        for client in locals().get("clients", []):
+            await client.aclose()
+        if own_http:
+            await http.aclose()
+
+
+class _JobRunner:
+    """Runs one job to a GenerationResult: submit, at most one retry, write the file."""
+
+    def __init__(self, pool: list[_Server], out_dir: Path, timeout_s: float,
+                 on_event: EventFn | None, cache_dir: Path | None, clock: Callable[[], float]):
+        self.pool, self.out_dir, self.timeout_s = pool, out_dir, timeout_s
+        self.on_event, self.cache_dir, self.clock = on_event, cache_dir, clock
+
+    async def run(self, job: GenJob) -> GenerationResult:
+        t0 = time.monotonic()
+        sha = graph_sha256(job.graph)
+        target = self.out_dir / output_name(job.variant)
+        rel = f"{self.out_dir.name}/{target.name}"
+        result = GenerationResult(variant=job.variant, ok=False, seed=job.seed, graph_sha256=sha)
+        if self._from_cache(sha, target):
+            result.ok, result.path, result.cached = True, rel, True
+            _emit(self.on_event, "done", {"variant": job.variant, "server": None, "path": rel,
+                                          "cached": True, "seconds": 0.0})
+            return result
+
+        # Picking happens before the first await, so jobs are spread in submission order.
+        server = pick_server(self.pool)
+        for attempt_no in (1, 2):
+            if server is None:
+                result.error = result.error or "no ComfyUI server left to run this job"
+                break
+            attempt, error = await self._attempt(job, server, attempt_no, target)
+            result.attempts.append(attempt)
+            if error is None:
+                result.ok, result.path, result.error = True, rel, None
+                self._to_cache(sha, target)
+                _emit(self.on_event, "done", {"variant": job.variant, "server": server.url,
+                                              "path": rel, "cached": False,
+                                              "seconds": round(time.monotonic() - t0, 3)})
+                break
+            result.error = attempt.error
+            if attempt_no == 2 or not is_transient(error):
+                break
+            await self._mark_if_down(server)
+            previous, server = server, pick_server(self.pool, exclude=server)
+            if server is not None:
+                _emit(self.on_event, "retry", {"variant": job.variant, "server": server.url,
+                                               "previous": previous.url, "error": attempt.error})
+        if not result.ok:
+            log.warning("variant %d failed: %s", job.variant, result.error)
+            _emit(self.on_event, "failed", {"variant": job.variant, "error": result.error,
+                                            "server": result.attempts[-1].server
+                                            if result.attempts else None})
+        result.seconds = round(time.monotonic() - t0, 3)
+        return result
+
+    async def _attempt(self, job: GenJob, server: _Server, attempt_no: int,
+                       target: Path) -> tuple[Attempt, BaseException | None]:
+        prompt_id = str(uuid.uuid4())
+        server.busy += 1
+        # Our prompt waits behind our other prompts on this server: allow one timeout each.
+        limit = self.timeout_s * server.busy
+        attempt = Attempt(server=server.url, prompt_id=prompt_id, started_at=self.clock())
+        _emit(self.on_event, "submitted", {"variant": job.variant, "server": server.url,
+                                           "prompt_id": prompt_id, "attempt": attempt_no})
+
+        def progress(value: int, maximum: int) -> None:
+            _emit(self.on_event, "progress", {"variant": job.variant, "server": server.url,
+                                              "value": value, "max": maximum})
+        error: BaseException | None = None
+        try:
+            out = await server.client.run(job.graph, job.output_node, on_progress=progress,
+                                          timeout_s=limit, prompt_id=prompt_id)
+            if len(out.images) > 1:
+                log.info("variant %d: %d images, keeping the first", job.variant,
+                         len(out.images))
+            write_atomic(target, as_png(out.images[0]))
+            server.done += 1
+        except ComfyError as exc:
+            error = exc
+            attempt.outcome = getattr(exc, "kind", "error")
+            attempt.error = exc.message
+        except OSError as exc:
+            error = exc
+            attempt.outcome, attempt.error = "error", f"could not write {target}: {exc}"
+        except Exception as exc:  # unexpected server answer: fail this job, not the run
+            log.exception("variant %d on %s failed unexpectedly", job.variant, server.url)
+            error = exc
+            attempt.outcome, attempt.error = "error", f"{type(exc).__name__}: {exc}"
+        finally:
+            server.busy -= 1
+            attempt.ended_at = self.clock()
+        if error is not None:
+            log.warning("variant %d attempt %d on %s: %s", job.variant, attempt_no,
+                        server.url, attempt.error)
+        return attempt, error
+
+    async def _mark_if_down(self, server: _Server) -> None:
+        # A dead server would fail every later job too: stop sending work there.
+        try:
+            await server.client.check()
+        except ComfyError as exc:
+            if server.up:
+                log.warning("ComfyUI server %s went down: %s", server.url, exc.message)
+            server.up = False
+
+    def _from_cache(self, sha: str, target: Path) -> bool:
+        if self.cache_dir is None:
+            return False
+        cached = Path(self.cache_dir) / f"{sha}.png"
+        try:
+            data = cached.read_bytes()
+            with Image.open(io.BytesIO(data)) as img:
+                img.verify()
+        except FileNotFoundError:
+            return False
+        except Exception as exc:  # a broken cache entry is regenerated, not trusted
+            log.warning("ignoring unreadable cache entry %s: %s", cached, exc)
+            return False
+        write_atomic(target, data)
+        return True
+
+    def _to_cache(self, sha: str, target: Path) -> None:
+        if self.cache_dir is None:
+            return
+        try:
+            Path(self.cache_dir).mkdir(parents=True, exist_ok=True)
+            write_atomic(Path(self.cache_dir) / f"{sha}.png", target.read_bytes())
+        except OSError as exc:
+            log.warning("could not store %s in the cache: %s", target, exc)

@@ -1,0 +1,92 @@
+"""Image export: deliverable file names and atomic, size-capped JPEG/PNG encoding."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, ImageCms
+
+from creative.errors import ExportError
+
+log = logging.getLogger(__name__)
+
+JPEG_QUALITIES = tuple(range(92, 39, -4))  # 92, 88, ... 40
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """ASCII slug: 'Sữa rửa mặt' -> 'sua-rua-mat'."""
+    text = text.replace("đ", "d").replace("Đ", "D")  # đ has no decomposition
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "concept"
+
+
+def ad_filename(run_id: str, variant: int, concept: str, width: int, height: int, ext: str) -> str:
+    """`<run_id>_v01_<concept-slug>_<W>x<H>.<ext>`."""
+    return f"{run_id}_v{variant:02d}_{slugify(concept)}_{width}x{height}.{ext.lstrip('.').lower()}"
+
+
+@lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """An sRGB ICC profile with its creation date zeroed so exports are byte-identical."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[24:36] = bytes(12)  # header dateTimeNumber
+    data[84:100] = bytes(16)  # profile ID (MD5 would cover the date); zero means "not computed"
+    return bytes(data)
+
+
+def encode_image(image: Image.Image, fmt: Literal["jpg", "png"], quality: int = 92) -> bytes:
+    """Encode to bytes: JPEG 4:4:4 (crisp text edges) with sRGB ICC, or optimised PNG."""
+    buf = io.BytesIO()
+    rgb = image.convert("RGB")
+    if fmt == "jpg":
+        rgb.save(buf, "JPEG", quality=quality, subsampling=0, optimize=True, icc_profile=srgb_icc())
+    elif fmt == "png":
+        rgb.save(buf, "PNG", optimize=True, icc_profile=srgb_icc())
+    else:
+        raise ExportError(f"unsupported image format '{fmt}'", hint="use jpg or png in templates/channels.yaml")
+    return buf.getvalue()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; deliverables must be readable like normal files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(image: Image.Image, path: Path, fmt: Literal["jpg", "png"], max_kb: int | None) -> int:
+    """Encode and write atomically; JPEG quality steps down from 92 until under max_kb. Returns bytes."""
+    path = Path(path)
+    qualities = JPEG_QUALITIES if fmt == "jpg" else (100,)
+    data = b""
+    for quality in qualities:
+        data = encode_image(image, fmt, quality)
+        if max_kb is None or len(data) <= max_kb * 1024:
+            break
+        log.debug("%s: %d KB at quality %d is over %d KB", path.name, len(data) // 1024, quality, max_kb)
+    else:
+        raise ExportError(
+            f"{path}: cannot get under {max_kb} KB ({len(data) // 1024} KB at the lowest setting, {fmt})",
+            hint="raise max_file_kb for the channel in templates/channels.yaml or use jpg",
+        )
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write ({exc.strerror})") from exc
+    return len(data)

@@ -1,0 +1,490 @@
+"""Layout engine: draw the brief's copy, CTA button and logo onto a background.
+
+The text drawn is exactly the concept's copy (NFC-normalised, whitespace collapsed). Every
+measurement uses real glyph ink (rendered masks), so fitting, centring and safe-zone checks
+hold on the final pixels. Same inputs and Pillow build give byte-identical images.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
+
+from creative.brand import Box, Brand, Layout, TextBox
+from creative.errors import LayoutError
+from creative.models import AdSize, BoxCheck, Concept, SafeZone
+
+log = logging.getLogger(__name__)
+
+# Raqm shapes text with HarfBuzz (kerning, correct mark stacking); basic layout is the fallback.
+LAYOUT_ENGINE = ImageFont.Layout.RAQM if features.check_feature("raqm") else ImageFont.Layout.BASIC
+LARGE_TEXT_PX = 24
+# We aim past the WCAG minimum for large text: ads are seen small, on phones, at a glance.
+DESIGN_CONTRAST = 4.5
+SCRIM_ALPHAS = (0.35, 0.5, 0.65, 0.8, 0.9, 1.0)
+MEASURE_MAX_PIXELS = 40_000
+WORST_PERCENTILE = 0.05  # contrast reported is what 95% of background pixels around the glyphs reach
+PICK_PERCENTILE = 0.01  # choosing colours and scrims is stricter than reporting
+BUSY_STDEV = 0.09  # luminance spread above which a texture fights the text even at good contrast
+
+
+@dataclass
+class RenderedAd:
+    image: Image.Image
+    boxes: list[BoxCheck] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- colour -------------------------------------------------------------------
+
+_LINEAR = [((c / 255) / 12.92) if c <= 10 else (((c / 255) + 0.055) / 1.055) ** 2.4 for c in range(256)]
+_LR = [0.2126 * v for v in _LINEAR]
+_LG = [0.7152 * v for v in _LINEAR]
+_LB = [0.0722 * v for v in _LINEAR]
+
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+    r, g, b = rgb[:3]
+    return _LR[r] + _LG[g] + _LB[b]
+
+
+def contrast_ratio(a: float, b: float) -> float:
+    """WCAG contrast ratio of two relative luminances."""
+    hi, lo = max(a, b), min(a, b)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def required_contrast(size_px: int) -> float:
+    """WCAG AA: 4.5:1 for body text, 3:1 for large text."""
+    return 3.0 if size_px >= LARGE_TEXT_PX else 4.5
+
+
+def _luminances(img: Image.Image, mask: Image.Image | None = None) -> list[float]:
+    """Luminance of every pixel of img (where mask is 255, if given), sampled to stay fast."""
+    factor = max(1, math.ceil(math.sqrt(img.width * img.height / MEASURE_MAX_PIXELS)))
+    if factor > 1:
+        # nearest sampling keeps real pixel values: averaging would hide busy highlights
+        size = (max(1, img.width // factor), max(1, img.height // factor))
+        img = img.resize(size, Image.NEAREST)
+        mask = mask.resize(size, Image.NEAREST) if mask is not None else None
+    data = img.convert("RGB").tobytes()
+    if mask is None:
+        return [_LR[data[i]] + _LG[data[i + 1]] + _LB[data[i + 2]] for i in range(0, len(data), 3)]
+    keep = mask.tobytes()
+    return [_LR[data[3 * j]] + _LG[data[3 * j + 1]] + _LB[data[3 * j + 2]] for j, m in enumerate(keep) if m == 255]
+
+
+def worst_contrast(text_lum: float, background: list[float], percentile: float = WORST_PERCENTILE) -> float:
+    """Contrast that (1 - percentile) of the background pixels reach against the text luminance."""
+    if not background:
+        return 21.0
+    ratios = sorted(contrast_ratio(text_lum, b) for b in background)
+    return ratios[int(len(ratios) * percentile)]
+
+
+def busy(background: list[float]) -> bool:
+    """True when the background's luminance varies so much that text needs a calmer base."""
+    if len(background) < 2:
+        return False
+    mean = sum(background) / len(background)
+    return math.sqrt(sum((b - mean) ** 2 for b in background) / len(background)) > BUSY_STDEV
+
+
+def readable(text_lum: float, background: list[float], target: float) -> bool:
+    return worst_contrast(text_lum, background, PICK_PERCENTILE) >= target and not busy(background)
+
+
+# --- fonts --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, layout_engine=LAYOUT_ENGINE)
+
+
+@lru_cache(maxsize=32)
+def _cmap(path: str) -> frozenset[int]:
+    with TTFont(path, lazy=True) as tt:
+        return frozenset(tt.getBestCmap())
+
+
+Run = tuple[str, str]  # (text, font path)
+
+
+def normalize_copy(text: str) -> str:
+    """NFC (precomposed glyphs stack marks correctly) and single spaces; keeps explicit line breaks."""
+    text = unicodedata.normalize("NFC", text)
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
+
+
+def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
+    """Split text into runs of one font each (first font in chain that has the character).
+
+    Returns the runs and the characters no font has.
+    """
+    runs: list[Run] = []
+    missing: list[str] = []
+    for ch in text:
+        cp = ord(ch)
+        if ch.isspace() or unicodedata.category(ch) == "Mn" and runs and cp in _cmap(runs[-1][1]):
+            path = runs[-1][1] if runs else chain[0]  # spaces and marks stay with their neighbour
+        else:
+            path = next((p for p in chain if cp in _cmap(p)), None)
+            if path is None:
+                if ch not in missing:
+                    missing.append(ch)
+                path = chain[0]
+        if runs and runs[-1][1] == path:
+            runs[-1] = (runs[-1][0] + ch, path)
+        else:
+            runs.append((ch, path))
+    return runs, missing
+
+
+def _line_width(runs: list[Run], size: int) -> float:
+    return sum(_font(p, size).getlength(t) for t, p in runs)
+
+
+def wrap_words(text: str, chain: list[str], size: int, width: int) -> list[list[Run]]:
+    """Greedy word wrap by advance width; never breaks inside a word. Explicit newlines kept."""
+    lines: list[list[Run]] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in paragraph.split(" "):
+            trial = f"{current} {word}" if current else word
+            if current and _line_width(split_runs(trial, chain)[0], size) > width:
+                lines.append(split_runs(current, chain)[0])
+                current = word
+            else:
+                current = trial
+        lines.append(split_runs(current, chain)[0])
+    return lines
+
+
+def render_lines(lines: list[list[Run]], size: int, line_height: float, align: str) -> Image.Image:
+    """Render lines into an "L" mask cropped to the glyph ink."""
+    primary = _font(lines[0][0][1], size) if lines and lines[0] else None
+    ascent, descent = primary.getmetrics() if primary else (size, size // 4)
+    widths = [_line_width(r, size) for r in lines]
+    block_w = math.ceil(max(widths, default=0))
+    step = round(size * line_height)
+    pad = size  # room for overhanging marks and bearings
+    mask = Image.new("L", (block_w + 2 * pad, ascent + descent + step * (len(lines) - 1) + 2 * pad), 0)
+    draw = ImageDraw.Draw(mask)
+    for i, (runs, w) in enumerate(zip(lines, widths)):
+        x = pad + {"left": 0.0, "center": (block_w - w) / 2, "right": block_w - w}[align]
+        y = pad + ascent + i * step
+        for text, path in runs:
+            font = _font(path, size)
+            draw.text((round(x), y), text, font=font, fill=255, anchor="ls")
+            x += font.getlength(text)
+    bbox = mask.getbbox()
+    return mask.crop(bbox) if bbox else Image.new("L", (1, 1), 0)
+
+
+@dataclass
+class FittedText:
+    size: int
+    lines: list[list[Run]]
+    ink: Image.Image  # "L" mask cropped to glyph ink
+
+
+def fit_text(
+    text: str,
+    chain: list[str],
+    box: TextBox,
+    width: int,
+    height: int,
+    *,
+    name: str,
+    pad_x: float = 0.0,
+    pad_y: float = 0.0,
+    min_content_h: float = 0.0,
+) -> FittedText:
+    """Largest size in [min_size, max_size] whose wrapped ink fits width x height (with padding in ems)."""
+    _, missing = split_runs(text.replace("\n", " "), chain)
+    if missing:
+        listed = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing)
+        raise LayoutError(
+            f"{name}: no brand or fallback font has the characters {listed} in '{text}'",
+            hint="remove them from the copy or add a font that has them to brand.yaml fallback_fonts",
+        )
+    for size in range(box.max_size, box.min_size - 1, -1):
+        px, py = round(pad_x * size), round(pad_y * size)
+        avail_w = width - 2 * px
+        if avail_w <= 0:
+            continue
+        lines = wrap_words(text, chain, size, avail_w)
+        if len(lines) > box.max_lines:
+            continue
+        ink = render_lines(lines, size, box.line_height, box.align)
+        content_h = max(ink.height, round(min_content_h * size))
+        if ink.width <= avail_w and content_h + 2 * py <= height:
+            return FittedText(size, lines, ink)
+    raise LayoutError(
+        f"{name}: text '{text}' does not fit its box ({width}x{height} px, {box.max_lines} "
+        f"line{'s' if box.max_lines > 1 else ''}) even at min_size {box.min_size} px",
+        hint="shorten the copy in brief.md or enlarge the box / lower min_size in the layout",
+    )
+
+
+# --- geometry -------------------------------------------------------------------
+
+
+def cover(background: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale to cover width x height, then centre-crop."""
+    bg = background.convert("RGB")
+    scale = max(width / bg.width, height / bg.height)
+    w, h = max(width, math.ceil(bg.width * scale)), max(height, math.ceil(bg.height * scale))
+    if (w, h) != bg.size:
+        bg = bg.resize((w, h), Image.LANCZOS)
+    left, top = (w - width) // 2, (h - height) // 2
+    return bg.crop((left, top, left + width, top + height))
+
+
+def _place(box_px: tuple[int, int, int, int], w: int, h: int, align: str, valign: str) -> tuple[int, int]:
+    left, top, right, bottom = box_px
+    x = {"left": left, "center": left + (right - left - w) // 2, "right": right - w}[align]
+    y = {"top": top, "middle": top + (bottom - top - h) // 2, "bottom": bottom - h}[valign]
+    return x, y
+
+
+def safe_rect(size: AdSize, zone: SafeZone) -> tuple[int, int, int, int]:
+    """The safe zone in pixels: left, top, right, bottom."""
+    return (
+        math.ceil(zone.left * size.width),
+        math.ceil(zone.top * size.height),
+        math.floor((1 - zone.right) * size.width),
+        math.floor((1 - zone.bottom) * size.height),
+    )
+
+
+def inside(rect: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    return rect[0] >= outer[0] and rect[1] >= outer[1] and rect[2] <= outer[2] and rect[3] <= outer[3]
+
+
+def check_safe_zone(layout: Layout, size: AdSize, zone: SafeZone) -> None:
+    """LayoutError if any layout box leaves the safe zone."""
+    safe = safe_rect(size, zone)
+    for name in ("logo", "headline", "subhead", "cta"):
+        box: Box = getattr(layout, name)
+        if not inside(box.pixels(size.width, size.height), safe):
+            raise LayoutError(
+                f"layout {size.layout}: {name} box (x {box.x:.3g}-{box.x + box.w:.3g}, "
+                f"y {box.y:.3g}-{box.y + box.h:.3g}) is outside the safe zone at {size.label} "
+                f"(top {zone.top:.0%}, bottom {zone.bottom:.0%}, left {zone.left:.0%}, right {zone.right:.0%})",
+                hint=f"move or shrink it in brand/layouts/{size.layout}.yaml",
+            )
+
+
+# --- drawing --------------------------------------------------------------------
+
+
+def _grow(rect: tuple[int, int, int, int], pad: int, limit: tuple[int, int]) -> tuple[int, int, int, int]:
+    return (max(0, rect[0] - pad), max(0, rect[1] - pad), min(limit[0], rect[2] + pad), min(limit[1], rect[3] + pad))
+
+
+def _scrim_mask(kind: str, canvas: tuple[int, int], rect: tuple[int, int, int, int], size: int, alpha: float):
+    """An "L" mask for the scrim behind text at rect."""
+    a = round(255 * alpha)
+    mask = Image.new("L", canvas, 0)
+    if kind == "box":
+        r = _grow(rect, round(size * 0.35), canvas)
+        ImageDraw.Draw(mask).rounded_rectangle(r, radius=round(size * 0.3), fill=a)
+        return mask
+    # gradient: a soft full-width band, solid behind the text, fading out above and below
+    feather = round(size * 1.2)
+    top, bottom = rect[1] - round(size * 0.3), rect[3] + round(size * 0.3)
+    column = []
+    for y in range(canvas[1]):
+        if top <= y <= bottom:
+            v = a
+        elif top - feather < y < top:
+            v = round(a * (y - (top - feather)) / feather)
+        elif bottom < y < bottom + feather:
+            v = round(a * ((bottom + feather) - y) / feather)
+        else:
+            v = 0
+        column.append(v)
+    col = Image.new("L", (1, canvas[1]))
+    col.putdata(column)
+    return col.resize(canvas, Image.NEAREST)
+
+
+def _measure_final(canvas: Image.Image, ink: Image.Image, pos: tuple[int, int], pad: int) -> float:
+    """Contrast on the final pixels: solid glyph pixels vs background pixels around the glyphs."""
+    x, y = pos
+    region = _grow((x, y, x + ink.width, y + ink.height), pad, canvas.size)
+    full = Image.new("L", (region[2] - region[0], region[3] - region[1]), 0)
+    full.paste(ink, (x - region[0], y - region[1]))
+    crop = canvas.crop(region)
+    text_px = _luminances(crop, full.point(lambda v: 255 if v == 255 else 0))
+    # dilate so anti-aliased edges count as neither text nor background
+    halo = full.filter(ImageFilter.MaxFilter(5)).point(lambda v: 0 if v else 255)
+    bg_px = _luminances(crop, halo)
+    if not text_px:
+        return 1.0
+    text_lum = sorted(text_px)[len(text_px) // 2]
+    return round(worst_contrast(text_lum, bg_px), 2)
+
+
+def _draw_text_box(
+    canvas: Image.Image,
+    name: str,
+    text: str,
+    box: TextBox,
+    box_px: tuple[int, int, int, int],
+    brand: Brand,
+    chain: list[str],
+    warnings: list[str],
+) -> BoxCheck:
+    fitted = fit_text(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1], name=name)
+    ink, size = fitted.ink, fitted.size
+    pos = _place(box_px, ink.width, ink.height, box.align, box.valign)
+    rect = (pos[0], pos[1], pos[0] + ink.width, pos[1] + ink.height)
+    pad = max(2, round(size * 0.25))
+    region = _grow(rect, pad, canvas.size)
+    required = required_contrast(size)
+    target = max(required, DESIGN_CONTRAST)
+
+    background = _luminances(canvas.crop(region))
+    names = [box.color] if box.color != "auto" else brand.text_color_names()
+    color_name = next((n for n in names if readable(luminance(brand.rgb(n)), background, target)), None)
+    if color_name is None:
+        kind = box.scrim
+        if kind == "none":
+            kind = "box"
+            warnings.append(f"{name}: no brand colour reaches {target}:1 and scrim is none; added a box scrim")
+        median = sorted(background)[len(background) // 2]
+        light_text = box.color == "auto" and median < 0.18 or (
+            box.color != "auto" and luminance(brand.rgb(box.color)) > 0.18
+        )
+        by_lum = sorted(brand.colors, key=lambda n: luminance(brand.rgb(n)))
+        if box.color != "auto":
+            color_name = box.color
+        else:
+            pick = [n for n in names if (luminance(brand.rgb(n)) > 0.18) == light_text]
+            color_name = pick[0] if pick else (by_lum[-1] if light_text else by_lum[0])
+        scrim_name = (brand.scrim_dark or by_lum[0]) if light_text else (brand.scrim_light or by_lum[-1])
+        text_lum = luminance(brand.rgb(color_name))
+        base = canvas.copy()
+        for alpha in SCRIM_ALPHAS:
+            canvas.paste(base)
+            canvas.paste(brand.rgb(scrim_name), (0, 0), _scrim_mask(kind, canvas.size, rect, size, alpha))
+            if readable(text_lum, _luminances(canvas.crop(region)), target):
+                break
+        log.debug("%s: %s scrim %s at %.2f behind %s text", name, kind, scrim_name, alpha, color_name)
+
+    canvas.paste(brand.rgb(color_name), pos, ink)
+    achieved = _measure_final(canvas, ink, pos, pad)
+    if achieved < required:
+        warnings.append(f"{name}: contrast {achieved}:1 is below {required}:1")
+    return BoxCheck(box=name, text=text, font_size=size, bounds=rect, contrast=achieved)
+
+
+def _draw_cta(
+    canvas: Image.Image,
+    text: str,
+    box: TextBox,
+    box_px: tuple[int, int, int, int],
+    brand: Brand,
+    chain: list[str],
+    warnings: list[str],
+) -> BoxCheck:
+    style = brand.cta
+    fitted = fit_text(
+        text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
+        name="cta", pad_x=style.padding_x, pad_y=style.padding_y, min_content_h=0.75,
+    )
+    ink, size = fitted.ink, fitted.size
+    px, py = round(style.padding_x * size), round(style.padding_y * size)
+    # a fixed content height keeps buttons the same height whatever letters the label has
+    bw, bh = ink.width + 2 * px, max(ink.height, round(0.75 * size)) + 2 * py
+    bx, by = _place(box_px, bw, bh, box.align, box.valign)
+    button = (bx, by, bx + bw, by + bh)
+    # supersample the rounded rectangle so its edge is smooth
+    ss = 4
+    mask = Image.new("L", (bw * ss, bh * ss), 0)
+    ImageDraw.Draw(mask).rounded_rectangle(
+        (0, 0, bw * ss - 1, bh * ss - 1), radius=round(style.radius * bh * ss), fill=255
+    )
+    canvas.paste(brand.rgb(style.background), (bx, by), mask.resize((bw, bh), Image.LANCZOS))
+    # centre the real glyph ink on the button
+    tx, ty = bx + (bw - ink.width) // 2, by + (bh - ink.height) // 2
+    canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
+    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2))
+    target = required_contrast(size)
+    if achieved < target:
+        warnings.append(f"cta: label contrast {achieved}:1 on the button is below {target}:1; change brand cta colours")
+    return BoxCheck(box="cta", text=text, font_size=size, bounds=button, contrast=achieved)
+
+
+def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int]) -> BoxCheck:
+    with Image.open(logo_path) as im:
+        logo = im.convert("RGBA")
+    bw, bh = box_px[2] - box_px[0], box_px[3] - box_px[1]
+    scale = min(bw / logo.width, bh / logo.height)
+    w, h = max(1, round(logo.width * scale)), max(1, round(logo.height * scale))
+    logo = logo.resize((w, h), Image.LANCZOS)
+    x, y = _place(box_px, w, h, box.align, box.valign)
+    canvas.paste(logo, (x, y), logo)
+    return BoxCheck(box="logo", bounds=(x, y, x + w, y + h))
+
+
+def render_ad(
+    background: Image.Image,
+    concept: Concept,
+    brand: Brand,
+    brand_dir: Path,
+    layout: Layout,
+    size: AdSize,
+    safe_zone: SafeZone,
+) -> RenderedAd:
+    """Draw one ad: cover-cropped background, logo, headline, subhead and CTA button."""
+    check_safe_zone(layout, size, safe_zone)
+    fonts_dir = Path(brand_dir) / "fonts"
+    fallbacks = [str(fonts_dir / f) for f in brand.fallback_fonts]
+
+    def chain(box: TextBox) -> list[str]:
+        return [str(fonts_dir / brand.fonts[box.font]), *fallbacks]
+
+    canvas = cover(background, size.width, size.height)
+    warnings: list[str] = []
+    W, H = size.width, size.height
+    checks: list[BoxCheck] = []
+    placed: dict[str, BoxCheck] = {}
+    copy = {
+        "headline": normalize_copy(concept.headline),
+        "subhead": normalize_copy(concept.subhead),
+        "cta": normalize_copy(concept.cta or brand.cta.text),
+    }
+    for name in ("headline", "subhead"):
+        box: TextBox = getattr(layout, name)
+        if not copy[name]:
+            continue
+        px = box.pixels(W, H)
+        prev = placed.get(box.follows) if box.follows else None
+        if prev and prev.bounds:
+            # sit just under the previous text when it came out short; never move down
+            top = min(px[1], prev.bounds[3] + round(box.gap * H))
+            px = (px[0], top, px[2], top + (px[3] - px[1]))
+        placed[name] = _draw_text_box(canvas, name, copy[name], box, px, brand, chain(box), warnings)
+        checks.append(placed[name])
+    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta), warnings))
+    # logo last so no scrim fades it
+    checks.insert(0, _draw_logo(canvas, Path(brand_dir) / brand.logo, layout.logo, layout.logo.pixels(W, H)))
+
+    safe = safe_rect(size, safe_zone)
+    for check in checks:
+        check.inside_safe_zone = check.bounds is not None and inside(check.bounds, safe)
+        if not check.inside_safe_zone:
+            raise LayoutError(f"{check.box}: drawn at {check.bounds}, outside the safe zone {safe} at {size.label}")
+    return RenderedAd(image=canvas, boxes=checks, warnings=warnings)

@@ -1,0 +1,217 @@
+"""generate_all over several real servers on free ports (recorded-traffic replay and the mock)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from comfy_replay import ReplayServer, png_bytes
+from creative.comfy.dispatch import GenJob, generate_all, output_name, pick_server, _Server
+from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
+from creative.errors import ComfyError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def replay():
+    servers: list[ReplayServer] = []
+
+    def start(mode: str = "success", **kw) -> ReplayServer:
+        servers.append(ReplayServer(mode, **kw).start())
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def free_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def jobs(n: int, node: str = "4") -> list[GenJob]:
+    return [GenJob(variant=i, graph={"1": {"seed": i}}, output_node=node, seed=i)
+            for i in range(1, n + 1)]
+
+
+def run(jobs_, servers, out_dir, **kw):
+    events: list[tuple[str, dict]] = []
+    results = asyncio.run(generate_all(jobs_, servers, out_dir, timeout_s=kw.pop("timeout_s", 10),
+                                       poll_interval_s=0.1,
+                                       on_event=lambda n, d: events.append((n, d)), **kw))
+    return results, events
+
+
+def test_output_name_and_pick_least_busy():
+    assert [output_name(v) for v in (1, 9, 12, 100)] == ["v01.png", "v09.png", "v12.png",
+                                                         "v100.png"]
+    a, b, c = (_Server(url=u, client=None) for u in "abc")  # type: ignore[arg-type]
+    a.busy, b.busy, c.busy = 2, 1, 1
+    assert pick_server([a, b, c]) is b
+    assert pick_server([a, b, c], exclude=b) is c
+    c.up = False
+    assert pick_server([a, b, c], exclude=b) is a
+    assert pick_server([b], exclude=b) is b  # only one left: same server
+    b.up = False
+    assert pick_server([b]) is None
+
+
+def test_six_jobs_on_three_servers_take_two_image_times(replay, tmp_path):
+    servers = [replay(delay=0.4) for _ in range(3)]
+    out_dir = tmp_path / "backgrounds"
+    t0 = time.monotonic()
+    results, events = run(jobs(6), [s.url for s in servers], out_dir)
+    elapsed = time.monotonic() - t0
+    assert 0.8 <= elapsed < 1.6, elapsed  # two image-times of 0.4 s, not six (2.4 s)
+    assert [r.variant for r in results] == [1, 2, 3, 4, 5, 6]
+    assert all(r.ok for r in results)
+    assert [len(s.posts) for s in servers] == [2, 2, 2]
+    for r in results:
+        assert r.path == f"backgrounds/v{r.variant:02d}.png"
+        assert (tmp_path / r.path).read_bytes() == servers[0].image
+        assert r.graph_sha256 == graph_sha256({"1": {"seed": r.variant}})
+        assert len(r.attempts) == 1 and r.attempts[0].outcome == "ok"
+        posted = {p["body"]["prompt_id"] for s in servers for p in s.posts}
+        assert r.attempts[0].prompt_id in posted
+    assert not list(out_dir.glob("*.tmp"))  # atomic writes leave no temp files
+    assert sorted(d["variant"] for n, d in events if n == "done") == [1, 2, 3, 4, 5, 6]
+
+
+def test_down_server_is_skipped(replay, tmp_path, caplog):
+    good = replay()
+    dead = free_url()
+    results, _ = run(jobs(2), [dead, good.url], tmp_path / "bg")
+    assert all(r.ok for r in results)
+    assert {a.server for r in results for a in r.attempts} == {good.url}
+    assert f"skipping ComfyUI server {dead}" in caplog.text
+
+
+def test_all_servers_down_names_each_url(tmp_path):
+    urls = [free_url(), free_url()]
+    with pytest.raises(ComfyError) as err:
+        run(jobs(1), urls, tmp_path / "bg")
+    msg = err.value.message
+    assert msg.startswith("no ComfyUI server is reachable: ")
+    for url in urls:
+        assert f"{url} (ComfyUI at {url} is unreachable" in msg
+
+
+def test_transient_failure_retried_once_on_another_server(replay, tmp_path):
+    flaky = replay(fail_first=1)
+    other = replay()
+    results, events = run(jobs(1), [flaky.url, other.url], tmp_path / "bg")
+    (r,) = results
+    assert r.ok and r.error is None
+    assert [(a.server, a.outcome) for a in r.attempts] == [(flaky.url, "error"),
+                                                          (other.url, "ok")]
+    assert "node 3 (SaveImage)" in r.attempts[0].error
+    assert r.attempts[0].ended_at <= r.attempts[1].started_at
+    assert ("retry", {"variant": 1, "server": other.url, "previous": flaky.url,
+                      "error": r.attempts[0].error}) in events
+
+
+def test_second_failure_gives_failed_result_not_exception(replay, tmp_path):
+    bad = replay("exec_error")
+    results, events = run(jobs(1), [bad.url], tmp_path / "bg")
+    (r,) = results
+    assert not r.ok and r.path is None
+    assert len(r.attempts) == 2  # one retry, no more
+    assert r.error == r.attempts[-1].error
+    assert not (tmp_path / "bg" / "v01.png").exists()
+    assert [n for n, _ in events].count("failed") == 1
+
+
+def test_validation_error_is_never_retried(replay, tmp_path):
+    bad = replay("validation")
+    other = replay()
+    (r,), _ = run(jobs(1), [bad.url, other.url], tmp_path / "bg")
+    assert not r.ok and len(r.attempts) == 1
+    assert "rejected the workflow" in r.error
+    assert other.posts == []
+
+
+def test_server_dying_mid_run_gets_its_jobs_moved(replay, tmp_path):
+    dying = replay(delay=0.3)
+    other = replay(delay=0.05)
+
+    async def go():
+        task = asyncio.create_task(generate_all(jobs(4), [dying.url, other.url],
+                                                tmp_path / "bg", timeout_s=10,
+                                                poll_interval_s=0.1))
+        await asyncio.sleep(0.15)
+        dying.stop()  # connection refused from now on
+        return await task
+
+    results = asyncio.run(go())
+    assert all(r.ok for r in results), [r.error for r in results]
+    moved = [r for r in results if len(r.attempts) == 2]
+    assert moved and all(r.attempts[0].server == dying.url and
+                         r.attempts[1].server == other.url for r in moved)
+
+
+def test_cache_hit_reuses_background_without_submitting(replay, tmp_path):
+    server = replay()
+    cache = tmp_path / "cache"
+    run(jobs(1), [server.url], tmp_path / "run1" / "bg", cache_dir=cache)
+    assert len(server.posts) == 1
+    (r,), _ = run(jobs(1), [server.url], tmp_path / "run2" / "bg", cache_dir=cache)
+    assert r.ok and r.cached and r.attempts == []
+    assert len(server.posts) == 1
+    assert (tmp_path / "run2" / "bg" / "v01.png").read_bytes() == server.image
+
+
+def test_non_png_output_is_stored_as_png(replay, tmp_path):
+    import io
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 16), (10, 200, 30)).save(buf, format="JPEG")
+    server = replay(image=buf.getvalue())
+    (r,), _ = run(jobs(1), [server.url], tmp_path / "bg")
+    with Image.open(tmp_path / r.path) as img:
+        assert img.format == "PNG" and img.size == (32, 16)
+        assert img.getpixel((16, 8))[1] > 150
+
+
+# --- against the project's mock server ---------------------------------------------------------
+
+
+@pytest.fixture
+def mock(request):
+    pytest.importorskip("creative.comfy.mock", reason="mock server not written yet")
+    return request.getfixturevalue("mock_comfy")
+
+
+def sdxl_jobs(n: int) -> list[GenJob]:
+    wf = load_workflow(default_workflow_path(REPO / "templates"))
+    return [GenJob(variant=i, graph=wf.apply(f"scene {i}", "text", 100 + i, 128, 128),
+                   output_node=wf.output_node, seed=100 + i) for i in range(1, n + 1)]
+
+
+def test_mock_six_jobs_three_servers_two_image_times(mock, tmp_path):
+    servers = [mock(latency=0.3) for _ in range(3)]
+    t0 = time.monotonic()
+    results, _ = run(sdxl_jobs(6), [s.url for s in servers], tmp_path / "backgrounds")
+    elapsed = time.monotonic() - t0
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert elapsed < 1.5, elapsed  # ~0.6 s; serial would be >= 1.8 s
+    for r in results:
+        with Image.open(tmp_path / r.path) as img:
+            assert img.size == (128, 128)
+
+
+def test_mock_transient_failure_recorded_as_two_attempts(mock, tmp_path):
+    flaky, other = mock(fail_first=1), mock()
+    (r,), _ = run(sdxl_jobs(1), [flaky.url, other.url], tmp_path / "bg")
+    assert r.ok and [a.outcome for a in r.attempts] == ["error", "ok"]
+    assert [a.server for a in r.attempts] == [flaky.url, other.url]
+
+
+def test_png_helper():
+    assert png_bytes().startswith(b"\x89PNG")
