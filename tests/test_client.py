@@ -207,9 +207,11 @@ def test_mock_success_decodes_image_with_requested_size(mock):
     with Image.open(io.BytesIO(out.images[0])) as img:
         assert img.size == (256, 192)
     assert progress and progress[-1][0] == progress[-1][1]  # KSampler steps reached max
-    assert server.ws_open_at_post and all(server.ws_open_at_post)
+    assert server.ws_open_at_post == {out.prompt_id: True}
     received = server.received_prompts[-1]
-    assert out.prompt_id in json.dumps(received, default=str)
+    assert received["prompt_id"] == out.prompt_id
+    assert received["prompt"] == graph
+    assert received["client_id"]
 
 
 def test_mock_missing_checkpoint_is_validation_error(mock):
@@ -248,6 +250,15 @@ def test_mock_hang_times_out_and_frees_the_server(mock):
         asyncio.run(_run(server.url, graph, node, timeout_s=0.5))
     assert time.monotonic() - t0 < 3.0
     assert err.value.kind == "timeout"
+    # The abandoned prompt was interrupted, so the server is free for the next job.
+    import httpx
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        queue = httpx.get(server.url + "/queue").json()
+        if not queue["queue_running"] and not queue["queue_pending"]:
+            break
+        time.sleep(0.05)
+    assert queue == {"queue_running": [], "queue_pending": []}
 
 
 def test_mock_http_500(mock):

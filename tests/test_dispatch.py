@@ -147,7 +147,7 @@ def test_server_dying_mid_run_gets_its_jobs_moved(replay, tmp_path):
                                                 tmp_path / "bg", timeout_s=10,
                                                 poll_interval_s=0.1))
         await asyncio.sleep(0.15)
-        dying.stop()  # connection refused from now on
+        await asyncio.to_thread(dying.stop)  # connection refused from now on
         return await task
 
     results = asyncio.run(go())

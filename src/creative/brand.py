@@ -6,14 +6,15 @@ editing YAML by hand sees exactly which line to fix.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from PIL import Image, ImageFont, UnidentifiedImageError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creative.errors import ConfigError
 from creative.models import Channel
@@ -30,9 +31,12 @@ class _Strict(BaseModel):
 
 
 def _check_hex(value: str) -> str:
-    if not isinstance(value, str) or not HEX_RE.match(value):
+    if not HEX_RE.match(value):
         raise ValueError(f"'{value}' is not a colour like '#1E2A3A'")
     return value.upper()
+
+
+HexColor = Annotated[str, AfterValidator(_check_hex)]
 
 
 class CtaStyle(_Strict):
@@ -50,7 +54,7 @@ class Brand(_Strict):
     """brand/brand.yaml."""
 
     name: str = Field(min_length=1)
-    colors: dict[str, str] = Field(min_length=1)
+    colors: dict[str, HexColor] = Field(min_length=1)
     fonts: dict[str, str] = Field(min_length=1)  # role -> file in brand/fonts
     fallback_fonts: list[str] = Field(default_factory=list)  # files in brand/fonts, tried in order
     logo: str
@@ -62,11 +66,6 @@ class Brand(_Strict):
     banned_words: list[str] = Field(default_factory=list)
     mood: str = ""
     palette_words: list[str] = Field(default_factory=list)
-
-    @field_validator("colors")
-    @classmethod
-    def _hex_colors(cls, v: dict[str, str]) -> dict[str, str]:
-        return {name: _check_hex(value) for name, value in v.items()}
 
     @model_validator(mode="after")
     def _names_exist(self) -> Brand:
@@ -196,7 +195,8 @@ def _check_font(brand_dir: Path, yaml_path: Path, key: str, name: str) -> None:
     if not file.is_file():
         raise ConfigError(f"{yaml_path}: {key}: font file {file} not found", hint="put the font in brand/fonts/")
     try:
-        ImageFont.truetype(str(file), 12)
+        # from bytes: given a path, Pillow would silently fall back to a system font of the same name
+        ImageFont.truetype(io.BytesIO(file.read_bytes()), 12)
     except OSError as exc:
         raise ConfigError(f"{yaml_path}: {key}: font file {file} cannot be loaded ({exc})") from exc
 

@@ -40,6 +40,7 @@ def run(
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed: variant N gets seed + N - 1."),
     new_seeds: bool = typer.Option(False, "--new-seeds", help="Random seeds instead of seeds derived from the brief."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Generate even when an identical graph is cached."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
@@ -52,7 +53,7 @@ def run(
         "comfyui.workflow": str(workflow) if workflow else None,
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
     })
-    options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds)
+    options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:
         verdict = plan_dry_run(options, settings)
         typer.echo(json.dumps(verdict, indent=2))

@@ -48,7 +48,13 @@ def encode_image(image: Image.Image, fmt: Literal["jpg", "png"], quality: int = 
     buf = io.BytesIO()
     rgb = image.convert("RGB")
     if fmt == "jpg":
-        rgb.save(buf, "JPEG", quality=quality, subsampling=0, optimize=True, icc_profile=srgb_icc())
+        options = dict(quality=quality, subsampling=0, icc_profile=srgb_icc())
+        try:
+            rgb.save(buf, "JPEG", optimize=True, **options)
+        except OSError:
+            # optimize needs the whole stream in one buffer of w*h bytes; pure noise can exceed it
+            buf = io.BytesIO()
+            rgb.save(buf, "JPEG", **options)
     elif fmt == "png":
         rgb.save(buf, "PNG", optimize=True, icc_profile=srgb_icc())
     else:

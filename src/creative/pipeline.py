@@ -39,6 +39,7 @@ from creative.runlog import BudgetRecord, RunLog, StageRecord, VariantRecord, sh
 
 # SDXL works best near one megapixel with sides in multiples of 64.
 BACKGROUND_PIXELS = 1024 * 1024
+CACHE_DIR_NAME = ".cache"  # under the runs folder: backgrounds by the hash of their final graph
 SIDE_MULTIPLE = 64
 
 
@@ -53,6 +54,7 @@ class RunOptions:
     variants: int | None = None
     seed: int | None = None
     new_seeds: bool = False
+    no_cache: bool = False
 
 
 @dataclass
@@ -224,12 +226,17 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
     try:
         brief = _brief_stage(ctx, options, settings, brand, channel_name, channel, given_brief)
         prompt_set = _prompts_stage(ctx, options, brief, brand, channel, variants, workflow)
-        with ctx.stage("budget", f"estimate ${estimate:.2f}"):
+        cache_dir = None if options.no_cache else runs_dir / CACHE_DIR_NAME
+        jobs = _jobs(prompt_set, workflow)
+        hits = _cache_hits(jobs, cache_dir)
+        estimate = round((len(jobs) - hits) * settings.budget.cost_per_image_usd, 6)
+        runlog.budget.estimate_usd = estimate
+        with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
             ledger.reserve(run_id, estimate)
             reserved = True
-        results = _generate_stage(ctx, settings, prompt_set, workflow)
+        results = _generate_stage(ctx, settings, jobs, cache_dir)
         ads = _compose_stage(ctx, run_id, brief, prompt_set, channel, settings)
-        _report_stage(ctx, run_id, brief, prompt_set, ads)
+        _report_stage(ctx, run_id, brief, prompt_set, ads, settings.brand_dir)
         return _finish(ctx, results, settings)
     except KeyboardInterrupt:
         runlog.status, runlog.exit_code, runlog.message = "cancelled", 130, "cancelled by the user"
@@ -292,24 +299,36 @@ def _prompts_stage(ctx: RunContext, options: RunOptions, brief: Brief, brand, ch
     return prompt_set
 
 
-def _generate_stage(ctx: RunContext, settings: Settings, prompt_set: PromptSet, workflow) -> list[GenerationResult]:
-    urls = settings.comfyui.urls
-    jobs = [
+def _jobs(prompt_set: PromptSet, workflow) -> list[GenJob]:
+    return [
         GenJob(variant=p.variant, graph=workflow.apply(p.positive, p.negative, p.seed, p.width, p.height),
-               output_node=workflow.bind.output.node, seed=p.seed)
+               output_node=workflow.output_node, seed=p.seed)
         for p in prompt_set.variants
     ]
+
+
+def _cache_hits(jobs: list[GenJob], cache_dir: Path | None) -> int:
+    if cache_dir is None:
+        return 0
+    return sum((cache_dir / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
+
+
+def _generate_stage(ctx: RunContext, settings: Settings, jobs: list[GenJob], cache_dir: Path | None) -> list[GenerationResult]:
+    urls = settings.comfyui.urls
     with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(urls)} server(s)"):
         ctx.reporter.generation_started([job.variant for job in jobs])
         try:
             results = asyncio.run(generate_all(
                 jobs, urls, ctx.run_dir / "backgrounds", timeout_s=settings.comfyui.timeout_s,
-                on_event=ctx.reporter.generation_event,
+                on_event=ctx.reporter.generation_event, cache_dir=cache_dir,
             ))
         finally:
             ctx.reporter.generation_finished()
         for result in results:
             _record_generation(ctx, result, settings.budget.cost_per_image_usd)
+        cached = sum(r.cached for r in results)
+        if cached:
+            ctx.reporter.info(f"{cached} of {len(results)} variants came from the cache (no cost)")
         failed = [r for r in results if not r.ok]
         if len(failed) == len(results):
             raise ComfyError("every variant failed to generate: " + "; ".join(f"v{r.variant:02d}: {r.error}" for r in failed))
@@ -344,9 +363,9 @@ def _compose_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: Promp
     return ads
 
 
-def _report_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: PromptSet, ads) -> None:
+def _report_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: PromptSet, ads, brand_dir: Path) -> None:
     with ctx.stage("report"):
-        write_contact_sheet(ctx.run_dir, ads)
+        write_contact_sheet(ctx.run_dir, ads, font=brand_dir / "fonts" / "NotoSans-Regular.ttf")
         write_gallery(ctx.run_dir, run_id=run_id, brief=brief, prompts=prompt_set, ads=ads, totals=_totals(ctx.runlog))
 
 

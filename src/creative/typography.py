@@ -7,6 +7,7 @@ hold on the final pixels. Same inputs and Pillow build give byte-identical image
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import unicodedata
@@ -105,9 +106,15 @@ def readable(text_lum: float, background: list[float], target: float) -> bool:
 # --- fonts --------------------------------------------------------------------
 
 
+@lru_cache(maxsize=16)
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
 @lru_cache(maxsize=256)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size, layout_engine=LAYOUT_ENGINE)
+    # from bytes: given a path, Pillow may silently substitute a system font of the same name
+    return ImageFont.truetype(io.BytesIO(_font_bytes(path)), size, layout_engine=LAYOUT_ENGINE)
 
 
 @lru_cache(maxsize=32)

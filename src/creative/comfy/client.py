@@ -172,7 +172,7 @@ class ComfyClient:
         self.max_image_bytes = max_image_bytes
         self.clock = clock
         self._own_http = http is None
-        self._closing: set[asyncio.Task] = set()
+        self._closing: dict[asyncio.Task, ClientConnection] = {}
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
 
     @property
@@ -182,6 +182,9 @@ class ComfyClient:
     async def aclose(self) -> None:
         """Finish socket closes still in flight and close our own HTTP client."""
         if self._closing:
+            await asyncio.wait(list(self._closing), timeout=0.1)
+            for task, ws in list(self._closing.items()):
+                ws.transport.abort()  # peer never finished the handshake; drop the TCP link
             await asyncio.gather(*self._closing, return_exceptions=True)
         if self._own_http:
             await self.http.aclose()
@@ -292,8 +295,8 @@ class ComfyClient:
             if ws is not None:
                 # The close handshake can stall up to close_timeout; don't make results wait.
                 task = asyncio.create_task(ws.close())
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._closing[task] = ws
+                task.add_done_callback(lambda t: self._closing.pop(t, None))
         images, names = await self._download_outputs(entry, output_node, prompt_id)
         return RunOutput(prompt_id=prompt_id, images=images, filenames=names,
                          queued_at=state.queued_at, started_at=state.started_at,

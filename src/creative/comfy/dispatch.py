@@ -122,10 +122,14 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
     own_http = http is None
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+    clients: list[ComfyClient] = []
     try:
         clients = [ComfyClient(url, http=http, timeout_s=timeout_s,
                                poll_interval_s=poll_interval_s, clock=clock) for url in servers]
-        up, down = await check_servers(clients)
+        all_cached = cache_dir is not None and all(
+            (Path(cache_dir) / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
+        # A run served wholly from the cache needs no server at all.
+        up, down = (clients, []) if all_cached else await check_servers(clients)
         if not up:
             raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
                              hint="start ComfyUI or fix the server URLs in the config")
@@ -135,7 +139,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         runner = _JobRunner(pool, out_dir, timeout_s, on_event, cache_dir, clock)
         return list(await asyncio.gather(*(runner.run(job) for job in jobs)))
     finally:
-        for client in locals().get("clients", []):
+        for client in clients:
             await client.aclose()
         if own_http:
             await http.aclose()

@@ -115,6 +115,7 @@ class MockComfy:
         self._wake: asyncio.Event | None = None
         self._interrupt: asyncio.Event | None = None
         self._worker_task: asyncio.Task | None = None
+        self._background: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -199,10 +200,13 @@ class MockComfy:
                 "display_node_id": node, "parent_node_id": None, "real_node_id": node}
 
     async def _drop_socket(self, sid: str | None) -> None:
-        ws = self.sockets.get(sid) if sid else None
+        ws = self.sockets.pop(sid, None) if sid else None
         if ws is not None and not ws.closed:
             log.info("mock comfy: dropping websocket %s mid-run (drop_ws)", sid)
-            await ws.close(code=1011, message=b"mock drop")
+            # Closed in the background: the run must not wait for the client's close reply.
+            task = asyncio.create_task(ws.close(code=1011, message=b"mock drop"))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def _wait_or_interrupt(self, seconds: float | None, node: str) -> None:
         assert self._interrupt is not None
@@ -376,7 +380,7 @@ class MockComfy:
     # ------------------------------------------------------------ routes
 
     async def ws_handler(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
+        ws = web.WebSocketResponse(timeout=2.0)  # bounded wait for a client's close reply
         await ws.prepare(request)
         sid = request.rel_url.query.get("clientId", "")
         if sid:
@@ -640,6 +644,9 @@ class MockComfy:
         ]
 
 
+MOCK_KEY = web.AppKey("mock", MockComfy)
+
+
 def build_app(options: MockOptions | None = None, output_dir: Path | None = None, *,
               clock: Callable[[], float] = time.time) -> web.Application:
     """aiohttp app for a mock ComfyUI; `output_dir` receives SaveImage files (default: a temp dir)."""
@@ -657,7 +664,7 @@ def build_app(options: MockOptions | None = None, output_dir: Path | None = None
     state = MockComfy(options, output_dir, scratch / "input", scratch / "temp", clock=clock)
 
     app = web.Application(client_max_size=100 * 1024 * 1024)
-    app["mock"] = state
+    app[MOCK_KEY] = state
     for method, path, handler in state.routes():
         app.router.add_route(method, path, handler)
         app.router.add_route(method, "/api" + path, handler)  # ComfyUI serves every route under /api too
@@ -689,7 +696,7 @@ class MockServer:
     @property
     def state(self) -> MockComfy:
         assert self.app is not None, "MockServer not started"
-        return self.app["mock"]
+        return self.app[MOCK_KEY]
 
     @property
     def url(self) -> str:
@@ -768,4 +775,5 @@ class MockServer:
 
 def serve(host: str, port: int, options: MockOptions) -> None:
     """Run a mock ComfyUI in the foreground until interrupted (for `creative mock-comfy`)."""
+    log.info("mock ComfyUI serving on http://%s:%s", host, port)
     web.run_app(build_app(options), host=host, port=port, print=None, access_log=None)

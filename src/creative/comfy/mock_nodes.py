@@ -248,6 +248,10 @@ def _load_image(ctx: NodeContext, i: dict):
     return ([img.convert("RGB")], [ImageOps.invert(alpha)]), None
 
 
+def _solid_mask(ctx: NodeContext, i: dict):
+    return ([Image.new("L", (i["width"], i["height"]), round(float(i["value"]) * 255))],), None
+
+
 def _save_image(ctx: NodeContext, i: dict):
     return (), _save_images(i["images"], i["filename_prefix"], ctx.output_dir, "output", ctx, compress_level=4)
 
@@ -273,6 +277,7 @@ NODES: dict[str, NodeFn] = {
     "ImageInvert": _invert,
     "ImageScale": _scale,
     "ImageBlur": _blur,
+    "SolidMask": _solid_mask,
 }
 
 

@@ -2,7 +2,8 @@
 
 Copied from a real ComfyUI 0.3.64 `/object_info` (shared/comfyui/recorded/object_info_core.json),
 with the tooltips that the validation recordings show restored. Checkpoint lists are replaced at
-runtime by the mock's own list.
+runtime by the mock's own list. `SolidMask` (a real core node producing MASK at slot 0) is
+added so the recorded return-type-mismatch case can be reproduced.
 """
 
 from __future__ import annotations
@@ -395,4 +396,31 @@ OBJECT_INFO: dict = {'CheckpointLoaderSimple': {'input': {'required': {'ckpt_nam
                'output_node': False,
                'deprecated': False,
                'experimental': False,
-               'api_node': False}}
+               'api_node': False},
+ 'SolidMask': {'input': {'required': {'value': ['FLOAT', {'default': 1.0, 'min': 0.0, 'max': 1.0, 'step': 0.01}],
+                                      'width': ['INT', {'default': 512, 'min': 1, 'max': 16384, 'step': 1}],
+                                      'height': ['INT', {'default': 512, 'min': 1, 'max': 16384, 'step': 1}]}},
+               'input_order': {'required': ['value', 'width', 'height']},
+               'output': ['MASK'],
+               'output_is_list': [False],
+               'output_name': ['MASK'],
+               'name': 'SolidMask',
+               'display_name': 'SolidMask',
+               'description': '',
+               'python_module': 'comfy_extras.nodes_mask',
+               'category': 'mask',
+               'output_node': False}}
+
+# The recording dropped descriptions; ComfyUI always sends one (often empty).
+_DESCRIPTIONS = {
+    "CheckpointLoaderSimple": "Loads a diffusion model checkpoint, diffusion models are used to denoise latents.",
+    "KSampler": "Uses the provided model, positive and negative conditioning to denoise the latent image.",
+    "CLIPTextEncode": "Encodes a text prompt using a CLIP model into an embedding that can be used to guide the "
+                      "diffusion model towards generating specific images.",
+    "EmptyLatentImage": "Create a new batch of empty latent images to be denoised via sampling.",
+    "VAEDecode": "Decodes latent images back into pixel space images.",
+    "SaveImage": "Saves the input images to your ComfyUI output directory.",
+    "PreviewImage": "Saves the input images to your ComfyUI output directory.",
+}
+for _name, _spec in OBJECT_INFO.items():
+    _spec.setdefault("description", _DESCRIPTIONS.get(_name, ""))

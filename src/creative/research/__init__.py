@@ -13,10 +13,24 @@ import httpx
 
 from creative.errors import ResearchError
 from creative.models import ResearchNotes
+from creative.research.auto import shell_reason
+from creative.research.browser import BrowserSession, find_chromium, render_page
 from creative.research.extract import extract_notes
+from creative.research.firecrawl import (
+    DEFAULT_COST_PER_SCRAPE_USD,
+    fetch_firecrawl,
+    scrape_cost_usd,
+)
+from creative.research.robots import check_robots
 from creative.research.static import decode_html, fetch_html
 
-__all__ = ["research", "write_research", "render_research_md", "extract_notes", "fetch_html"]
+__all__ = [
+    "BACKENDS", "BrowserSession", "DEFAULT_COST_PER_SCRAPE_USD", "check_robots", "extract_notes",
+    "fetch_html", "find_chromium", "render_research_md", "research", "research_cost_usd",
+    "write_research",
+]
+
+BACKENDS = ("auto", "static", "browser", "firecrawl")
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +57,70 @@ def research(
     transport: httpx.BaseTransport | None = None,
     timeout_s: float = 15.0,
     max_bytes: int = 5_000_000,
+    backend: str = "auto",
+    ignore_robots: bool = False,
+    chromium_path: str | os.PathLike[str] | None = None,
+    screenshot_path: str | os.PathLike[str] | None = None,
+    browser: BrowserSession | None = None,
+    firecrawl_api_url: str | None = None,
 ) -> ResearchNotes:
-    """Fetch `url` (http(s)://, file:// or a local path) and extract the product facts."""
+    """Fetch `url` (http(s)://, file:// or a local path) with `backend` and extract the product facts.
+
+    backend: "static" (httpx), "browser" (headless Chromium), "firecrawl", or "auto" (static,
+    then browser when the page is a JavaScript shell). The browser writes a reference PNG to
+    `screenshot_path` when given; `browser` reuses an already running Chromium.
+    """
+    if backend not in BACKENDS:
+        raise ResearchError(
+            f"Unknown research backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}"
+        )
     path = _local_path(url)
+    if backend == "firecrawl":
+        if path is not None:
+            raise ResearchError(
+                f"The firecrawl backend cannot read local files ({url})",
+                hint="use --research static or browser for a saved page",
+            )
+        notes = fetch_firecrawl(url, api_url=firecrawl_api_url, timeout_s=timeout_s)
+        return notes.model_copy(update={"url": url})
+    if path is None and not ignore_robots:
+        check_robots(url, transport=transport, timeout_s=timeout_s)
+
+    def render(target: str) -> ResearchNotes:
+        page = render_page(
+            target, executable_path=chromium_path, timeout_s=timeout_s, max_bytes=max_bytes,
+            screenshot_path=screenshot_path, session=browser,
+        )
+        found = extract_notes(page.html, page.final_url, backend="browser")
+        return found.model_copy(update={"url": url, "final_url": page.final_url})
+
+    if backend == "browser":
+        return render(_local_uri(path) if path is not None else url)
     if path is None:
         page = fetch_html(url, transport=transport, timeout_s=timeout_s, max_bytes=max_bytes)
-        notes = extract_notes(page.html, page.final_url)
-        return notes.model_copy(update={"url": url, "final_url": page.final_url})
+        html, final_url = page.html, page.final_url
+    else:
+        html, final_url = _read_local(path, max_bytes), _local_uri(path)
+    notes = extract_notes(html, final_url).model_copy(update={"url": url, "final_url": final_url})
+    if backend == "auto":
+        reason = shell_reason(html, notes)
+        if reason:
+            log.info("%s looks like a JavaScript shell (%s); rendering it in Chromium", url, reason)
+            try:
+                return render(final_url)
+            except ResearchError as exc:
+                exc.message = f"{url} needs JavaScript to show its content ({reason}); {exc.message}"
+                exc.args = (exc.message,)
+                raise
+    return notes
+
+
+def _local_uri(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def _read_local(path: Path, max_bytes: int) -> str:
+    """Read and decode a saved page, with the same size cap as a download."""
     if not path.is_file():
         raise ResearchError(
             f"Product page file not found: {path}",
@@ -62,9 +133,12 @@ def research(
         html, _ = decode_html(path.read_bytes())
     except OSError as exc:
         raise ResearchError(f"Cannot read product page file {path}: {exc.strerror or exc}") from None
-    file_url = path.resolve().as_uri()
-    notes = extract_notes(html, file_url)
-    return notes.model_copy(update={"url": url, "final_url": file_url})
+    return html
+
+
+def research_cost_usd(backend: str, cost_per_scrape_usd: float = DEFAULT_COST_PER_SCRAPE_USD) -> float:
+    """Paid cost of one research call: only Firecrawl costs money."""
+    return scrape_cost_usd(cost_per_scrape_usd) if backend == "firecrawl" else 0.0
 
 
 def _atomic_write(path: Path, text: str) -> None:

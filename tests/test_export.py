@@ -1,0 +1,59 @@
+"""Deliverable names and image encoding."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from PIL import Image, ImageCms
+
+from creative.errors import ExportError
+from creative.export import ad_filename, slugify, write_image
+
+
+def noisy(size=(600, 600), seed=1) -> Image.Image:
+    """Random pixels: the hardest case for JPEG size."""
+    return Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
+
+
+def test_ad_filename():
+    assert ad_filename("20250101-120000-lumen-meta", 1, "Dewy Morning!", 1080, 1350, "jpg") == (
+        "20250101-120000-lumen-meta_v01_dewy-morning_1080x1350.jpg"
+    )
+    assert ad_filename("R", 12, "Sữa rửa mặt – Đẹp", 1200, 628, ".PNG") == "R_v12_sua-rua-mat-dep_1200x628.png"
+    assert slugify("★★★") == "concept"
+
+
+def test_jpeg_has_srgb_profile_and_is_byte_identical(tmp_path):
+    a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    n = write_image(noisy((200, 200)), a, "jpg", None)
+    assert n == a.stat().st_size
+    write_image(noisy((200, 200)), b, "jpg", None)
+    assert a.read_bytes() == b.read_bytes()
+    with Image.open(a) as im:
+        assert im.format == "JPEG" and im.mode == "RGB"
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+        assert "sRGB" in ImageCms.getProfileDescription(profile)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "b.jpg"]  # no temp files left
+
+
+def test_quality_steps_down_to_stay_under_max_kb(tmp_path):
+    image = noisy()
+    full = write_image(image, tmp_path / "full.jpg", "jpg", None)
+    capped = write_image(image, tmp_path / "capped.jpg", "jpg", full // 1024 - 100)
+    assert capped <= (full // 1024 - 100) * 1024 < full
+    assert (tmp_path / "capped.jpg").stat().st_size == capped
+
+
+def test_impossible_limit_is_an_export_error(tmp_path):
+    with pytest.raises(ExportError, match=r"cannot get under 1 KB"):
+        write_image(noisy(), tmp_path / "x.jpg", "jpg", 1)
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_png_roundtrips_pixels(tmp_path):
+    image = noisy((64, 48))
+    write_image(image, tmp_path / "x.png", "png", None)
+    with Image.open(tmp_path / "x.png") as im:
+        assert im.format == "PNG" and im.convert("RGB").tobytes() == image.tobytes()
