@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import pytest
 
 from cli_helpers import EXAMPLE_PAGE, REPO, closed_port, run_creative
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-from cli_helpers import EXAMPLE_PAGE, REPO, closed_port, run_creative
+from cli_helpers import EXAMPLE_PAGE, run_creative
 
 
 def test_smoke_run_writes_complete_run_folder(tmp_path, mock_comfy):

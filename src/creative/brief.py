@@ -7,15 +7,14 @@ The file is YAML front matter (brand, channel, offer, ...) followed by one
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import yaml
 from pydantic import ValidationError
 
+from creative.atomic import write_atomic
 from creative.errors import InputError
 from creative.models import Brief, Channel, Concept, ResearchNotes
 
@@ -648,16 +647,7 @@ def read_brief(path: Path) -> Brief:
 
 def write_brief(brief: Brief, path: Path) -> None:
     """Write brief.md atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(render_brief(brief))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), render_brief(brief))
 
 
 # --- policy -------------------------------------------------------------------

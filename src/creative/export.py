@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
-import tempfile
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Literal
 
 from PIL import Image, ImageCms
 
+from creative.atomic import write_atomic
 from creative.errors import ExportError
 
 log = logging.getLogger(__name__)
@@ -62,20 +61,6 @@ def encode_image(image: Image.Image, fmt: Literal["jpg", "png"], quality: int = 
     return buf.getvalue()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; deliverables must be readable like normal files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_image(image: Image.Image, path: Path, fmt: Literal["jpg", "png"], max_kb: int | None) -> int:
     """Encode and write atomically; JPEG quality steps down from 92 until under max_kb. Returns bytes."""
     path = Path(path)
@@ -92,7 +77,7 @@ def write_image(image: Image.Image, path: Path, fmt: Literal["jpg", "png"], max_
             hint="raise max_file_kb for the channel in templates/channels.yaml or use jpg",
         )
     try:
-        atomic_write_bytes(path, data)
+        write_atomic(path, data)
     except OSError as exc:
         raise ExportError(f"{path}: cannot write ({exc.strerror})") from exc
     return len(data)

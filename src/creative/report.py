@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
 
-from creative.export import atomic_write_bytes, encode_image
+from creative.atomic import write_atomic
+from creative.export import encode_image
 from creative.models import AdRecord, Brief, PromptSet
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) 
 def write_contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
     """Write run_dir/contact_sheet.png. `font`: a .ttf for labels (e.g. the brand's regular font)."""
     path = Path(run_dir) / "contact_sheet.png"
-    atomic_write_bytes(path, encode_image(contact_sheet(Path(run_dir), ads, font), "png"))
+    write_atomic(path, encode_image(contact_sheet(Path(run_dir), ads, font), "png"))
     return path
 
 
@@ -193,5 +194,5 @@ def write_gallery(run_dir: Path, *, run_id: str, brief: Brief, prompts: PromptSe
     page = gallery_html(run_id=run_id, brief=brief, prompts=prompts, ads=ads, totals=totals,
                         contact_sheet_name=sheet)
     path = run_dir / "index.html"
-    atomic_write_bytes(path, page.encode("utf-8"))
+    write_atomic(path, page.encode("utf-8"))
     return path

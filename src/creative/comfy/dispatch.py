@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Callable
 import httpx
 from PIL import Image
 
+from creative.atomic import write_atomic
 from creative.comfy.client import ComfyClient, is_transient
 from creative.comfy.workflow import graph_sha256
 from creative.errors import ComfyError
@@ -59,19 +59,6 @@ def pick_server(pool: list[_Server], exclude: _Server | None = None) -> _Server 
     others = [s for s in alive if s is not exclude]
     candidates = others or alive
     return min(candidates, key=lambda s: s.busy) if candidates else None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def as_png(data: bytes) -> bytes:

@@ -66,6 +66,10 @@ def _shade(rgb: RGB, dl: float, ds: float = 0.0, dh: float = 0.0) -> RGB:
     return _from_hls(h + dh, light + dl, s + ds)
 
 
+def _mix(a: RGB, b: RGB, t: float) -> RGB:
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
 def palette(text: str, seed: int) -> dict[str, RGB]:
     """Named colours for the scene: backdrop top/bottom, floor, podium, accent, light."""
     rng = random.Random(_stable_int("palette", seed, text))
@@ -85,7 +89,8 @@ def palette(text: str, seed: int) -> dict[str, RGB]:
     return {
         "bg_top": bg_top,
         "bg_bottom": bg_bottom,
-        "floor": _shade(second, -0.04, -0.05),
+        # The floor leans towards the wall colour so the set reads as one softly lit room.
+        "floor": _mix(_shade(second, -0.02, -0.10), bg_bottom, 0.45),
         "podium": _shade(second, 0.06),
         "accent": accent,
         "light": _shade(base, 0.30, -0.2),

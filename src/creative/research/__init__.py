@@ -109,7 +109,7 @@ def research(
             try:
                 return render(final_url)
             except ResearchError as exc:
-                exc.message = f"{url} needs JavaScript to show its content ({reason}); {exc.message}"
+                exc.message = f"{url} needs JavaScript to show its content ({reason}): {exc.message}"
                 exc.args = (exc.message,)
                 raise
     return notes

@@ -79,7 +79,7 @@ def check_robots(
     if parser is None or parser.can_fetch(user_agent, url):
         return
     raise ResearchError(
-        f"robots.txt of {robots_url(url)} disallows fetching {url} for {user_agent.split('/')[0]}",
+        f"{robots_url(url)} disallows fetching {url} for User-Agent {user_agent.split('/')[0]!r}",
         hint="save the page and pass the file path, or pass --ignore-robots if you have permission "
         "to fetch it",
     )
