@@ -5,6 +5,8 @@ set -euo pipefail
 packages=()
 command -v ffmpeg >/dev/null 2>&1 || packages+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || packages+=(ffmpeg)
+# The browser research backend drives the system Chromium (never a downloaded build).
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
 [ "${#packages[@]}" -eq 0 ] && exit 0
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
 

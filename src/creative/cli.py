@@ -40,6 +40,8 @@ def run(
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed: variant N gets seed + N - 1."),
     new_seeds: bool = typer.Option(False, "--new-seeds", help="Random seeds instead of seeds derived from the brief."),
+    research_backend: Optional[str] = typer.Option(None, "--research", help="Research backend: auto, static, browser or firecrawl."),
+    ignore_robots: bool = typer.Option(False, "--ignore-robots", help="Fetch pages even where robots.txt disallows it."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Generate even when an identical graph is cached."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
@@ -52,6 +54,8 @@ def run(
         "comfyui.urls": comfy_url or None,
         "comfyui.workflow": str(workflow) if workflow else None,
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
+        "research.backend": research_backend,
+        "research.ignore_robots": ignore_robots or None,
     })
     options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:

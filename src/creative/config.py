@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -43,8 +43,13 @@ class PathSettings(_Section):
 
 
 class ResearchSettings(_Section):
+    backend: Literal["auto", "static", "browser", "firecrawl"] = "auto"
     timeout_s: float = Field(15.0, gt=0)
     max_bytes: int = Field(5_000_000, gt=0)
+    ignore_robots: bool = False
+    chromium_path: str | None = None  # default: chromium found on PATH
+    firecrawl_api_url: str | None = None  # default: Firecrawl's cloud; the key comes from FIRECRAWL_API_KEY only
+    firecrawl_cost_per_scrape_usd: float = Field(0.001, ge=0)
 
 
 class Settings(_Section):
@@ -84,6 +89,9 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CREATIVE_RUNS_DIR": ("paths", "runs_dir"),
     "CREATIVE_BRAND_DIR": ("paths", "brand_dir"),
     "CREATIVE_TEMPLATES_DIR": ("paths", "templates_dir"),
+    "CREATIVE_RESEARCH_BACKEND": ("research", "backend"),
+    "CREATIVE_CHROMIUM_PATH": ("research", "chromium_path"),
+    "CREATIVE_FIRECRAWL_API_URL": ("research", "firecrawl_api_url"),
 }
 
 

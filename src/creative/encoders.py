@@ -109,10 +109,12 @@ def list_encoders(ffmpeg: str = "ffmpeg", *, runner: Runner = subprocess_runner)
         why = "timed out" if proc is None else last_line(proc.stderr)
         raise ExportError(f"'{ffmpeg} -encoders' failed: {why}", hint=INSTALL_HINT)
     names = set()
+    in_table = False
     for line in proc.stdout.splitlines():
         parts = line.split()
-        # Capability flags are 6 chars starting with V/A/S; skips the legend and the "------" rule.
-        if len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] in "VAS" and parts[0] != "------":
+        if parts and parts[0] == "------":  # the legend ends here; the table starts
+            in_table = True
+        elif in_table and len(parts) >= 2:
             names.add(parts[1])
     return frozenset(names)
 

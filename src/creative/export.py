@@ -33,6 +33,11 @@ def ad_filename(run_id: str, variant: int, concept: str, width: int, height: int
     return f"{run_id}_v{variant:02d}_{slugify(concept)}_{width}x{height}.{ext.lstrip('.').lower()}"
 
 
+def ad_name_pattern(run_id: str) -> re.Pattern[str]:
+    """Matches exactly the file names ad_filename gives for this run."""
+    return re.compile(re.escape(run_id) + r"_v\d{2,}_[a-z0-9-]+_\d+x\d+\.(?:jpg|png)")
+
+
 @lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
     """An sRGB ICC profile with its creation date zeroed so exports are byte-identical."""
@@ -61,23 +66,29 @@ def encode_image(image: Image.Image, fmt: Literal["jpg", "png"], quality: int = 
     return buf.getvalue()
 
 
-def write_image(image: Image.Image, path: Path, fmt: Literal["jpg", "png"], max_kb: int | None) -> int:
-    """Encode and write atomically; JPEG quality steps down from 92 until under max_kb. Returns bytes."""
-    path = Path(path)
+def encode_capped(image: Image.Image, fmt: Literal["jpg", "png"], max_kb: int | None, name: str | Path) -> bytes:
+    """Encode; JPEG quality steps down from 92 until under max_kb. ExportError names `name` if it cannot."""
     qualities = JPEG_QUALITIES if fmt == "jpg" else (100,)
     data = b""
     for quality in qualities:
         data = encode_image(image, fmt, quality)
         if max_kb is None or len(data) <= max_kb * 1024:
-            break
-        log.debug("%s: %d KB at quality %d is over %d KB", path.name, len(data) // 1024, quality, max_kb)
-    else:
-        raise ExportError(
-            f"{path}: cannot get under {max_kb} KB ({len(data) // 1024} KB at the lowest setting, {fmt})",
-            hint="raise max_file_kb for the channel in templates/channels.yaml or use jpg",
-        )
+            return data
+        log.debug("%s: %d KB at quality %d is over %d KB", name, len(data) // 1024, quality, max_kb)
+    raise ExportError(
+        f"{name}: cannot get under {max_kb} KB ({len(data) // 1024} KB at the lowest setting, {fmt})",
+        hint="raise max_file_kb for the channel in templates/channels.yaml or use jpg",
+    )
+
+
+def write_bytes(path: Path, data: bytes) -> int:
+    """Write a deliverable atomically; ExportError on failure."""
     try:
-        write_atomic(path, data)
+        return write_atomic(Path(path), data)
     except OSError as exc:
         raise ExportError(f"{path}: cannot write ({exc.strerror})") from exc
-    return len(data)
+
+
+def write_image(image: Image.Image, path: Path, fmt: Literal["jpg", "png"], max_kb: int | None) -> int:
+    """Encode (size-capped) and write atomically. Returns bytes written."""
+    return write_bytes(Path(path), encode_capped(image, fmt, max_kb, Path(path)))

@@ -160,7 +160,8 @@ class BoxCheck(Strict):
     """QC of one drawn box: where it ended up and how readable it is."""
 
     box: str
-    text: str = ""
+    text: str = ""  # the copy asked for (normalised)
+    drawn: str | None = None  # exactly what the engine drew: its wrapped lines joined with "\n"
     font_size: int | None = None
     bounds: tuple[int, int, int, int] | None = None  # left, top, right, bottom in pixels
     contrast: float | None = None
@@ -180,3 +181,38 @@ class AdRecord(Strict):
     sha256: str | None = None
     boxes: list[BoxCheck] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    qc: AdQC | None = None
+
+
+class ContrastCheck(Strict):
+    """Measured contrast of one text box against its WCAG AA threshold."""
+
+    box: str
+    value: float
+    required: float
+    ok: bool
+
+
+class AdQC(Strict):
+    """Objective checks on one ad. `errors` block the run; `warnings` are reported."""
+
+    size: str  # drawn WxH
+    expected_size: str
+    aspect: str  # reduced, e.g. "4:5"
+    size_ok: bool
+    safe_zone_ok: bool
+    outside_safe_zone: list[str] = Field(default_factory=list)  # box names
+    contrast: list[ContrastCheck] = Field(default_factory=list)
+    text_share: float  # share of the canvas under text boxes
+    text_share_ok: bool
+    copy_ok: bool
+    copy_mismatches: list[str] = Field(default_factory=list)  # box names
+    errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+AdRecord.model_rebuild()

@@ -34,7 +34,7 @@ from creative.errors import (
 from creative.models import Brief, Channel, GenerationResult, PromptSet
 from creative.progress import Reporter
 from creative.report import write_contact_sheet, write_gallery
-from creative.research import research, write_research
+from creative.research import research, research_cost_usd, write_research
 from creative.runlog import BudgetRecord, RunLog, StageRecord, VariantRecord, sha256_file, write_runlog
 
 # SDXL works best near one megapixel with sides in multiples of 64.
@@ -156,6 +156,7 @@ class RunPlan:
     workflow: object
     variants: int
     estimate: float
+    research_cost: float
     ledger: Ledger
     given_brief: Brief | None
 
@@ -172,10 +173,11 @@ def plan_run(options: RunOptions, settings: Settings, *, clock: Callable[[], flo
     workflow_path = Path(settings.comfyui.workflow) if settings.comfyui.workflow else default_workflow_path(settings.templates_dir)
     workflow = load_workflow(workflow_path)
     variants = options.variants or settings.variants
-    estimate = round(variants * settings.budget.cost_per_image_usd, 6)
+    research_cost = 0.0 if given_brief else research_cost_usd(settings.research.backend, settings.research.firecrawl_cost_per_scrape_usd)
+    estimate = round(variants * settings.budget.cost_per_image_usd + research_cost, 6)
     ledger = Ledger(settings.paths.runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd,
                     tz=resolve_timezone(settings.budget.timezone), clock=clock)
-    return RunPlan(channel_name, channel, brand, workflow, variants, estimate, ledger, given_brief)
+    return RunPlan(channel_name, channel, brand, workflow, variants, estimate, research_cost, ledger, given_brief)
 
 
 def dry_run(options: RunOptions, settings: Settings) -> dict:
@@ -224,13 +226,17 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
     ctx.save()
     reserved = False
     try:
+        if plan.research_cost:
+            # Paid research (Firecrawl) is reserved before it runs, like generation.
+            ledger.reserve(run_id, plan.research_cost, reason="research")
+            reserved = True
         brief = _brief_stage(ctx, options, settings, brand, channel_name, channel, given_brief)
         prompt_set = _prompts_stage(ctx, options, brief, brand, channel, variants, workflow)
         cache_dir = None if options.no_cache else runs_dir / CACHE_DIR_NAME
         jobs = _jobs(prompt_set, workflow)
         hits = _cache_hits(jobs, cache_dir)
         estimate = round((len(jobs) - hits) * settings.budget.cost_per_image_usd, 6)
-        runlog.budget.estimate_usd = estimate
+        runlog.budget.estimate_usd = round(estimate + plan.research_cost, 6)
         with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
             ledger.reserve(run_id, estimate)
             reserved = True
@@ -263,9 +269,15 @@ def _brief_stage(ctx: RunContext, options: RunOptions, settings: Settings, brand
             write_atomic(ctx.run_dir / "brief.md", options.brief_path.read_text(encoding="utf-8"))
             ctx.runlog.input_hashes["brief.md"] = sha256_file(options.brief_path)
             return given
-    with ctx.stage("research", options.url):
-        notes = research(options.url, timeout_s=settings.research.timeout_s, max_bytes=settings.research.max_bytes)
+    with ctx.stage("research", f"{options.url} ({settings.research.backend})"):
+        notes = research(
+            options.url, timeout_s=settings.research.timeout_s, max_bytes=settings.research.max_bytes,
+            backend=settings.research.backend, ignore_robots=settings.research.ignore_robots,
+            chromium_path=settings.research.chromium_path, screenshot_path=ctx.run_dir / "screenshot.png",
+            firecrawl_api_url=settings.research.firecrawl_api_url,
+        )
         write_research(notes, ctx.run_dir)
+        ctx.runlog.research_cost_usd = research_cost_usd(notes.backend, settings.research.firecrawl_cost_per_scrape_usd)
         ctx.reporter.info(f"found: {notes.product_name or notes.title or 'no product name'}"
                           + (f" · {notes.price} {notes.currency or ''}" if notes.price else ""))
     with ctx.stage("brief"):
@@ -374,14 +386,14 @@ def _totals(runlog: RunLog) -> dict:
         "variants_ok": sum(v.status == "ok" for v in runlog.variants),
         "variants_failed": sum(v.status == "failed" for v in runlog.variants),
         "ads": sum(len(v.ads) for v in runlog.variants),
-        "cost_usd": round(sum(v.cost_actual_usd for v in runlog.variants), 4),
+        "cost_usd": round(sum(v.cost_actual_usd for v in runlog.variants) + runlog.research_cost_usd, 4),
         "cached": sum(v.cached for v in runlog.variants),
         "seconds": round(time.time() - runlog.created_at, 2),
     }
 
 
 def _actual_cost(runlog: RunLog, settings: Settings) -> float:
-    return round(sum(v.cost_actual_usd for v in runlog.variants), 6)
+    return round(sum(v.cost_actual_usd for v in runlog.variants) + runlog.research_cost_usd, 6)
 
 
 def _finish(ctx: RunContext, results: list[GenerationResult], settings: Settings) -> RunResult:

@@ -75,6 +75,7 @@ class RunLog(_Model):
     stages: list[StageRecord] = Field(default_factory=list)
     variants: list[VariantRecord] = Field(default_factory=list)
     budget: BudgetRecord | None = None
+    research_cost_usd: float = 0.0
     totals: dict[str, Any] = Field(default_factory=dict)
 
     def variant(self, number: int) -> VariantRecord:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # Raqm shapes text with HarfBuzz (kerning, correct mark stacking); basic layout is the fallback.
 LAYOUT_ENGINE = ImageFont.Layout.RAQM if features.check_feature("raqm") else ImageFont.Layout.BASIC
+BOX_NAMES = ("logo", "headline", "subhead", "cta")
 LARGE_TEXT_PX = 24
 # We aim past the WCAG minimum for large text: ads are seen small, on phones, at a glance.
 DESIGN_CONTRAST = 4.5
@@ -130,6 +131,16 @@ def normalize_copy(text: str) -> str:
     """NFC (precomposed glyphs stack marks correctly) and single spaces; keeps explicit line breaks."""
     text = unicodedata.normalize("NFC", text)
     return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
+
+
+def copy_key(text: str) -> str:
+    """What QC compares: normalize_copy, with line breaks counted as spaces (wrapping moves them)."""
+    return " ".join(normalize_copy(text).split())
+
+
+def lines_text(lines: list[list[Run]]) -> str:
+    """The exact string drawn for wrapped lines, joined with newlines."""
+    return "\n".join("".join(t for t, _ in line) for line in lines)
 
 
 def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
@@ -278,18 +289,26 @@ def inside(rect: tuple[int, int, int, int], outer: tuple[int, int, int, int]) ->
     return rect[0] >= outer[0] and rect[1] >= outer[1] and rect[2] <= outer[2] and rect[3] <= outer[3]
 
 
-def check_safe_zone(layout: Layout, size: AdSize, zone: SafeZone) -> None:
-    """LayoutError if any layout box leaves the safe zone."""
+def describe_zone(zone: SafeZone) -> str:
+    return f"top {zone.top:.0%}, bottom {zone.bottom:.0%}, left {zone.left:.0%}, right {zone.right:.0%}"
+
+
+def boxes_outside(layout: Layout, size: AdSize, zone: SafeZone) -> list[str]:
+    """Names of the layout boxes that leave the safe zone at this size."""
     safe = safe_rect(size, zone)
-    for name in ("logo", "headline", "subhead", "cta"):
+    return [n for n in BOX_NAMES if not inside(getattr(layout, n).pixels(size.width, size.height), safe)]
+
+
+def check_safe_zone(layout: Layout, size: AdSize, zone: SafeZone, source: Path | str | None = None) -> None:
+    """LayoutError, naming the layout file, the box and the zone, if any layout box leaves the safe zone."""
+    source = source or f"brand/layouts/{size.layout}.yaml"
+    for name in boxes_outside(layout, size, zone):
         box: Box = getattr(layout, name)
-        if not inside(box.pixels(size.width, size.height), safe):
-            raise LayoutError(
-                f"layout {size.layout}: {name} box (x {box.x:.3g}-{box.x + box.w:.3g}, "
-                f"y {box.y:.3g}-{box.y + box.h:.3g}) is outside the safe zone at {size.label} "
-                f"(top {zone.top:.0%}, bottom {zone.bottom:.0%}, left {zone.left:.0%}, right {zone.right:.0%})",
-                hint=f"move or shrink it in brand/layouts/{size.layout}.yaml",
-            )
+        raise LayoutError(
+            f"{source}: {name} box (x {box.x:.3g}-{box.x + box.w:.3g}, y {box.y:.3g}-{box.y + box.h:.3g}) "
+            f"is outside the safe zone at {size.label} ({describe_zone(zone)})",
+            hint=f"move or shrink the {name} box in {source}, or check safe_zone in templates/channels.yaml",
+        )
 
 
 # --- drawing --------------------------------------------------------------------
@@ -392,9 +411,9 @@ def _draw_text_box(
 
     canvas.paste(brand.rgb(color_name), pos, ink)
     achieved = _measure_final(canvas, ink, pos, pad)
-    if achieved < required:
-        warnings.append(f"{name}: contrast {achieved}:1 is below {required}:1")
-    return BoxCheck(box=name, text=text, font_size=size, bounds=rect, contrast=achieved)
+    # pass/fail against WCAG is QC's job (compose.qc_ad); the engine only measures
+    return BoxCheck(box=name, text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=rect,
+                    contrast=achieved)
 
 
 def _draw_cta(
@@ -404,7 +423,6 @@ def _draw_cta(
     box_px: tuple[int, int, int, int],
     brand: Brand,
     chain: list[str],
-    warnings: list[str],
 ) -> BoxCheck:
     style = brand.cta
     fitted = fit_text(
@@ -428,10 +446,8 @@ def _draw_cta(
     tx, ty = bx + (bw - ink.width) // 2, by + (bh - ink.height) // 2
     canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
     achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2))
-    target = required_contrast(size)
-    if achieved < target:
-        warnings.append(f"cta: label contrast {achieved}:1 on the button is below {target}:1; change brand cta colours")
-    return BoxCheck(box="cta", text=text, font_size=size, bounds=button, contrast=achieved)
+    return BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
+                    contrast=achieved)
 
 
 def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int]) -> BoxCheck:
@@ -455,8 +471,12 @@ def render_ad(
     size: AdSize,
     safe_zone: SafeZone,
 ) -> RenderedAd:
-    """Draw one ad: cover-cropped background, logo, headline, subhead and CTA button."""
-    check_safe_zone(layout, size, safe_zone)
+    """Draw one ad: cover-cropped background, logo, headline, subhead and CTA button.
+
+    Raises LayoutError before drawing when a layout box leaves the safe zone, and when text cannot fit.
+    """
+    source = Path(brand_dir) / "layouts" / f"{size.layout}.yaml"
+    check_safe_zone(layout, size, safe_zone, source)
     fonts_dir = Path(brand_dir) / "fonts"
     fallbacks = [str(fonts_dir / f) for f in brand.fallback_fonts]
 
@@ -485,7 +505,7 @@ def render_ad(
             px = (px[0], top, px[2], top + (px[3] - px[1]))
         placed[name] = _draw_text_box(canvas, name, copy[name], box, px, brand, chain(box), warnings)
         checks.append(placed[name])
-    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta), warnings))
+    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta)))
     # logo last so no scrim fades it
     checks.insert(0, _draw_logo(canvas, Path(brand_dir) / brand.logo, layout.logo, layout.logo.pixels(W, H)))
 
@@ -493,5 +513,7 @@ def render_ad(
     for check in checks:
         check.inside_safe_zone = check.bounds is not None and inside(check.bounds, safe)
         if not check.inside_safe_zone:
-            raise LayoutError(f"{check.box}: drawn at {check.bounds}, outside the safe zone {safe} at {size.label}")
+            raise LayoutError(
+                f"{source}: {check.box}: drawn at {check.bounds}, outside the safe zone {safe} at {size.label}"
+            )
     return RenderedAd(image=canvas, boxes=checks, warnings=warnings)

@@ -21,6 +21,7 @@ import ffmpeg
 
 from creative.encoders import EncoderChoice, EncoderName, Runner, last_line
 from creative.errors import ExportError
+from creative.models import AdSize, Channel
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,18 @@ class VideoJob:
     height: int
     duration_s: float
     fps: int = 30
+
+    @classmethod
+    def for_channel(
+        cls, channel: Channel, size: AdSize, *, variant: int, background: Path, overlay: Path, out: Path
+    ) -> VideoJob:
+        """A job at one of the channel's sizes with its video duration and fps."""
+        if channel.video is None:
+            raise ExportError("this channel has no video settings", hint="add `video:` to templates/channels.yaml")
+        return cls(
+            variant, Path(background), Path(overlay), Path(out),
+            size.width, size.height, channel.video.duration_s, channel.video.fps,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,8 @@ def build_video_command(
     """The full ffmpeg argv for one video ad (pure: reads no files)."""
     if encoder not in ENCODER_ARGS:
         raise ExportError(f"unsupported video encoder '{encoder}'", hint="use libx264 or h264_nvenc")
+    if width % 2 or height % 2:  # yuv420p halves chroma in both directions
+        raise ExportError(f"video size {width}x{height} must be even", hint="fix the size in templates/channels.yaml")
     frames = frame_count(duration_s, fps)
     bg = (
         # One decoded frame, scaled, cropped and converted once, then repeated: far cheaper than
@@ -113,8 +128,13 @@ def build_video_command(
         .filter("scale", out_color_matrix="bt709", out_range="tv")
         .filter("format", "yuv420p")
         .filter("loop", loop=frames - 1, size=1, start=0)
-        .filter("setpts", f"N/{fps}/TB")
-        .filter("perspective", interpolation=PUSH_IN_INTERPOLATION, eval="frame", **push_in_corners(frames))
+        # Integer timestamps: setpts truncates, so N/fps/TB gives 121.999 -> 121 (a repeated
+        # timestamp that the CFR muxer turns into a dropped plus a duplicated frame: a stutter).
+        .filter("settb", f"1/{fps}")
+        .filter("setpts", "N")
+        .filter(
+            "perspective", sense="source", interpolation="linear", eval="frame", **push_in_corners(frames)
+        )
     )
     # BT.709 stated explicitly: the converters ffmpeg inserts on its own use BT.601, which
     # shifts brand colours in players that (correctly) read HD video as BT.709.

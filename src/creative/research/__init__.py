@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import httpx
 
+from creative.atomic import write_atomic
 from creative.errors import ResearchError
 from creative.models import ResearchNotes
 from creative.research.auto import shell_reason
@@ -141,18 +141,6 @@ def research_cost_usd(backend: str, cost_per_scrape_usd: float = DEFAULT_COST_PE
     return scrape_cost_usd(cost_per_scrape_usd) if backend == "firecrawl" else 0.0
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _md_cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -194,6 +182,6 @@ def render_research_md(notes: ResearchNotes) -> str:
 def write_research(notes: ResearchNotes, run_dir: Path) -> None:
     """Write research.json and research.md into `run_dir` atomically."""
     run_dir = Path(run_dir)
-    _atomic_write(run_dir / "research.json", notes.model_dump_json(indent=2) + "\n")
-    _atomic_write(run_dir / "research.md", render_research_md(notes))
+    write_atomic(run_dir / "research.json", notes.model_dump_json(indent=2) + "\n")
+    write_atomic(run_dir / "research.md", render_research_md(notes))
     log.info("wrote research.json and research.md to %s", run_dir)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from html import escape
 from collections.abc import Mapping
+from html import escape
 from typing import Any
 
 from creative.errors import ResearchError
