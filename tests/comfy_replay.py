@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import threading
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -35,12 +36,21 @@ def _swap(obj, old: str, new: str):
 
 class ReplayServer:
     """Modes: "success" (modelfree.json), "exec_error" (modelfree_error.json),
-    "validation" (validation.json txt2img_missing_ckpt), "http500", "drop_ws" (success frames
-    cut after execution_start, socket closed), "silent" (no frames at all, history only)."""
+    "validation" (validation.json txt2img_missing_ckpt), "http500", "not_json" (POST /prompt
+    answers 200 with an HTML page), "drop_ws" (success frames cut after execution_start,
+    socket closed), "silent" (no frames at all, history only).
+
+    Hostile answers: `rename` overrides every output image's fields in history (e.g. a
+    filename of "../../../evil.png"); `view` is "image", "huge_header" (declares a 1 GB
+    Content-Length, sends 64 KB) or "endless" (chunked, no length, 16 MB of bytes)."""
 
     def __init__(self, mode: str = "success", delay: float = 0.0, image: bytes | None = None,
-                 fail_first: int = 0):
+                 fail_first: int = 0, rename: dict | None = None, view: str = "image"):
         self.mode, self.delay, self.fail_first = mode, delay, fail_first
+        self.rename, self.view_mode = rename, view
+        self.executions: list[dict] = []  # {"prompt_id", "start", "end"} in time.monotonic()
+        self.view_paths: list[str] = []  # request.path of every /view request
+        self._tasks: set[asyncio.Task] = set()
         self._lock: asyncio.Lock | None = None
         self.image = image if image is not None else png_bytes()
         self.sockets: dict[str, web.WebSocketResponse] = {}
@@ -64,7 +74,7 @@ class ReplayServer:
                             web.get("/queue", self.get_queue), web.get("/view", self.view),
                             web.get("/system_stats", self.stats),
                             web.post("/queue", self.ok), web.post("/interrupt", self.ok)])
-            self._runner = web.AppRunner(app)
+            self._runner = web.AppRunner(app, shutdown_timeout=0.5)
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             self._loop.run_until_complete(site.start())
@@ -72,7 +82,6 @@ class ReplayServer:
             self.url = f"http://127.0.0.1:{port}"
             ready.set()
             self._loop.run_forever()
-            self._loop.run_until_complete(self._runner.cleanup())
 
         self._thread = threading.Thread(target=main, daemon=True)
         self._thread.start()
@@ -80,9 +89,20 @@ class ReplayServer:
         return self
 
     def stop(self) -> None:
+        """Close sockets and stop listening; from now on connections are refused."""
         if self._loop:
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+            self._loop = None
+
+    async def _shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        # Open websockets would otherwise hold the shutdown for its whole timeout.
+        for sock in list(self.sockets.values()):
+            await sock.close()
+        await self._runner.cleanup()
 
     # -- routes --
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -111,9 +131,21 @@ class ReplayServer:
         pid = request.match_info["pid"]
         return web.json_response({pid: self.history[pid]} if pid in self.history else {})
 
-    async def view(self, request: web.Request) -> web.Response:
+    async def view(self, request: web.Request) -> web.StreamResponse:
         self.views.append(dict(request.query))
-        return web.Response(body=self.image, content_type="image/png")
+        self.view_paths.append(request.path)
+        if self.view_mode == "image":
+            return web.Response(body=self.image, content_type="image/png")
+        resp = web.StreamResponse(headers={"Content-Type": "image/png"})
+        if self.view_mode == "huge_header":
+            resp.content_length = 10**9
+        await resp.prepare(request)
+        try:
+            for _ in range(1 if self.view_mode == "huge_header" else 256):
+                await resp.write(b"\x89PNG" + b"\0" * 65532)
+        except (ConnectionError, RuntimeError):
+            pass  # the client hung up, as it should
+        return resp
 
     async def prompt(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -125,8 +157,13 @@ class ReplayServer:
         if self.mode == "http500":
             rec = load("validation.json")["non_json_content"]
             return web.Response(status=500, text=rec["text"], content_type="text/plain")
+        if self.mode == "not_json":  # e.g. a proxy's login page in front of ComfyUI
+            return web.Response(status=200, text="<html><body>Sign in</body></html>",
+                                content_type="text/html")
         self.queue.append(pid)
-        asyncio.get_running_loop().create_task(self._execute(cid, pid))
+        task = asyncio.get_running_loop().create_task(self._execute(cid, pid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         return web.json_response({"prompt_id": pid, "number": len(self.posts),
                                   "node_errors": {}})
 
@@ -134,7 +171,10 @@ class ReplayServer:
         # One prompt at a time, like a real ComfyUI instance.
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
+            record = {"prompt_id": pid, "start": time.monotonic(), "end": None}
+            self.executions.append(record)
             await self._execute_one(cid, pid)
+            record["end"] = time.monotonic()
 
     async def _execute_one(self, cid: str, pid: str) -> None:
         failing = self.mode == "exec_error" or self.fail_first > 0
@@ -147,6 +187,9 @@ class ReplayServer:
         else:
             entry = rec["history_after_executing_null"]["json"][old]
         entry = _swap(entry, old, pid)
+        for output in entry.get("outputs", {}).values():
+            for item in output.get("images", []):
+                item.update(self.rename or {})
         await asyncio.sleep(self.delay)
         sock = self.sockets.get(cid)
         for frame in frames:

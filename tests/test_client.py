@@ -7,10 +7,14 @@ import asyncio
 import io
 import json
 import socket
+import struct
+import threading
 import time
 import uuid
+import zlib
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -139,21 +143,62 @@ def test_replay_400_is_validation_error_not_transient(replay):
     assert not is_transient(err.value)
 
 
-def test_replay_500_is_server_error(replay):
-    server = replay("http500")
+@pytest.mark.parametrize("mode, says", [
+    ("http500", "server error on POST /prompt (HTTP 500"),
+    ("not_json", "server error on POST /prompt (answer is not JSON: '<html>"),
+])
+def test_replay_500_or_non_json_answer_is_server_error(replay, mode, says):
+    server = replay(mode)
     with pytest.raises(ComfyError) as err:
         asyncio.run(_run(server.url, {"1": {}}, "4"))
-    assert "server error on POST /prompt (HTTP 500" in err.value.message
+    assert says in err.value.message
+    assert not isinstance(err.value, ComfyValidationError)
     assert is_transient(err.value)
 
 
-def test_oversized_and_non_image_downloads_are_refused(replay):
-    big = replay("success")
-    with pytest.raises(ComfyError, match="over the 100 byte limit"):
-        asyncio.run(_run(big.url, {"1": {}}, "4", max_image_bytes=100))
-    junk = replay("success", image=b"<html>not a png</html>")
-    with pytest.raises(ComfyError, match="is not a readable image"):
-        asyncio.run(_run(junk.url, {"1": {}}, "4"))
+def test_download_refused_on_declared_length_before_reading(replay):
+    # Declares 1 GB, sends 64 KB then hangs up: only the header can give the 1 GB figure.
+    server = replay("success", view="huge_header")
+    with pytest.raises(ComfyError, match=r"is 1000000000 bytes, over the 1048576 byte limit"):
+        asyncio.run(_run(server.url, {"1": {}}, "4", max_image_bytes=1024 * 1024))
+
+
+def test_download_without_length_is_cut_at_the_cap(replay):
+    server = replay("success", view="endless")  # 16 MB, chunked, no Content-Length
+    with pytest.raises(ComfyError, match=r"over the 262144 byte limit") as err:
+        asyncio.run(_run(server.url, {"1": {}}, "4", max_image_bytes=256 * 1024))
+    read = int(err.value.message.split(" is ")[-1].split(" bytes")[0])
+    assert 256 * 1024 < read < 1024 * 1024  # stopped reading soon after the cap
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def corrupt_pixels_png() -> bytes:
+    """A PNG whose chunks and CRCs are valid (Image.verify passes) but whose pixels are not."""
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", b"this is not zlib data") + _png_chunk(b"IEND", b""))
+
+
+def huge_canvas_png() -> bytes:
+    """A 10 KB PNG that decodes to 81 million pixels."""
+    buf = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("image, says", [
+    (b"<html>not a png</html>", "cannot identify image file"),
+    (corrupt_pixels_png(), "is not a readable image"),
+    (huge_canvas_png(), "9000x9000 pixels is over the 67108864 pixel limit"),
+], ids=["html", "corrupt-pixels", "huge-canvas"])
+def test_download_that_does_not_decode_is_refused(replay, image, says):
+    server = replay("success", image=image)
+    with pytest.raises(ComfyError, match="is not a readable image") as err:
+        asyncio.run(_run(server.url, {"1": {}}, "4"))
+    assert says in err.value.message
 
 
 def test_wrong_output_node_names_nodes_that_have_output(replay):
@@ -231,27 +276,74 @@ def test_mock_execution_error(mock):
     with pytest.raises(ComfyError) as err:
         asyncio.run(_run(server.url, graph, node))
     assert not isinstance(err.value, ComfyValidationError)
-    assert "node " in err.value.message and is_transient(err.value)
+    # node id, class and the exception message, as in the execution_error frame
+    assert err.value.message == (
+        f"ComfyUI at {server.url}: node 3 (KSampler): mock ComfyUI: injected execution "
+        f"failure (fail_first/fail_rate) [RuntimeError]")
+    assert is_transient(err.value)
 
 
-def test_mock_dropped_socket_falls_back_to_polling(mock):
-    server = mock(drop_ws=True, latency=0.3)
+def test_mock_prompt_served_from_comfy_cache_still_delivers_image(mock):
+    server = mock(cache=True)
+    graph, node = sdxl_graph()
+    first, _ = asyncio.run(_run(server.url, graph, node))
+    files = sorted(p.name for p in server.output_dir.rglob("*.png"))
+    second, _ = asyncio.run(_run(server.url, graph, node))
+    assert server.executions[-1]["cached_nodes"]  # really served from ComfyUI's cache
+    assert sorted(p.name for p in server.output_dir.rglob("*.png")) == files  # no new file
+    assert second.prompt_id != first.prompt_id
+    assert second.cached and not first.cached
+    assert second.filenames == first.filenames  # the old names, as recorded in cached.json
+    assert second.images == first.images
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_mock_interrupt_by_someone_else_is_reported_not_retried(mock):
+    server = mock(hang=True)
+    graph, node = sdxl_graph()
+
+    def someone_presses_cancel() -> None:
+        wait_for(lambda: server.executions)
+        httpx.post(server.url + "/interrupt")  # ComfyUI's Cancel button: no prompt_id
+
+    threading.Thread(target=someone_presses_cancel, daemon=True).start()
+    with pytest.raises(ComfyError) as err:
+        asyncio.run(_run(server.url, graph, node, timeout_s=10.0))
+    assert f"prompt {server.executions[0]['prompt_id']} was interrupted" in err.value.message
+    assert "at node 3 (KSampler)" in err.value.message
+    assert err.value.kind == "cancelled"
+    assert not is_transient(err.value)  # someone cancelled it on purpose: no retry
+
+
+def test_mock_dropped_socket_polls_and_reconnects_with_same_client_id(mock):
+    server = mock(drop_ws=True, latency=0.6)
     graph, node = sdxl_graph()
     out, _ = asyncio.run(_run(server.url, graph, node))
     with Image.open(io.BytesIO(out.images[0])) as img:
         assert img.size == (256, 192)
+    client_id = server.received_prompts[-1]["client_id"]
+    assert server.ws_client_ids == [client_id, client_id]  # first socket, then the reconnect
+    assert ("GET", f"/history/{out.prompt_id}") in server.requests  # polled while down
 
 
 def test_mock_hang_times_out_and_frees_the_server(mock):
     server = mock(hang=True)
     graph, node = sdxl_graph()
     t0 = time.monotonic()
-    with pytest.raises(ComfyError, match=r"did not finish within 0.5 s \(timeout\)") as err:
+    with pytest.raises(ComfyError) as err:
         asyncio.run(_run(server.url, graph, node, timeout_s=0.5))
     assert time.monotonic() - t0 < 3.0
     assert err.value.kind == "timeout"
+    assert err.value.message == (
+        f"ComfyUI at {server.url}: prompt {server.executions[0]['prompt_id']} did not finish "
+        f"within 0.5 s (timeout; it was still running node 3)")
     # The abandoned prompt was interrupted, so the server is free for the next job.
-    import httpx
     deadline = time.monotonic() + 3.0
     while time.monotonic() < deadline:
         queue = httpx.get(server.url + "/queue").json()
@@ -271,8 +363,32 @@ def test_mock_http_500(mock):
 def test_mock_prompt_deleted_by_someone_else_is_not_waited_on(mock):
     server = mock(delete_pending=True, latency=0.3)
     graph, node = sdxl_graph()
-    with pytest.raises(ComfyError, match="vanished"):
-        asyncio.run(_run(server.url, graph, node, timeout_s=5.0))
+    t0 = time.monotonic()
+    with pytest.raises(ComfyError, match="vanished from the queue without a result") as err:
+        asyncio.run(_run(server.url, graph, node, timeout_s=30.0))
+    assert time.monotonic() - t0 < 5.0  # detected by polling, not by the 30 s timeout
+    assert err.value.kind == "cancelled" and server.executions == []
+
+
+def test_check_models_fails_early_like_a_400_and_fetches_once(mock):
+    server = mock(checkpoints=["juggernaut.safetensors", "dream.safetensors"])
+    graph, _ = sdxl_graph()
+
+    async def go():
+        async with ComfyClient(server.url) as client:
+            for _ in range(2):
+                with pytest.raises(ComfyValidationError) as err:
+                    await client.check_models(graph)
+            return err.value
+
+    err = asyncio.run(go())
+    assert err.message == (
+        f"ComfyUI at {server.url} does not have a model the workflow needs: node 4 "
+        f"(CheckpointLoaderSimple): ckpt_name 'sd_xl_base_1.0.safetensors' is not installed "
+        f"(available: juggernaut.safetensors, dream.safetensors)")
+    assert "models/checkpoints" in err.hint and not is_transient(err)
+    assert server.requests.count(("GET", "/object_info/CheckpointLoaderSimple")) == 1
+    assert server.received_prompts == []
 
 
 def test_png_helper_is_png():

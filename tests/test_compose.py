@@ -1,18 +1,39 @@
-"""compose_run end to end on real backgrounds and the sample brand."""
+"""compose_run end to end on real backgrounds and the sample brand; QC per ad; recompose."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
+import unicodedata
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import Image, ImageDraw
 
-from creative.brand import load_channels
-from creative.compose import compose_run, text_share
-from creative.errors import LayoutError
-from creative.models import BoxCheck, Brief, Concept, PromptSet, VariantPrompt
-from creative.typography import RenderedAd
+from creative import compose
+from creative.brand import load_brand, load_channels, load_layout
+from creative.brief import read_brief, write_brief
+from creative.compose import (
+    compose_run,
+    expected_copy,
+    qc_ad,
+    recompose_run,
+    text_share,
+)
+from creative.errors import InputError, LayoutError
+from creative.models import (
+    AdRecord,
+    AdSize,
+    BoxCheck,
+    Brief,
+    Concept,
+    PromptSet,
+    SafeZone,
+    VariantPrompt,
+)
+from creative.typography import render_ad
 
 ROOT = Path(__file__).resolve().parents[1]
 BRAND = ROOT / "brand"
@@ -83,5 +104,252 @@ def test_layout_error_names_variant_and_writes_nothing(tmp_path):
 def test_text_share_counts_overlap_once():
     boxes = [BoxCheck(box="headline", bounds=(0, 0, 50, 20)), BoxCheck(box="cta", bounds=(25, 10, 75, 30)),
              BoxCheck(box="logo", bounds=(0, 0, 100, 100))]
-    ad = RenderedAd(image=Image.new("RGB", (100, 100)), boxes=boxes)
-    assert text_share(ad, 100, 100) == pytest.approx((1000 + 1000 - 250) / 10000)
+    assert text_share(boxes, 100, 100) == pytest.approx((1000 + 1000 - 250) / 10000)
+
+
+def test_fit_failure_names_every_failing_variant_and_keeps_earlier_ads(tmp_path):
+    _backgrounds(tmp_path, [1, 2])
+    compose_run(tmp_path, "OLD", _brief(), _prompts(), CHANNELS["meta_story"], BRAND, variants=[1])
+    before = {p.name: p.read_bytes() for p in (tmp_path / "ads").iterdir()}
+    long = "This headline is far too long to ever fit " * 4
+    brief = _brief(long).model_copy(update={"concepts": [_brief().concepts[0].model_copy(update={"headline": long}),
+                                                          _brief(long).concepts[1]]})
+    with pytest.raises(LayoutError) as err:
+        compose_run(tmp_path, "RUN", brief, _prompts(), CHANNELS["meta_static"], BRAND)
+    msg = err.value.message
+    assert msg.startswith("variant 1 ('Dewy Morning') at 1080x1350: headline: text 'This headline is far too long")
+    assert "| variant 2 ('Sữa rửa mặt') at 1080x1350: headline: text 'This headline" in msg
+    assert {p.name: p.read_bytes() for p in (tmp_path / "ads").iterdir()} == before  # nothing new, nothing touched
+
+
+# --- QC per ad ----------------------------------------------------------------------
+
+S4x5 = AdSize(width=1080, height=1350, layout="4x5")
+ZONE = SafeZone()
+EN = Concept(name="Dewy", headline="Wake up to skin that glows", subhead="Vitamin C serum", cta="Shop now", scene="s")
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    brand = load_brand(BRAND)
+    ad = render_ad(Image.new("RGB", (800, 1000), (240, 235, 225)), EN, brand, BRAND, load_layout(BRAND, "4x5", brand),
+                   S4x5, ZONE)
+    return ad, expected_copy(EN, brand)
+
+
+def _doctor(boxes: list[BoxCheck], name: str, **update) -> list[BoxCheck]:
+    return [b.model_copy(update=update) if b.box == name else b for b in boxes]
+
+
+def test_qc_passes_a_real_render(rendered):
+    ad, copy = rendered
+    qc = qc_ad(ad.image.size, ad.boxes, S4x5, ZONE, copy)
+    assert qc.ok and qc.errors == [] and qc.warnings == []
+    assert qc.size_ok and qc.size == "1080x1350" and qc.aspect == "4:5"
+    assert qc.safe_zone_ok and qc.copy_ok and qc.text_share_ok
+    assert [(c.box, c.ok) for c in qc.contrast] == [("headline", True), ("subhead", True), ("cta", True)]
+    assert 0.05 < qc.text_share < 0.20
+
+
+def test_qc_size_must_be_exact(rendered):
+    ad, copy = rendered
+    qc = qc_ad((1080, 1349), ad.boxes, S4x5, ZONE, copy)
+    assert not qc.size_ok and not qc.ok
+    assert qc.errors == ["rendered 1080x1349 (1080:1349), expected 1080x1350 (4:5)"]
+
+
+def test_qc_layout_aspect_mismatch_warns(rendered):
+    ad, copy = rendered
+    square = AdSize(width=1080, height=1350, layout="1x1")  # a 4:5 canvas drawn with the square layout
+    qc = qc_ad(ad.image.size, ad.boxes, square, ZONE, copy)
+    assert qc.ok and qc.warnings == ["layout 1x1 is drawn at 1080x1350 (4:5)"]
+
+
+def test_qc_box_outside_safe_zone_is_an_error(rendered):
+    ad, copy = rendered
+    boxes = _doctor(ad.boxes, "cta", bounds=(65, 1200, 400, 1300))  # the 5% zone ends at y 1282
+    qc = qc_ad(ad.image.size, boxes, S4x5, ZONE, copy)
+    assert not qc.safe_zone_ok and qc.outside_safe_zone == ["cta"]
+    assert qc.errors == ["cta: drawn at (65, 1200, 400, 1300), outside the safe zone (54, 68, 1026, 1282) at 1080x1350"]
+
+
+@pytest.mark.parametrize("font_size,value,required,ok", [(60, 2.99, 3.0, False), (60, 3.0, 3.0, True),
+                                                         (20, 4.49, 4.5, False), (20, 4.5, 4.5, True)])
+def test_qc_contrast_against_wcag_threshold_for_the_size(rendered, font_size, value, required, ok):
+    ad, copy = rendered
+    boxes = _doctor(ad.boxes, "subhead", contrast=value, font_size=font_size)
+    qc = qc_ad(ad.image.size, boxes, S4x5, ZONE, copy)
+    check = next(c for c in qc.contrast if c.box == "subhead")
+    assert (check.value, check.required, check.ok) == (value, required, ok)
+    assert qc.ok  # low contrast is reported, never blocks
+    warning = f"subhead: contrast {value}:1 is below WCAG AA {required}:1 at {font_size} px; use a scrim or another text colour"
+    assert qc.warnings == ([] if ok else [warning])
+
+
+def test_qc_text_over_20_percent_warns_but_does_not_block(rendered):
+    ad, copy = rendered
+    boxes = _doctor(ad.boxes, "headline", bounds=(54, 68, 1026, 400))  # 972 x 332 = 23.7% of the canvas
+    qc = qc_ad(ad.image.size, boxes, S4x5, ZONE, copy)
+    assert qc.ok and not qc.text_share_ok and qc.text_share > 0.2
+    assert qc.warnings == [f"text covers {qc.text_share:.0%} of the image (over 20%); shorten the copy"]
+
+
+def test_qc_drawn_copy_must_equal_brief_copy(rendered):
+    ad, copy = rendered
+    head = next(b for b in ad.boxes if b.box == "headline")
+    # same copy after NFC/whitespace normalisation: wrapped lines, NFD, extra spaces are fine
+    same = _doctor(ad.boxes, "headline", drawn=unicodedata.normalize("NFD", head.drawn.replace("\n", "  \n ")))
+    assert qc_ad(ad.image.size, same, S4x5, ZONE, copy).copy_ok
+    lost = _doctor(ad.boxes, "headline", drawn=head.drawn[:-1])
+    qc = qc_ad(ad.image.size, lost, S4x5, ZONE, copy)
+    assert not qc.copy_ok and qc.copy_mismatches == ["headline"]
+    assert qc.errors == ["headline: drew 'Wake up to skin that glow' but the brief says 'Wake up to skin that glows'"]
+    missing = [b for b in ad.boxes if b.box != "subhead"]
+    assert qc_ad(ad.image.size, missing, S4x5, ZONE, copy).errors == ["subhead: brief copy 'Vitamin C serum' was not drawn"]
+    unrecorded = _doctor(ad.boxes, "cta", drawn=None)
+    assert qc_ad(ad.image.size, unrecorded, S4x5, ZONE, copy).copy_mismatches == ["cta"]
+
+
+def test_compose_records_qc_and_reports_warnings(tmp_path, caplog):
+    brand_dir = tmp_path / "brand"
+    shutil.copytree(BRAND, brand_dir)
+    yaml = brand_dir / "brand.yaml"
+    yaml.write_text(yaml.read_text().replace("text_color: ink ", "text_color: cream "))  # cream on coral: ~2.7:1
+    run = tmp_path / "run"
+    _backgrounds(run, [1])
+    [record] = compose_run(run, "RUN", _brief(), _prompts(), CHANNELS["meta_story"], brand_dir)
+    cta = next(c for c in record.qc.contrast if c.box == "cta")
+    assert not cta.ok and cta.value < 3.0 and record.qc.ok
+    size = record.boxes[-1].font_size
+    assert record.warnings == [f"cta: contrast {cta.value}:1 is below WCAG AA 3.0:1 at {size} px; change the brand's cta colours"]
+    assert f"{record.path}: {record.warnings[0]}" in caplog.text
+    assert (run / record.path).is_file()  # a warning does not block
+    assert AdRecord.model_validate_json(record.model_dump_json()) == record  # survives the runlog
+
+
+def test_qc_error_blocks_every_write(tmp_path, monkeypatch):
+    def garbled(*args, **kwargs):
+        ad = render_ad(*args, **kwargs)
+        ad.boxes = _doctor(ad.boxes, "headline", drawn="Wake up to skin that")  # the engine lost a word
+        return ad
+
+    _backgrounds(tmp_path, [1])
+    monkeypatch.setattr(compose, "render_ad", garbled)
+    with pytest.raises(LayoutError) as err:
+        compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_story"], BRAND)
+    assert err.value.message == ("variant 1 ('Dewy Morning') at 1080x1920: QC failed: headline: drew 'Wake up to "
+                                 "skin that' but the brief says 'Wake up to skin that glows'")
+    assert not (tmp_path / "ads").exists()
+
+
+# --- safe zones, determinism ------------------------------------------------------------
+
+
+def test_channel_safe_zone_is_checked_on_compose(tmp_path):
+    _backgrounds(tmp_path, [1])
+    strict = CHANNELS["meta_static"].model_copy(update={"safe_zone": SafeZone(top=0.1)})
+    with pytest.raises(LayoutError) as err:
+        compose_run(tmp_path, "RUN", _brief(), _prompts(), strict, BRAND)
+    assert err.value.message.startswith(
+        f"variant 1 ('Dewy Morning') at 1080x1350: {BRAND}/layouts/4x5.yaml: logo box (x 0.06-0.16, y 0.05-0.13) "
+        "is outside the safe zone at 1080x1350 (top 10%, bottom 5%, left 5%, right 5%)")
+    assert not (tmp_path / "ads").exists()
+
+
+def test_edited_layout_leaving_the_zone_names_the_file(tmp_path):
+    brand_dir = tmp_path / "brand"
+    shutil.copytree(BRAND, brand_dir)
+    layout = brand_dir / "layouts" / "1x1.yaml"
+    # push the CTA box's bottom onto the canvas edge: inside the canvas, outside the 5% zone
+    data = yaml.safe_load(layout.read_text())
+    data["cta"]["y"] = round(1 - data["cta"]["h"], 4)
+    layout.write_text(yaml.safe_dump(data))
+    run = tmp_path / "run"
+    _backgrounds(run, [1])
+    with pytest.raises(LayoutError) as err:
+        compose_run(run, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], brand_dir)
+    assert f"at 1080x1080: {layout}: cta box (" in err.value.message
+    assert "outside the safe zone at 1080x1080 (top 5%, bottom 5%, left 5%, right 5%)" in err.value.message
+    assert not (run / "ads").exists()
+
+
+def test_compose_twice_gives_byte_identical_files(tmp_path):
+    channel = CHANNELS["meta_static"].model_copy(update={"sizes": [
+        AdSize(width=1080, height=1350, layout="4x5", format="jpg"),
+        AdSize(width=1080, height=1080, layout="1x1", format="png"),
+    ]})
+    outputs = []
+    for name in ("a", "b"):
+        _backgrounds(tmp_path / name, [1])
+        records = compose_run(tmp_path / name, "RUN", _brief(), _prompts(), channel, BRAND)
+        outputs.append((records, {p.name: p.read_bytes() for p in (tmp_path / name / "ads").iterdir()}))
+    (ra, fa), (rb, fb) = outputs
+    assert sorted(fa) == ["RUN_v01_dewy-morning_1080x1080.png", "RUN_v01_dewy-morning_1080x1350.jpg"]
+    assert fa == fb and ra == rb
+
+
+# --- recompose --------------------------------------------------------------------------
+
+
+def _run_folder(root: Path) -> Path:
+    run = root / "20250101-000000-lumen-meta_story"
+    _backgrounds(run, [1])  # variant 2 failed to generate
+    write_brief(_brief().model_copy(update={"channel": "meta_story"}), run / "brief.md")
+    names = [c.name for c in read_brief(run / "brief.md").concepts]  # parsing turns names into slugs
+    prompts = PromptSet(variants=[VariantPrompt(variant=i, concept=n, positive="p", negative="n", seed=i)
+                                  for i, n in enumerate(names, 1)])
+    (run / "prompts.json").write_text(prompts.model_dump_json())
+    return run
+
+
+def test_recompose_after_brief_edit_replaces_ads_and_removes_stale_ones(tmp_path):
+    run = _run_folder(tmp_path)
+    [old] = recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    assert old.path == "ads/20250101-000000-lumen-meta_story_v01_dewy-morning_1080x1920.jpg"
+    stale = run / "ads" / "20250101-000000-lumen-meta_story_v03_dewy-morning_1080x1920.jpg"
+    stale.write_bytes(b"old")
+    keep = [run / "ads" / "notes.txt", run / "ads" / "20250102-000000-other_v01_x_1080x1920.jpg"]
+    for path in keep:
+        path.write_bytes(b"not ours")
+
+    brief_md = run / "brief.md"
+    brief_md.write_text(brief_md.read_text().replace("Wake up to skin that glows", "Glow from the first morning"))
+    [new] = recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    assert new.path == old.path and new.sha256 != old.sha256
+    assert new.boxes[1].drawn.replace("\n", " ") == "Glow from the first morning"
+    assert hashlib.sha256((run / new.path).read_bytes()).hexdigest() == new.sha256
+    assert not stale.exists() and all(p.read_bytes() == b"not ours" for p in keep)
+    assert sorted(p.name for p in (run / "ads").iterdir()) == sorted([Path(new.path).name, *(p.name for p in keep)])
+
+
+def test_recompose_uses_runlog_run_id(tmp_path):
+    run = _run_folder(tmp_path)
+    (run / "runlog.json").write_text(json.dumps({"run_id": "R42"}))
+    [record] = recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    assert record.path == "ads/R42_v01_dewy-morning_1080x1920.jpg"
+
+
+def test_recompose_failure_leaves_old_ads_unchanged(tmp_path):
+    run = _run_folder(tmp_path)
+    recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    before = {p.name: p.read_bytes() for p in (run / "ads").iterdir()}
+    brief_md = run / "brief.md"
+    brief_md.write_text(brief_md.read_text().replace("Wake up to skin that glows", "Radiance " * 14))
+    with pytest.raises(LayoutError) as err:
+        recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    assert "headline: text 'Radiance Radiance" in err.value.message
+    assert "existing ads were left unchanged" in err.value.hint
+    assert {p.name: p.read_bytes() for p in (run / "ads").iterdir()} == before
+
+
+def test_recompose_refuses_banned_words_and_unknown_channel(tmp_path):
+    run = _run_folder(tmp_path)
+    brief_md = run / "brief.md"
+    text = brief_md.read_text()
+    brief_md.write_text(text.replace("Wake up to skin that glows", "A miracle in a bottle"))
+    with pytest.raises(InputError, match="contains 'miracle'"):
+        recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    brief_md.write_text(text.replace("channel: meta_story", "channel: fax"))
+    with pytest.raises(InputError, match="channel 'fax' is not in"):
+        recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    assert not (run / "ads").exists()

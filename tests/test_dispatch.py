@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -64,16 +66,29 @@ def test_output_name_and_pick_least_busy():
     assert pick_server([b]) is None
 
 
+def assert_two_each_serial_and_concurrent(runs: list[list[tuple[float, float]]]) -> None:
+    """Each server ran exactly two prompts, never two at once, and the servers overlapped."""
+    assert [len(r) for r in runs] == [2] * len(runs), runs
+    for (start1, end1), (start2, end2) in map(sorted, runs):
+        assert end1 <= start2
+    firsts = [min(r) for r in runs]
+    # Some instant lies inside every server's first prompt: all servers worked at once.
+    assert max(start for start, _ in firsts) < min(end for _, end in firsts)
+
+
 def test_six_jobs_on_three_servers_take_two_image_times(replay, tmp_path):
-    servers = [replay(delay=0.4) for _ in range(3)]
+    delay = 0.5
+    servers = [replay(delay=delay) for _ in range(3)]
     out_dir = tmp_path / "backgrounds"
     t0 = time.monotonic()
     results, events = run(jobs(6), [s.url for s in servers], out_dir)
     elapsed = time.monotonic() - t0
-    assert 0.8 <= elapsed < 1.6, elapsed  # two image-times of 0.4 s, not six (2.4 s)
     assert [r.variant for r in results] == [1, 2, 3, 4, 5, 6]
     assert all(r.ok for r in results)
     assert [len(s.posts) for s in servers] == [2, 2, 2]
+    assert_two_each_serial_and_concurrent(
+        [[(e["start"], e["end"]) for e in s.executions] for s in servers])
+    assert elapsed < 1.6 * 2 * delay, elapsed  # generous; serial would be 6 * delay
     for r in results:
         assert r.path == f"backgrounds/v{r.variant:02d}.png"
         assert (tmp_path / r.path).read_bytes() == servers[0].image
@@ -138,23 +153,31 @@ def test_validation_error_is_never_retried(replay, tmp_path):
     assert other.posts == []
 
 
+async def until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
 def test_server_dying_mid_run_gets_its_jobs_moved(replay, tmp_path):
-    dying = replay(delay=0.3)
+    dying = replay(delay=60)  # never finishes by itself: its jobs can only succeed elsewhere
     other = replay(delay=0.05)
 
     async def go():
         task = asyncio.create_task(generate_all(jobs(4), [dying.url, other.url],
                                                 tmp_path / "bg", timeout_s=10,
                                                 poll_interval_s=0.1))
-        await asyncio.sleep(0.15)
+        await until(lambda: len(dying.posts) == 2)  # jobs 1 and 3 were submitted there
         await asyncio.to_thread(dying.stop)  # connection refused from now on
         return await task
 
     results = asyncio.run(go())
     assert all(r.ok for r in results), [r.error for r in results]
-    moved = [r for r in results if len(r.attempts) == 2]
-    assert moved and all(r.attempts[0].server == dying.url and
-                         r.attempts[1].server == other.url for r in moved)
+    assert [[a.server for a in r.attempts] for r in results] == [
+        [dying.url, other.url], [other.url], [dying.url, other.url], [other.url]]
+    assert [r.attempts[0].outcome for r in results] == ["error", "ok", "error", "ok"]
+    assert len(other.posts) == 4
 
 
 def test_cache_hit_reuses_background_without_submitting(replay, tmp_path):
@@ -195,12 +218,15 @@ def sdxl_jobs(n: int) -> list[GenJob]:
 
 
 def test_mock_six_jobs_three_servers_two_image_times(mock, tmp_path):
-    servers = [mock(latency=0.3) for _ in range(3)]
+    latency = 0.5
+    servers = [mock(latency=latency) for _ in range(3)]
     t0 = time.monotonic()
     results, _ = run(sdxl_jobs(6), [s.url for s in servers], tmp_path / "backgrounds")
     elapsed = time.monotonic() - t0
     assert all(r.ok for r in results), [r.error for r in results]
-    assert elapsed < 1.5, elapsed  # ~0.6 s; serial would be >= 1.8 s
+    assert_two_each_serial_and_concurrent(
+        [[(e["execution_start"], e["execution_end"]) for e in s.executions] for s in servers])
+    assert elapsed < 1.6 * 2 * latency, elapsed  # generous; serial would be 6 * latency
     for r in results:
         with Image.open(tmp_path / r.path) as img:
             assert img.size == (128, 128)
@@ -215,3 +241,120 @@ def test_mock_transient_failure_recorded_as_two_attempts(mock, tmp_path):
 
 def test_png_helper():
     assert png_bytes().startswith(b"\x89PNG")
+
+
+# --- models, hostile answers, interrupts and cancellation ---------------------------------------
+
+
+def test_jobs_go_only_to_servers_that_have_the_checkpoint(mock, tmp_path, caplog):
+    lacking = mock(checkpoints=["juggernaut.safetensors"])
+    having = mock()  # has sd_xl_base_1.0.safetensors
+    results, _ = run(sdxl_jobs(3), [lacking.url, having.url], tmp_path / "bg")
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert {a.server for r in results for a in r.attempts} == {having.url}
+    assert lacking.received_prompts == [] and len(having.received_prompts) == 3
+    # /object_info once per server per run, not once per job
+    for server in (lacking, having):
+        assert server.requests.count(("GET", "/object_info/CheckpointLoaderSimple")) == 1
+    assert (f"ComfyUI at {lacking.url} does not have a model the workflow needs" in caplog.text
+            and f"its jobs go to {having.url}" in caplog.text)
+
+
+def test_no_server_has_the_checkpoint_fails_every_job_before_posting(mock, tmp_path):
+    a = mock(checkpoints=["juggernaut.safetensors"])
+    b = mock(checkpoints=["dream.safetensors", "other.safetensors"])
+    results, events = run(sdxl_jobs(2), [a.url, b.url], tmp_path / "bg")
+    assert a.received_prompts == [] and b.received_prompts == []
+    for r in results:
+        assert not r.ok and r.attempts == [] and r.path is None
+        assert r.error == (
+            "no ComfyUI server has the model the workflow needs: "
+            f"ComfyUI at {a.url} does not have a model the workflow needs: node 4 "
+            "(CheckpointLoaderSimple): ckpt_name 'sd_xl_base_1.0.safetensors' is not installed "
+            "(available: juggernaut.safetensors); "
+            f"ComfyUI at {b.url} does not have a model the workflow needs: node 4 "
+            "(CheckpointLoaderSimple): ckpt_name 'sd_xl_base_1.0.safetensors' is not installed "
+            "(available: dream.safetensors, other.safetensors)")
+    assert sorted(d["variant"] for n, d in events if n == "failed") == [1, 2]
+
+
+def test_hostile_names_from_server_never_leave_the_run_folder(replay, tmp_path, monkeypatch):
+    hostile = {"filename": "../../../evil.png", "subfolder": "../../..", "type": "../output"}
+    server = replay(rename=hostile)
+    work = tmp_path / "a" / "b" / "c"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)  # a relative "../../../evil.png" would land in tmp_path
+    out_dir = work / "run" / "backgrounds"
+    (r,), _ = run(jobs(1), [server.url], out_dir)
+    assert r.ok
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == ["a/b/c/run/backgrounds/v01.png"]
+    # The names only ever travelled to the server as query parameters of /view.
+    assert server.view_paths == ["/view", "/view"]
+    assert server.views == [hostile, hostile]
+
+
+def test_download_that_is_not_an_image_fails_that_variant(replay, tmp_path):
+    server = replay(image=b"<html>Sign in</html>")
+    (r,), events = run(jobs(1), [server.url], tmp_path / "bg")
+    assert not r.ok and "is not a readable image" in r.error
+    assert not (tmp_path / "bg" / "v01.png").exists()
+    assert [n for n, _ in events].count("failed") == 1
+
+
+def test_interrupt_by_someone_else_fails_the_variant_without_retry(mock, tmp_path):
+    busy, spare = mock(hang=True), mock()
+
+    def someone_presses_cancel() -> None:
+        deadline = time.monotonic() + 5
+        while not busy.executions and time.monotonic() < deadline:
+            time.sleep(0.02)
+        httpx.post(busy.url + "/interrupt")
+
+    threading.Thread(target=someone_presses_cancel, daemon=True).start()
+    (r,), _ = run(sdxl_jobs(1), [busy.url, spare.url], tmp_path / "bg")
+    assert not r.ok and "was interrupted on the server" in r.error
+    assert [(a.server, a.outcome) for a in r.attempts] == [(busy.url, "cancelled")]
+    assert spare.received_prompts == []
+
+
+def test_cancelling_the_run_removes_our_prompts_and_only_ours(mock, tmp_path):
+    servers = [mock(hang=True), mock(hang=True)]
+    graph = sdxl_jobs(5)[-1].graph  # a seed none of our four jobs uses
+
+    async def go() -> list[str]:
+        task = asyncio.create_task(generate_all(sdxl_jobs(4), [s.url for s in servers],
+                                                tmp_path / "bg", timeout_s=30,
+                                                poll_interval_s=0.1))
+        # Each server: one of ours running (hung), one of ours pending.
+        await until(lambda: all(len(s.received_prompts) == 2 and s.executions
+                                for s in servers))
+        bystanders = []
+        async with httpx.AsyncClient() as http:
+            for s in servers:
+                answer = await http.post(s.url + "/prompt",
+                                         json={"prompt": graph, "client_id": "bystander"})
+                bystanders.append(answer.json()["prompt_id"])
+        task.cancel()  # what asyncio.run does on Ctrl-C
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return bystanders
+
+    bystanders = asyncio.run(go())
+    for server, bystander in zip(servers, bystanders):
+        ours = {p["prompt_id"] for p in server.received_prompts if "prompt_id" in p}
+        # Done before the cancellation propagated: deleted and interrupted, by id.
+        queue = httpx.get(server.url + "/queue").json()
+        assert not ours & {item[1] for item in queue["queue_pending"]}
+        assert ("POST", "/interrupt") in server.requests
+        deadline = time.monotonic() + 3  # the server stops the running node asynchronously
+        while queue["queue_running"] and queue["queue_running"][0][1] in ours:
+            assert time.monotonic() < deadline, queue
+            time.sleep(0.02)
+            queue = httpx.get(server.url + "/queue").json()
+        assert [item[1] for item in queue["queue_running"] + queue["queue_pending"]] == [
+            bystander]
+        assert [e["prompt_id"] for e in server.executions[:1]] == [
+            server.received_prompts[0]["prompt_id"]]
+        assert server.executions[0]["status"] == "interrupted"
+        assert len(ours) == 2 and len(server.received_prompts) == 3  # no retry after cancel

@@ -9,7 +9,13 @@ import pytest
 from PIL import Image, ImageCms
 
 from creative.errors import ExportError
-from creative.export import ad_filename, slugify, write_image
+from creative.export import (
+    ad_filename,
+    ad_name_pattern,
+    encode_capped,
+    slugify,
+    write_image,
+)
 
 
 def noisy(size=(600, 600), seed=1) -> Image.Image:
@@ -57,3 +63,20 @@ def test_png_roundtrips_pixels(tmp_path):
     write_image(image, tmp_path / "x.png", "png", None)
     with Image.open(tmp_path / "x.png") as im:
         assert im.format == "PNG" and im.convert("RGB").tobytes() == image.tobytes()
+
+
+def test_ad_name_pattern_matches_only_this_runs_ads():
+    pattern = ad_name_pattern("20250101-120000-lumen-meta")
+    assert pattern.fullmatch(ad_filename("20250101-120000-lumen-meta", 3, "Sữa rửa mặt", 1200, 628, "png"))
+    for other in ("20250101-120000-lumen-meta2_v01_x_1080x1350.jpg", "20250101-120000-lumen-meta_v01_x_1080x1350.jpg.tmp",
+                  "20250101-120000-lumen-meta_notes.txt", "20250101-120000-lumen-meta_v01_X_1080x1350.jpg",
+                  "x20250101-120000-lumen-meta_v01_x_1080x1350.jpg"):
+        assert not pattern.fullmatch(other), other
+    assert not ad_name_pattern("a.b").fullmatch("axb_v01_x_1x1.jpg")  # the run id is literal, not a regex
+
+
+def test_encode_capped_names_the_file():
+    data = encode_capped(noisy((100, 100)), "jpg", None, "x.jpg")
+    assert data[:2] == b"\xff\xd8"
+    with pytest.raises(ExportError, match=r"^ads/x\.jpg: cannot get under 1 KB"):
+        encode_capped(noisy(), "jpg", 1, "ads/x.jpg")

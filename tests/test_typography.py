@@ -120,6 +120,14 @@ def test_missing_glyphs_fall_back_then_fail_naming_characters():
     assert "'中' (U+4E2D), '\ue000' (U+E000)" in err.value.message
 
 
+def test_engine_records_exactly_the_lines_it_drew():
+    ad = render(solid((240, 235, 225)))
+    head = box(ad, "headline")
+    assert head.drawn == "Wake up to skin\nthat glows" and head.text == EN.headline  # the wrap is recorded
+    assert box(ad, "cta").drawn == "Shop the serum" and box(ad, "subhead").drawn == EN.subhead
+    assert box(ad, "logo").drawn is None
+
+
 # --- contrast and scrim --------------------------------------------------------------
 
 
@@ -187,7 +195,11 @@ def test_box_outside_safe_zone_is_an_error():
     render(solid((240, 235, 225), (1080, 1920)), layout=layout, size=size, zone=reels)  # fits as shipped
     with pytest.raises(LayoutError) as err:
         render(solid((240, 235, 225), (1080, 1920)), layout=layout, size=size, zone=SafeZone(top=0.2))
-    assert err.value.message.startswith("layout 9x16: logo box (x 0.07-0.16, y 0.145-0.195) is outside the safe zone")
+    assert err.value.message == (
+        f"{BRAND_DIR}/layouts/9x16.yaml: logo box (x 0.07-0.16, y 0.145-0.195) is outside the safe zone "
+        "at 1080x1920 (top 20%, bottom 5%, left 5%, right 5%)"
+    )
+    assert "move or shrink the logo box" in err.value.hint
 
 
 # --- determinism, Unicode, goldens -------------------------------------------------------------

@@ -273,6 +273,25 @@ def test_colours_use_bt709(encoded: Path):
     assert all(abs(c - e) <= 4 for c, e in zip(pixel, RED)), pixel
 
 
+def test_channel_durations_are_exact_in_real_encodes(tmp_path: Path):
+    bg, overlay = make_inputs(tmp_path)
+    channels = yaml.safe_load((ROOT / "templates/channels.yaml").read_text())
+    jobs = []
+    for n, name in enumerate(["meta_reels", "tiktok"], start=1):
+        video = Channel.model_validate(channels[name]).video
+        # The channel's duration and fps, at a small size to keep the test fast.
+        jobs.append(VideoJob(n, bg, overlay, tmp_path / f"{name}.mp4", W, H, video.duration_s, video.fps))
+    for job, result in zip(jobs, encode_videos(jobs, encoder=X264, workers=2)):
+        assert result.ok, result.error
+        info = ffprobe(job.out)
+        [v] = [s for s in info["streams"] if s["codec_type"] == "video"]
+        assert int(v["nb_frames"]) == round(job.duration_s * job.fps)
+        assert v["r_frame_rate"] == v["avg_frame_rate"] == f"{job.fps}/1"
+        for stream in info["streams"]:
+            assert abs(float(stream["duration"]) - job.duration_s) < 1 / job.fps
+        assert abs(float(info["format"]["duration"]) - job.duration_s) < 1 / job.fps
+
+
 def test_failed_variant_does_not_fail_others_and_writes_atomically(tmp_path: Path):
     bg, overlay = make_inputs(tmp_path / "in")
     square = tmp_path / "in" / "square.png"

@@ -64,13 +64,86 @@ def run(
         _err(("allowed" if verdict["allowed"] else "would be refused") + f": estimate ${verdict['estimate_usd']:.2f}, "
              f"${verdict['committed_usd']:.2f} of ${verdict['cap_usd']:.2f} already committed this month")
         raise typer.Exit(0 if verdict["allowed"] else EXIT_BUDGET)
-    result = run_pipeline(options, settings, make_reporter(quiet))
+    _finish(run_pipeline(options, settings, make_reporter(quiet)), quiet)
+
+
+def _finish(result, quiet: bool, extra: str = "") -> None:
+    """Report a finished run: message on stderr, the run folder as the last line on stdout."""
     if result.exit_code:
         _err(f"error: {result.message}")
     elif not quiet:
-        _err(f"done: {result.message}")
+        _err(f"done: {result.message}{extra}")
     typer.echo(str(result.run_dir))
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def brief(
+    url: str = typer.Option(..., "--url", help="Product page URL or local HTML file."),
+    channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml."),
+    offer: Optional[str] = typer.Option(None, "--offer", help="Offer to feature."),
+    research_backend: Optional[str] = typer.Option(None, "--research", help="auto, static, browser or firecrawl."),
+    ignore_robots: bool = typer.Option(False, "--ignore-robots"),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir"),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
+    from creative.pipeline import RunOptions, draft_only
+    from creative.progress import make_reporter
+
+    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
+    run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
+    if not quiet:
+        _err(f"edit {run_dir / 'brief.md'}, then: creative run --brief {run_dir / 'brief.md'}")
+    typer.echo(str(run_dir / "brief.md"))
+
+
+@app.command()
+def resume(
+    run_dir: Path = typer.Argument(..., help="Run folder of a crashed or cancelled run."),
+    comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Finish a run, reusing every background already on disk, and settle its budget."""
+    from creative.progress import make_reporter
+    from creative.rerun import resume_run
+
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
+    _finish(resume_run(run_dir, settings, make_reporter(quiet)), quiet)
+
+
+@app.command()
+def regen(
+    run_dir: Path = typer.Argument(..., help="Run folder."),
+    variant: int = typer.Option(..., "--variant", min=1, help="Variant number to regenerate."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed to use (default: keep the variant's seed)."),
+    new_seed: bool = typer.Option(False, "--new-seed", help="Pick a new random seed."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="Replace the variant's scene prompt."),
+    comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url"),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Regenerate one variant, re-compose and re-export it, and record the change in the runlog."""
+    from creative.errors import InputError
+    from creative.progress import make_reporter
+    from creative.rerun import regen_variant
+
+    if seed is not None and new_seed:
+        raise InputError("--seed and --new-seed cannot be used together")
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
+    _finish(regen_variant(run_dir, settings, make_reporter(quiet), variant, seed=seed, new_seed=new_seed, prompt=prompt), quiet)
+
+
+def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
+              research_backend: Optional[str] = None, ignore_robots: bool = False):
+    return load_settings(config, overrides={
+        "paths.runs_dir": str(runs_dir) if runs_dir else None,
+        "comfyui.urls": comfy_url or None,
+        "research.backend": research_backend,
+        "research.ignore_robots": ignore_robots or None,
+    })
 
 
 @app.command("mock-comfy")
@@ -104,10 +177,7 @@ def demo(
         })
         options = RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
         result = run_pipeline(options, settings, make_reporter(quiet))
-    if not quiet:
-        _err(f"done: {result.message}; open {result.run_dir / 'index.html'} to pick your favourites")
-    typer.echo(str(result.run_dir))
-    raise typer.Exit(result.exit_code)
+    _finish(result, quiet, f"; open {result.run_dir / 'index.html'} to pick your favourites")
 
 
 budget_app = typer.Typer(help="This month's spend against the cap.", invoke_without_command=True, no_args_is_help=False)
@@ -159,11 +229,9 @@ def budget_release(
 
 
 def _ledger(config: Optional[Path], runs_dir: Optional[Path]):
-    from creative.budget import LEDGER_NAME, Ledger, resolve_timezone
+    from creative.pipeline import ledger_for
 
-    settings = load_settings(config, overrides={"paths.runs_dir": str(runs_dir) if runs_dir else None})
-    return Ledger(settings.paths.runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd,
-                  tz=resolve_timezone(settings.budget.timezone))
+    return ledger_for(load_settings(config, overrides={"paths.runs_dir": str(runs_dir) if runs_dir else None}))
 
 
 runs_app = typer.Typer(help="Past runs, read from their runlogs.", no_args_is_help=True)

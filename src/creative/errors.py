@@ -11,6 +11,7 @@ EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_BUDGET = 3
 EXIT_PARTIAL = 4
+EXIT_CANCELLED = 130  # the shell's code for a process stopped by Ctrl-C
 
 
 class CreativeError(Exception):
@@ -71,6 +72,12 @@ class LayoutError(CreativeError):
 
 class ExportError(CreativeError):
     """Encoding or writing a deliverable failed."""
+
+
+class Cancelled(CreativeError):
+    """The user pressed Ctrl-C; our prompts were cancelled and the runlog says so."""
+
+    exit_code = EXIT_CANCELLED
 
 
 class PartialFailure(CreativeError):

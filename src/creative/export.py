@@ -52,7 +52,7 @@ def encode_image(image: Image.Image, fmt: Literal["jpg", "png"], quality: int = 
     buf = io.BytesIO()
     rgb = image.convert("RGB")
     if fmt == "jpg":
-        options = dict(quality=quality, subsampling=0, icc_profile=srgb_icc())
+        options = {"quality": quality, "subsampling": 0, "icc_profile": srgb_icc()}
         try:
             rgb.save(buf, "JPEG", optimize=True, **options)
         except OSError:

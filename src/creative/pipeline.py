@@ -26,7 +26,9 @@ from creative.errors import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_CANCELLED,
     BudgetRefused,
+    Cancelled,
     ComfyError,
     CreativeError,
     InputError,
@@ -125,7 +127,7 @@ def make_run_dir(runs_dir: Path, brand: str, channel: str, now: float) -> tuple[
             (runs_dir / run_id).mkdir()
         except FileExistsError:
             continue
-        return run_id, runs_dir / run_id
+        return run_id, (runs_dir / run_id).resolve()  # absolute, so the printed path works from anywhere
     raise CreativeError(f"cannot create a unique run folder under {runs_dir}")
 
 
@@ -175,9 +177,14 @@ def plan_run(options: RunOptions, settings: Settings, *, clock: Callable[[], flo
     variants = options.variants or settings.variants
     research_cost = 0.0 if given_brief else research_cost_usd(settings.research.backend, settings.research.firecrawl_cost_per_scrape_usd)
     estimate = round(variants * settings.budget.cost_per_image_usd + research_cost, 6)
-    ledger = Ledger(settings.paths.runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd,
-                    tz=resolve_timezone(settings.budget.timezone), clock=clock)
+    ledger = ledger_for(settings, clock=clock)
     return RunPlan(channel_name, channel, brand, workflow, variants, estimate, research_cost, ledger, given_brief)
+
+
+def ledger_for(settings: Settings, *, clock: Callable[[], float] = time.time) -> Ledger:
+    """The budget ledger of the configured runs folder."""
+    return Ledger(settings.paths.runs_dir / LEDGER_NAME, cap=settings.budget.monthly_cap_usd,
+                  tz=resolve_timezone(settings.budget.timezone), clock=clock)
 
 
 def dry_run(options: RunOptions, settings: Settings) -> dict:
@@ -224,29 +231,69 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
     )
     ctx = RunContext(run_dir=run_dir, runlog=runlog, reporter=reporter, clock=clock)
     ctx.save()
-    reserved = False
-    try:
+    with guarded_run(ctx, ledger, settings) as spend:
         if plan.research_cost:
             # Paid research (Firecrawl) is reserved before it runs, like generation.
             ledger.reserve(run_id, plan.research_cost, reason="research")
-            reserved = True
+            spend.reserved = True
         brief = _brief_stage(ctx, options, settings, brand, channel_name, channel, given_brief)
         prompt_set = _prompts_stage(ctx, options, brief, brand, channel, variants, workflow)
         cache_dir = None if options.no_cache else runs_dir / CACHE_DIR_NAME
-        jobs = _jobs(prompt_set, workflow)
-        hits = _cache_hits(jobs, cache_dir)
+        jobs = jobs_for(prompt_set, workflow)
+        hits = cache_hits(jobs, cache_dir)
         estimate = round((len(jobs) - hits) * settings.budget.cost_per_image_usd, 6)
         runlog.budget.estimate_usd = round(estimate + plan.research_cost, 6)
         with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
             ledger.reserve(run_id, estimate)
-            reserved = True
-        results = _generate_stage(ctx, settings, jobs, cache_dir)
-        ads = _compose_stage(ctx, run_id, brief, prompt_set, channel, settings)
-        _report_stage(ctx, run_id, brief, prompt_set, ads, settings.brand_dir)
-        return _finish(ctx, results, settings)
+            spend.reserved = True
+        generate_stage(ctx, settings, jobs, cache_dir)
+        ads = compose_stage(ctx, brief, prompt_set, channel, settings)
+        report_stage(ctx, brief, prompt_set, ads, settings.brand_dir)
+        return finish_run(ctx)
+
+
+def draft_only(options: RunOptions, settings: Settings, reporter: Reporter, *, clock: Callable[[], float] = time.time) -> Path:
+    """`creative brief`: a run folder with only the research and the drafted brief (nothing paid but research)."""
+    if not options.url:
+        raise InputError("no page to research", hint="pass --url URL (or a local HTML file)")
+    plan = plan_run(options, settings, clock=clock)
+    check_runs_dir_writable(settings.paths.runs_dir)
+    plan.ledger.check(plan.research_cost)
+    run_id, run_dir = make_run_dir(settings.paths.runs_dir, plan.brand.name, plan.channel_name, clock())
+    runlog = RunLog(run_id=run_id, created_at=clock(), inputs={"url": options.url, "channel": plan.channel_name, "offer": options.offer},
+                    config=settings.redacted(), budget=BudgetRecord(cap_usd=plan.ledger.cap, estimate_usd=plan.research_cost))
+    ctx = RunContext(run_dir=run_dir, runlog=runlog, reporter=reporter, clock=clock)
+    with guarded_run(ctx, plan.ledger, settings) as spend:
+        if plan.research_cost:
+            plan.ledger.reserve(run_id, plan.research_cost, reason="research")
+            spend.reserved = True
+        _brief_stage(ctx, options, settings, plan.brand, plan.channel_name, plan.channel, None)
+        runlog.status, runlog.exit_code, runlog.message = "drafted", EXIT_OK, f"brief drafted: {run_dir / 'brief.md'}"
+    return run_dir
+
+
+@dataclass
+class Spend:
+    """Whether the run holds a reservation that must be settled, and under which ledger id."""
+
+    ledger_id: str
+    reserved: bool = False
+    actual: float | None = None  # what to settle; default: the whole run's actual cost
+
+
+@contextmanager
+def guarded_run(ctx: RunContext, ledger: Ledger, settings: Settings, ledger_id: str | None = None) -> Iterator[Spend]:
+    """Record how a run ends in its runlog and settle its reservation, whatever happens."""
+    runlog, run_dir = ctx.runlog, ctx.run_dir
+    spend = Spend(ledger_id or runlog.run_id)
+    try:
+        yield spend
     except KeyboardInterrupt:
-        runlog.status, runlog.exit_code, runlog.message = "cancelled", 130, "cancelled by the user"
-        raise
+        runlog.status, runlog.exit_code, runlog.message = "cancelled", EXIT_CANCELLED, "cancelled by the user (Ctrl-C)"
+        raise Cancelled(
+            "cancelled: our running prompts were interrupted and pending ones deleted",
+            hint=f"the runlog in {run_dir} records status cancelled; `creative resume {run_dir}` finishes it",
+        ) from None
     except BudgetRefused as exc:
         runlog.status, runlog.exit_code, runlog.message = "refused", exc.exit_code, exc.message
         raise
@@ -255,10 +302,11 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
         exc.written = exc.written or _written_files(run_dir)
         raise
     finally:
-        if reserved:
-            actual = _actual_cost(runlog, settings)
-            runlog.budget.actual_usd = actual
-            ledger.settle(run_id, actual)
+        if spend.reserved:
+            actual = actual_cost(runlog) if spend.actual is None else spend.actual
+            runlog.budget.actual_usd = actual_cost(runlog)
+            ledger.settle(spend.ledger_id, actual)
+            runlog.budget.spent_after_usd = ledger.state().settled
         ctx.save()
 
 
@@ -311,7 +359,7 @@ def _prompts_stage(ctx: RunContext, options: RunOptions, brief: Brief, brand, ch
     return prompt_set
 
 
-def _jobs(prompt_set: PromptSet, workflow) -> list[GenJob]:
+def jobs_for(prompt_set: PromptSet, workflow) -> list[GenJob]:
     return [
         GenJob(variant=p.variant, graph=workflow.apply(p.positive, p.negative, p.seed, p.width, p.height),
                output_node=workflow.output_node, seed=p.seed)
@@ -319,13 +367,13 @@ def _jobs(prompt_set: PromptSet, workflow) -> list[GenJob]:
     ]
 
 
-def _cache_hits(jobs: list[GenJob], cache_dir: Path | None) -> int:
+def cache_hits(jobs: list[GenJob], cache_dir: Path | None) -> int:
     if cache_dir is None:
         return 0
     return sum((cache_dir / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
 
 
-def _generate_stage(ctx: RunContext, settings: Settings, jobs: list[GenJob], cache_dir: Path | None) -> list[GenerationResult]:
+def generate_stage(ctx: RunContext, settings: Settings, jobs: list[GenJob], cache_dir: Path | None) -> list[GenerationResult]:
     urls = settings.comfyui.urls
     with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(urls)} server(s)"):
         ctx.reporter.generation_started([job.variant for job in jobs])
@@ -364,21 +412,25 @@ def _record_generation(ctx: RunContext, result: GenerationResult, cost_per_image
         record.background_sha256 = sha256_file(ctx.run_dir / result.path)
 
 
-def _compose_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: PromptSet, channel: Channel, settings: Settings):
-    ok_variants = [v.variant for v in ctx.runlog.variants if v.status == "ok"]
-    with ctx.stage("compose", f"{len(ok_variants)} variants × {len(channel.sizes)} sizes"):
-        ads = compose_run(ctx.run_dir, run_id, brief, prompt_set, channel, settings.brand_dir, variants=ok_variants)
+def compose_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, channel: Channel, settings: Settings,
+                  variants: list[int] | None = None) -> list:
+    """Compose `variants` (default: every generated one); returns all of the run's ads."""
+    if variants is None:
+        variants = [v.variant for v in ctx.runlog.variants if v.status == "ok"]
+    with ctx.stage("compose", f"{len(variants)} variants × {len(channel.sizes)} sizes"):
+        ads = compose_run(ctx.run_dir, ctx.runlog.run_id, brief, prompt_set, channel, settings.brand_dir, variants=variants)
+        for number in variants:
+            ctx.runlog.variant(number).ads = [ad for ad in ads if ad.variant == number]
         for ad in ads:
-            ctx.runlog.variant(ad.variant).ads.append(ad)
             for warning in ad.warnings:
                 ctx.reporter.warn(f"v{ad.variant:02d} {ad.width}x{ad.height}: {warning}")
-    return ads
+    return [ad for record in ctx.runlog.variants for ad in record.ads]
 
 
-def _report_stage(ctx: RunContext, run_id: str, brief: Brief, prompt_set: PromptSet, ads, brand_dir: Path) -> None:
+def report_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, ads, brand_dir: Path) -> None:
     with ctx.stage("report"):
         write_contact_sheet(ctx.run_dir, ads, font=brand_dir / "fonts" / "NotoSans-Regular.ttf")
-        write_gallery(ctx.run_dir, run_id=run_id, brief=brief, prompts=prompt_set, ads=ads, totals=_totals(ctx.runlog))
+        write_gallery(ctx.run_dir, run_id=ctx.runlog.run_id, brief=brief, prompts=prompt_set, ads=ads, totals=_totals(ctx.runlog))
 
 
 def _totals(runlog: RunLog) -> dict:
@@ -392,21 +444,22 @@ def _totals(runlog: RunLog) -> dict:
     }
 
 
-def _actual_cost(runlog: RunLog, settings: Settings) -> float:
+def actual_cost(runlog: RunLog) -> float:
     return round(sum(v.cost_actual_usd for v in runlog.variants) + runlog.research_cost_usd, 6)
 
 
-def _finish(ctx: RunContext, results: list[GenerationResult], settings: Settings) -> RunResult:
+def finish_run(ctx: RunContext) -> RunResult:
+    """Final status from the variants' outcomes: ok, or partial (exit 4) listing what failed."""
     runlog = ctx.runlog
     runlog.totals = _totals(runlog)
-    failed = [r for r in results if not r.ok]
+    failed = [v for v in runlog.variants if v.status != "ok"]
     if failed:
-        listing = "; ".join(f"v{r.variant:02d}: {r.error}" for r in failed)
+        listing = "; ".join(f"v{v.variant:02d}: {v.error}" for v in failed)
         runlog.status, runlog.exit_code = "partial", EXIT_PARTIAL
-        runlog.message = f"{len(failed)} of {len(results)} variants failed ({listing}); the others were delivered"
+        runlog.message = f"{len(failed)} of {len(runlog.variants)} variants failed ({listing}); the others were delivered"
     else:
         runlog.status, runlog.exit_code = "ok", EXIT_OK
-        runlog.message = f"{len(results)} variants, {runlog.totals['ads']} ads"
+        runlog.message = f"{len(runlog.variants)} variants, {runlog.totals['ads']} ads"
     return RunResult(run_dir=ctx.run_dir, exit_code=runlog.exit_code, message=runlog.message, runlog=runlog)
 
 

@@ -13,7 +13,7 @@ from creative.atomic import write_atomic
 from creative.models import AdRecord, Attempt
 
 RUNLOG_VERSION = 1
-RunStatus = Literal["running", "ok", "partial", "failed", "cancelled", "refused"]
+RunStatus = Literal["running", "ok", "partial", "failed", "cancelled", "refused", "drafted"]
 
 
 class _Model(BaseModel):
@@ -60,6 +60,7 @@ class BudgetRecord(_Model):
     reserved_before_usd: float | None = None
     estimate_usd: float = 0.0
     actual_usd: float | None = None
+    spent_after_usd: float | None = None
 
 
 class RunLog(_Model):
@@ -77,6 +78,7 @@ class RunLog(_Model):
     budget: BudgetRecord | None = None
     research_cost_usd: float = 0.0
     totals: dict[str, Any] = Field(default_factory=dict)
+    history: list[dict[str, Any]] = Field(default_factory=list)  # resume, regen, compose: what changed when
 
     def variant(self, number: int) -> VariantRecord:
         for record in self.variants:

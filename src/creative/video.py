@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
+from PIL import Image
 
+from creative.atomic import FILE_MODE
 from creative.encoders import EncoderChoice, EncoderName, Runner, last_line
 from creative.errors import ExportError
 from creative.models import AdSize, Channel
@@ -128,12 +130,16 @@ def build_video_command(
         .filter("scale", out_color_matrix="bt709", out_range="tv")
         .filter("format", "yuv420p")
         .filter("loop", loop=frames - 1, size=1, start=0)
-        # Integer timestamps: setpts truncates, so N/fps/TB gives 121.999 -> 121 (a repeated
-        # timestamp that the CFR muxer turns into a dropped plus a duplicated frame: a stutter).
+        # Exact integer timestamps: setpts truncates, so N/fps/TB turns frame 123 into 121.999 -> 121,
+        # a repeated timestamp the CFR output then has to paper over.
         .filter("settb", f"1/{fps}")
         .filter("setpts", "N")
         .filter(
-            "perspective", sense="source", interpolation="linear", eval="frame", **push_in_corners(frames)
+            "perspective",
+            sense="source",
+            interpolation=PUSH_IN_INTERPOLATION,
+            eval="frame",
+            **push_in_corners(frames),
         )
     )
     # BT.709 stated explicitly: the converters ffmpeg inserts on its own use BT.601, which
@@ -201,9 +207,7 @@ def is_faststart(path: Path) -> bool:
 
 
 def check_overlay(job: VideoJob) -> None:
-    """Refuse overlays that are not RGBA at the video size: scaling would blur the text."""
-    from PIL import Image
-
+    """Refuse overlays that are not at the video size: scaling would blur the text."""
     try:
         with Image.open(job.overlay) as im:
             size, has_alpha = im.size, "A" in im.getbands() or "transparency" in im.info
@@ -256,7 +260,9 @@ def encode_video(
             raise ExportError(f"ffmpeg failed ({encoder.name}): {last_line(proc.stderr)}")
         if not is_faststart(tmp):
             raise ExportError("encoded MP4 has its moov box after mdat (faststart did not run)")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; deliverables must be readable like other files
+        with open(tmp, "rb") as fh:  # on disk before the rename, so a crash never leaves a torn MP4
+            os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; deliverables get normal permissions
         os.replace(tmp, job.out)
         tmp = None
         size = job.out.stat().st_size

@@ -23,11 +23,14 @@ from PIL import Image
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from creative.comfy.workflow import missing_models, model_loader_classes
 from creative.errors import ComfyError, ComfyValidationError
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # decoded size cap: a tiny file can claim a huge canvas
+CANCEL_TIMEOUT_S = 5.0  # Ctrl-C must not hang on a server that stopped answering
 RECONNECT_EVERY_S = 2.0
 HISTORY_GRACE_S = 2.0  # how long to wait for history after `executing null` (never needed so far)
 
@@ -137,6 +140,25 @@ def _queue_ids(queue: dict) -> set[str]:
     return ids
 
 
+def _interrupted(base_url: str, prompt_id: str, data: dict) -> ComfyError:
+    # Not transient: an interrupt is a deliberate act (ComfyUI's Cancel button, another client's
+    # POST /interrupt, or our own cancellation). Re-running the prompt elsewhere would override
+    # that decision and spend money the person who pressed Cancel did not want spent.
+    return comfy_error(f"ComfyUI at {base_url}: prompt {prompt_id} was interrupted on the "
+                       f"server at node {data.get('node_id', '?')} ({data.get('node_type', '?')}); "
+                       f"someone cancelled it there, so it is not retried",
+                       transient=False, kind="cancelled")
+
+
+def _check_image(data: bytes, max_pixels: int) -> None:
+    """Raise unless `data` fully decodes as an image of at most `max_pixels` pixels."""
+    with Image.open(io.BytesIO(data)) as img:
+        width, height = img.size
+        if width * height > max_pixels:
+            raise ValueError(f"{width}x{height} pixels is over the {max_pixels} pixel limit")
+        img.load()  # verify() alone passes images whose pixel data is corrupt
+
+
 def _ws_url(base_url: str, client_id: str) -> str:
     parts = urlsplit(base_url)
     scheme = "wss" if parts.scheme == "https" else "ws"
@@ -155,8 +177,9 @@ class _State:
     started_at: float | None = None
     cached: bool = False
     done: bool = False
-    last_poll: float = 0.0
-    seen: set = field(default_factory=set)
+    last_news: float = field(default_factory=time.monotonic)  # last own frame or poll
+    where: str = "queued"  # for the timeout message
+    socket_down: bool = False
 
 
 class ComfyClient:
@@ -173,6 +196,8 @@ class ComfyClient:
         self.clock = clock
         self._own_http = http is None
         self._closing: dict[asyncio.Task, ClientConnection] = {}
+        self._node_info: dict[str, dict] = {}  # /object_info/<class>, fetched once per client
+        self._node_info_lock = asyncio.Lock()
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
 
     @property
@@ -249,20 +274,50 @@ class ComfyClient:
         return (data or {}).get(prompt_id) or {}
 
     async def cancel(self, prompt_ids: list[str] | set[str]) -> None:
-        """Interrupt those of `prompt_ids` that run and delete those still pending."""
+        """Delete those of `prompt_ids` still pending, then interrupt those that run.
+
+        Only these ids are touched: other clients' prompts on the server survive.
+        """
         wanted = {str(p) for p in prompt_ids}
         if not wanted:
             return
         queue = await self.queue()
-        running = _queue_ids({"queue_running": queue.get("queue_running")}) & wanted
         pending = _queue_ids({"queue_pending": queue.get("queue_pending")}) & wanted
         if pending:
             await self._request("POST", "/queue", json={"delete": sorted(pending)})
+            # A pending one may have started meanwhile (delete is then a no-op): look again.
+            queue = await self.queue()
+        running = _queue_ids({"queue_running": queue.get("queue_running")}) & wanted
         for pid in running:
             # prompt_id makes the interrupt targeted: someone else's prompt is never stopped.
             await self._request("POST", "/interrupt", json={"prompt_id": pid})
         log.info("cancelled on %s: %d running, %d pending", self.base_url,
                  len(running), len(pending))
+
+    # -- models ----------------------------------------------------------------------
+
+    async def node_info(self, classes: list[str]) -> dict:
+        """`/object_info/<class>` for each class, fetched once per client and kept."""
+        async with self._node_info_lock:  # concurrent callers share one fetch per class
+            for name in classes:
+                if name not in self._node_info:
+                    answer = await self._get_json(f"/object_info/{name}")
+                    self._node_info[name] = (answer or {}).get(name) or {}
+        return {name: self._node_info[name] for name in classes if self._node_info[name]}
+
+    async def check_models(self, graph: dict) -> None:
+        """Raise ComfyValidationError (never retried) when this server lacks a model the
+        graph loads: the same facts its 400 would give, without submitting anything."""
+        classes = model_loader_classes(graph)
+        if not classes:
+            return
+        problems = missing_models(graph, await self.node_info(classes))
+        if problems:
+            raise comfy_error(f"{self._name} does not have a model the workflow needs: "
+                              + " | ".join(problems), transient=False, cls=ComfyValidationError,
+                              hint=("put the checkpoint in ComfyUI/models/checkpoints on that "
+                                    "server, or change ckpt_name in the workflow to one that "
+                                    "is available"))
 
     # -- one prompt ------------------------------------------------------------------
 
@@ -280,14 +335,16 @@ class ComfyClient:
         deadline = time.monotonic() + limit
         ws = await self._connect_ws(client_id)
         try:
-            state = await self._submit(graph, output_node, client_id, prompt_id)
             try:
+                state = await self._submit(graph, output_node, client_id, prompt_id)
                 ws = await self._follow(ws, client_id, state, deadline, limit, on_progress)
             except ComfyError as exc:
                 if getattr(exc, "kind", "") == "timeout":
                     await self._cancel_quietly(prompt_id)
                 raise
             except asyncio.CancelledError:
+                # Also while the POST is in flight: the server may have queued it already,
+                # and we know its id because we chose it.
                 await asyncio.shield(self._cancel_quietly(prompt_id))
                 raise
             entry = await self._finished_history(state, deadline)
@@ -304,9 +361,10 @@ class ComfyClient:
 
     async def _cancel_quietly(self, prompt_id: str) -> None:
         try:
-            await self.cancel([prompt_id])
-        except ComfyError as exc:
-            log.warning("could not cancel %s on %s: %s", prompt_id, self.base_url, exc)
+            await asyncio.wait_for(self.cancel([prompt_id]), CANCEL_TIMEOUT_S)
+        except (ComfyError, asyncio.TimeoutError) as exc:
+            log.warning("could not cancel %s on %s: %s", prompt_id, self.base_url,
+                        getattr(exc, "message", None) or type(exc).__name__)
 
     async def _connect_ws(self, client_id: str) -> ClientConnection | None:
         url = _ws_url(self.base_url, client_id)
@@ -354,37 +412,49 @@ class ComfyClient:
     async def _follow(self, ws: ClientConnection | None, client_id: str, state: _State,
                       deadline: float, limit: float,
                       on_progress: Callable[[int, int], None] | None) -> ClientConnection | None:
-        """Wait for the end of our prompt: socket frames first, polling when it is silent."""
+        """Wait for the end of our prompt: socket frames first, polling when there is no news."""
         last_connect = time.monotonic()
+        state.socket_down = ws is None
         while not state.done:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} did "
-                                  f"not finish within {limit:g} s (timeout)", transient=True,
-                                  kind="timeout", hint="raise the timeout or check the server")
-            if ws is None:
-                if time.monotonic() - last_connect >= RECONNECT_EVERY_S:
-                    last_connect = time.monotonic()
-                    ws = await self._connect_ws(client_id)  # same clientId: frames resume
+            now = time.monotonic()
+            if now >= deadline:
+                raise self._timeout(state, limit)
+            quiet_left = self.poll_interval_s - (now - state.last_news)
+            if quiet_left <= 0:
+                # Polled on silence, not only on socket timeouts: a socket that carries only
+                # other prompts' status frames never goes quiet, yet ours may have been lost.
                 await self._poll(state)
-                if not state.done:
-                    await asyncio.sleep(min(self.poll_interval_s, max(remaining, 0.0)))
+                continue
+            wait = min(quiet_left, deadline - now)
+            if ws is None:
+                if now - last_connect >= RECONNECT_EVERY_S:
+                    last_connect = now
+                    ws = await self._connect_ws(client_id)  # same clientId: frames resume
+                if ws is None:
+                    await asyncio.sleep(wait)
                 continue
             try:
-                frame = await asyncio.wait_for(ws.recv(), min(self.poll_interval_s, remaining))
+                frame = await asyncio.wait_for(ws.recv(), wait)
             except asyncio.TimeoutError:
-                await self._poll(state)  # silent socket: ask history/queue directly
                 continue
             except (WebSocketException, OSError) as exc:
                 log.warning("websocket to %s dropped (%s); polling and reconnecting",
                             self.base_url, exc)
-                ws = None
-                last_connect = time.monotonic() - RECONNECT_EVERY_S  # reconnect at once
-                await self._poll(state)
+                ws, state.socket_down = None, True
+                last_connect = now - RECONNECT_EVERY_S  # reconnect at once
+                state.last_news = 0.0  # frames sent while down are lost: poll at once
                 continue
             if isinstance(frame, str):
                 self._on_frame(frame, state, on_progress)
         return ws
+
+    def _timeout(self, state: _State, limit: float) -> ComfyError:
+        how = ("; the websocket was down, so it was followed by polling /history and /queue"
+               if state.socket_down else "")
+        return comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} did not "
+                           f"finish within {limit:g} s (timeout; it was still {state.where}"
+                           f"{how})", transient=True, kind="timeout",
+                           hint="raise the timeout or check the server")
 
     def _on_frame(self, frame: str, state: _State,
                   on_progress: Callable[[int, int], None] | None) -> None:
@@ -393,17 +463,18 @@ class ComfyClient:
             kind, data = msg.get("type"), msg.get("data") or {}
         except (ValueError, AttributeError):
             return
-        if data.get("prompt_id") != state.prompt_id:
+        if not isinstance(data, dict) or data.get("prompt_id") != state.prompt_id:
             return  # other prompts, status frames, reconnect's bare {"node": ...}
+        state.last_news = time.monotonic()
         if kind == "execution_start":
-            state.started_at = state.started_at or self.clock()
+            self._started(state, "running")
         elif kind == "execution_cached":
             state.cached = state.output_node in (data.get("nodes") or [])
         elif kind == "executing":
             if data.get("node") is None:
                 state.done = True
             else:
-                state.started_at = state.started_at or self.clock()
+                self._started(state, f"running node {data.get('node')}")
         elif kind == "progress" and on_progress is not None:
             try:
                 on_progress(int(data.get("value", 0)), int(data.get("max", 0)))
@@ -413,28 +484,36 @@ class ComfyClient:
             raise comfy_error(f"ComfyUI at {self.base_url}: {format_execution_error(data)}",
                               transient=True)
         elif kind == "execution_interrupted":
-            raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} was "
-                              f"interrupted at node {data.get('node_id', '?')} "
-                              f"({data.get('node_type', '?')})", transient=False,
-                              kind="cancelled")
+            raise _interrupted(self.base_url, state.prompt_id, data)
+
+    def _started(self, state: _State, where: str) -> None:
+        state.started_at = state.started_at or self.clock()
+        state.where = where
 
     async def _poll(self, state: _State) -> None:
         """One look at /history (and /queue when history is empty); may finish or raise."""
-        state.last_poll = time.monotonic()
+        state.last_news = time.monotonic()
         entry = await self.history(state.prompt_id)
         if entry:
             self._check_history(entry, state)
             return
-        if state.prompt_id in _queue_ids(await self.queue()):
+        queue = await self.queue()
+        if state.prompt_id in _queue_ids({"queue_running": queue.get("queue_running")}):
+            if not state.where.startswith("running"):
+                self._started(state, "running")
+            return
+        if state.prompt_id in _queue_ids({"queue_pending": queue.get("queue_pending")}):
             return
         # Gone from the queue: history may have been written in between; look once more.
         entry = await self.history(state.prompt_id)
         if entry:
             self._check_history(entry, state)
             return
+        # Deleted prompts never reach history (recorded). Transient, unlike an interrupt:
+        # a ComfyUI restart empties the queue the same way, and then a retry elsewhere helps.
         raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} vanished from "
-                          f"the queue without a result (deleted by someone else?)",
-                          transient=True, kind="cancelled")
+                          f"the queue without a result (deleted by someone else, or the server "
+                          f"restarted)", transient=True, kind="cancelled")
 
     def _check_history(self, entry: dict, state: _State) -> None:
         status = entry.get("status") or {}
@@ -444,9 +523,7 @@ class ComfyClient:
                 raise comfy_error(f"ComfyUI at {self.base_url}: {format_execution_error(data)}",
                                   transient=True)
             if name == "execution_interrupted":
-                raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} was "
-                                  f"interrupted at node {data.get('node_id', '?')}",
-                                  transient=False, kind="cancelled")
+                raise _interrupted(self.base_url, state.prompt_id, data)
             if name == "execution_start":
                 state.started_at = state.started_at or self.clock()
             if name == "execution_cached":
@@ -487,9 +564,13 @@ class ComfyClient:
         return images, names
 
     async def download(self, item: dict) -> bytes:
-        """GET /view for one {filename, subfolder, type}; size-capped and checked as an image."""
-        params = {"filename": item.get("filename", ""), "subfolder": item.get("subfolder", ""),
-                  "type": item.get("type", "output")}
+        """GET /view for one {filename, subfolder, type}; size-capped and checked as an image.
+
+        The server's names go only into query parameters, never into a local path: what we
+        write is named by the caller (vNN.png), so "../" in a hostile answer cannot escape.
+        """
+        params = {key: str(item.get(key, default)) for key, default in
+                  (("filename", ""), ("subfolder", ""), ("type", "output"))}
         what = f"/view {params['filename']!r}"
         try:
             async with self.http.stream("GET", self.base_url + "/view", params=params) as resp:
@@ -510,8 +591,7 @@ class ComfyClient:
                               transient=True) from exc
         data = b"".join(chunks)
         try:
-            with Image.open(io.BytesIO(data)) as img:
-                img.verify()
+            _check_image(data, MAX_IMAGE_PIXELS)
         except Exception as exc:  # Pillow raises many types for bad data
             raise comfy_error(f"ComfyUI at {self.base_url}: {what} is not a readable image "
                               f"({len(data)} bytes: {exc})", transient=True) from None

@@ -2,6 +2,12 @@
 
 Every job is submitted at once, each to the least busy server; a ComfyUI server runs one
 prompt at a time from its own queue, so N jobs on S servers take about N/S image-times.
+
+Before anything is submitted, each server's /object_info for the model loaders the graphs use
+is fetched once: a job only goes to servers that have its checkpoint, and when no server has
+it the job fails at once with the names asked for and offered (nothing is POSTed). Cancelling
+the task that runs generate_all (Ctrl-C) interrupts or deletes our prompts, and only ours,
+on every server before the cancellation propagates (see ComfyClient.run).
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from PIL import Image
 
 from creative.atomic import write_atomic
 from creative.comfy.client import ComfyClient, is_transient
-from creative.comfy.workflow import graph_sha256
-from creative.errors import ComfyError
+from creative.comfy.workflow import graph_sha256, model_loader_classes
+from creative.errors import ComfyError, ComfyValidationError
 from creative.models import Attempt, GenerationResult
 
 log = logging.getLogger(__name__)
@@ -94,6 +100,60 @@ async def check_servers(clients: list[ComfyClient]) -> tuple[list[ComfyClient], 
     return up, down
 
 
+@dataclass
+class _Plan:
+    """Where one job may run: servers with its models, or why it cannot run anywhere."""
+
+    servers: list[_Server]
+    refusal: str | None = None
+
+
+async def _prefetch_models(server: _Server, classes: list[str]) -> bool:
+    try:
+        await server.client.node_info(classes)
+        return True
+    except ComfyError as exc:
+        # Not knowing is not a reason to skip a server: its 400 would still tell.
+        log.warning("could not read /object_info from %s (%s); not checking its models",
+                    server.url, exc.message)
+        return False
+
+
+async def plan_models(jobs: list[GenJob], pool: list[_Server]) -> list[_Plan]:
+    """One plan per job: the servers that have every model the job's graph loads."""
+    classes = sorted({c for job in jobs for c in model_loader_classes(job.graph)})
+    if not classes:
+        return [_Plan(list(pool)) for _ in jobs]
+    known = await asyncio.gather(*(_prefetch_models(s, classes) for s in pool))
+    checked = [s for s, ok in zip(pool, known) if ok]
+    logged: set[str] = set()
+    plans: list[_Plan] = []
+    for job in jobs:
+        servers = [s for s in pool if s not in checked]
+        refusals: list[ComfyValidationError] = []
+        for server in checked:
+            try:
+                await server.client.check_models(job.graph)  # answered from the prefetch
+                servers.append(server)
+            except ComfyValidationError as exc:
+                refusals.append(exc)
+        servers.sort(key=pool.index)  # keep the configured order for ties
+        plans.append(_plan(servers, refusals, logged))
+    return plans
+
+
+def _plan(servers: list[_Server], refusals: list[ComfyValidationError],
+          logged: set[str]) -> _Plan:
+    if not servers:
+        return _Plan([], "no ComfyUI server has the model the workflow needs: "
+                     + "; ".join(e.message for e in refusals))
+    for exc in refusals:
+        if exc.message not in logged:
+            logged.add(exc.message)
+            log.warning("%s; its jobs go to %s", exc.message, ", ".join(s.url for s in servers))
+    return _Plan(servers)
+
+
 async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
                        timeout_s: float = 600.0, http: httpx.AsyncClient | None = None,
                        on_event: EventFn | None = None, cache_dir: Path | None = None,
@@ -123,8 +183,9 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         pool = [_Server(url=c.base_url, client=c) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        runner = _JobRunner(pool, out_dir, timeout_s, on_event, cache_dir, clock)
-        return list(await asyncio.gather(*(runner.run(job) for job in jobs)))
+        plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)
+        runner = _JobRunner(out_dir, timeout_s, on_event, cache_dir, clock)
+        return await _run_all([runner.run(job, plan) for job, plan in zip(jobs, plans)])
     finally:
         for client in clients:
             await client.aclose()
@@ -132,15 +193,33 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
             await http.aclose()
 
 
+async def _run_all(coros: list) -> list:
+    """gather() that, when cancelled or failing, still waits until every task has finished.
+
+    gather() gives up at the first cancelled child while the others are still asking their
+    servers to drop our prompts; closing the HTTP client then would leave prompts queued.
+    """
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        pending = [t for t in tasks if not t.done()]
+        for task in pending:
+            if not task.cancelling():  # a second cancel would cut its cleanup short
+                task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+
 class _JobRunner:
     """Runs one job to a GenerationResult: submit, at most one retry, write the file."""
 
-    def __init__(self, pool: list[_Server], out_dir: Path, timeout_s: float,
-                 on_event: EventFn | None, cache_dir: Path | None, clock: Callable[[], float]):
-        self.pool, self.out_dir, self.timeout_s = pool, out_dir, timeout_s
+    def __init__(self, out_dir: Path, timeout_s: float, on_event: EventFn | None,
+                 cache_dir: Path | None, clock: Callable[[], float]):
+        self.out_dir, self.timeout_s = out_dir, timeout_s
         self.on_event, self.cache_dir, self.clock = on_event, cache_dir, clock
 
-    async def run(self, job: GenJob) -> GenerationResult:
+    async def run(self, job: GenJob, plan: _Plan) -> GenerationResult:
         t0 = time.monotonic()
         sha = graph_sha256(job.graph)
         target = self.out_dir / output_name(job.variant)
@@ -153,7 +232,8 @@ class _JobRunner:
             return result
 
         # Picking happens before the first await, so jobs are spread in submission order.
-        server = pick_server(self.pool)
+        server = pick_server(plan.servers)
+        result.error = plan.refusal
         for attempt_no in (1, 2):
             if server is None:
                 result.error = result.error or "no ComfyUI server left to run this job"
@@ -171,7 +251,7 @@ class _JobRunner:
             if attempt_no == 2 or not is_transient(error):
                 break
             await self._mark_if_down(server)
-            previous, server = server, pick_server(self.pool, exclude=server)
+            previous, server = server, pick_server(plan.servers, exclude=server)
             if server is not None:
                 _emit(self.on_event, "retry", {"variant": job.variant, "server": server.url,
                                                "previous": previous.url, "error": attempt.error})

@@ -109,6 +109,8 @@ class MockComfy:
         self.received_prompts: list[Any] = []
         self.executions: list[dict] = []
         self.ws_open_at_post: dict[str, bool] = {}
+        self.ws_client_ids: list[str] = []  # clientId of every socket opened, in order ("" if none)
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every HTTP request
         self._rng_500 = random.Random(f"{options.rng_seed}:http500")
         self._rng_fail = random.Random(f"{options.rng_seed}:fail")
         self._run_count = 0
@@ -383,6 +385,7 @@ class MockComfy:
         ws = web.WebSocketResponse(timeout=2.0)  # bounded wait for a client's close reply
         await ws.prepare(request)
         sid = request.rel_url.query.get("clientId", "")
+        self.ws_client_ids.append(sid)
         if sid:
             self.sockets.pop(sid, None)  # reusing a session replaces the old socket
         else:
@@ -663,7 +666,12 @@ def build_app(options: MockOptions | None = None, output_dir: Path | None = None
     (scratch / "temp").mkdir()
     state = MockComfy(options, output_dir, scratch / "input", scratch / "temp", clock=clock)
 
-    app = web.Application(client_max_size=100 * 1024 * 1024)
+    @web.middleware
+    async def record(request: web.Request, handler: Callable) -> web.StreamResponse:
+        state.requests.append((request.method, request.path))
+        return await handler(request)
+
+    app = web.Application(client_max_size=100 * 1024 * 1024, middlewares=[record])
     app[MOCK_KEY] = state
     for method, path, handler in state.routes():
         app.router.add_route(method, path, handler)
@@ -717,6 +725,14 @@ class MockServer:
     @property
     def ws_open_at_post(self) -> dict[str, bool]:
         return self.state.ws_open_at_post
+
+    @property
+    def ws_client_ids(self) -> list[str]:
+        return self.state.ws_client_ids
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        return self.state.requests
 
     @property
     def history(self) -> dict[str, dict]:

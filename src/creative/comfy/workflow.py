@@ -136,6 +136,30 @@ def checkpoint_names(graph: dict) -> list[str]:
     return names
 
 
+def model_loader_classes(graph: dict) -> list[str]:
+    """Classes of the nodes that load a named model (a literal `ckpt_name`), in node order."""
+    classes: list[str] = []
+    for node in graph.values():
+        inputs = node.get("inputs", {}) if isinstance(node, dict) else {}
+        cls = node.get("class_type") if isinstance(node, dict) else None
+        if (isinstance(cls, str) and cls not in classes
+                and any(isinstance(inputs.get(key), str) for key in CHECKPOINT_INPUTS)):
+            classes.append(cls)
+    return classes
+
+
+def _choices(spec: object) -> list | None:
+    """The allowed values of a combo input spec, old (`[[...], {}]`) or new (`["COMBO", {options}]`)."""
+    if not isinstance(spec, list) or not spec:
+        return None
+    if isinstance(spec[0], list):
+        return spec[0]
+    if spec[0] == "COMBO" and len(spec) > 1 and isinstance(spec[1], dict):
+        options = spec[1].get("options")
+        return options if isinstance(options, list) else None
+    return None
+
+
 def missing_models(graph: dict, object_info: dict) -> list[str]:
     """Model-like inputs whose value the server does not offer, as readable lines.
 
@@ -150,8 +174,8 @@ def missing_models(graph: dict, object_info: dict) -> list[str]:
         allowed_specs = {**spec.get("required", {}), **spec.get("optional", {})}
         for key in CHECKPOINT_INPUTS:
             value = node.get("inputs", {}).get(key)
-            choices = allowed_specs.get(key, [None])[0]
-            if isinstance(value, str) and isinstance(choices, list) and value not in choices:
+            choices = _choices(allowed_specs.get(key))
+            if isinstance(value, str) and choices is not None and value not in choices:
                 available = ", ".join(map(str, choices)) or "none"
                 problems.append(f"node {node_id} ({class_type}): {key} '{value}' is not "
                                 f"installed (available: {available})")
