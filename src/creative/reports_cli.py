@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 
+def _console() -> Console:
+    # Piped output is not cut to 80 columns: run ids must stay whole for grep and scripts.
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
 def print_budget(summary: dict, ledger_path: Path, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     head = Table.grid(padding=(0, 2))
     head.add_row("month", summary["month"])
     head.add_row("cap", f"${summary['cap_usd']:.2f}")
@@ -29,7 +36,7 @@ def print_budget(summary: dict, ledger_path: Path, console: Console | None = Non
 
 
 def print_runs(runs: list, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     if not runs:
         console.print("[dim]no runs yet[/]")
         return
