@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 
 from cli_helpers import EXAMPLE_PAGE, REPO, closed_port, run_creative
 
@@ -70,3 +72,24 @@ def test_usage_error_exit_2(tmp_path):
     result = run_creative("run", "--variants", "zero", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_runs_folder_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the runs folder should be")
+    result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static",
+                          "--runs-dir", str(blocker / "runs"), cwd=tmp_path)
+    assert_one_clear_line(result, 2, "is not writable", str(blocker / "runs"))
+
+
+def test_full_disk_is_refused_before_anything_is_spent(tmp_path):
+    from collections import namedtuple
+
+    from creative.errors import InputError
+    from creative.pipeline import check_runs_dir_writable
+
+    usage = namedtuple("usage", "total used free")
+    with pytest.raises(InputError) as info:
+        check_runs_dir_writable(tmp_path, 240 * 2**20, disk_usage=lambda _: usage(10**9, 10**9 - 5 * 2**20, 5 * 2**20))
+    assert "5 MB free" in info.value.message and "needs about 240 MB" in info.value.message
+    check_runs_dir_writable(tmp_path, 1, disk_usage=lambda _: usage(10**9, 0, 10**9))

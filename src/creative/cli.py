@@ -12,6 +12,7 @@ import typer
 
 from creative.config import SOURCE_ROOT, load_settings
 from creative.errors import EXIT_BUDGET, CreativeError
+from creative.redact import RedactingFilter, redact_text
 
 app = typer.Typer(
     help="Turn a product page into ready-to-upload, on-brand ad creatives.",
@@ -290,8 +291,10 @@ def main() -> None:
     Typer handles usage errors itself (exit 2); our own errors carry their exit code.
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     try:
         app()
     except CreativeError as exc:
-        _err(f"error: {exc.user_message()}")
+        _err(f"error: {redact_text(exc.user_message())}")
         sys.exit(exc.exit_code)

@@ -6,6 +6,8 @@ import asyncio
 import math
 import os
 import re
+import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ from creative.errors import (
 )
 from creative.models import Brief, Channel, GenerationResult, PromptSet
 from creative.progress import Reporter
+from creative.redact import redact_url
 from creative.report import write_contact_sheet, write_gallery
 from creative.research import research, research_cost_usd, write_research
 from creative.runlog import BudgetRecord, RunLog, StageRecord, VariantRecord, sha256_file, write_runlog
@@ -131,13 +134,25 @@ def make_run_dir(runs_dir: Path, brand: str, channel: str, now: float) -> tuple[
     raise CreativeError(f"cannot create a unique run folder under {runs_dir}")
 
 
-def check_runs_dir_writable(runs_dir: Path) -> None:
+# Room a run needs: backgrounds, ads in every size, contact sheet, videos; generous on purpose.
+BYTES_PER_VARIANT = 40 * 1024 * 1024
+
+
+def check_runs_dir_writable(runs_dir: Path, needed_bytes: int = 0, *, disk_usage=shutil.disk_usage) -> None:
+    """Refuse early (before anything is spent) when the runs folder cannot take the run's files."""
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=runs_dir, prefix=".write-check-"):
+            pass
     except OSError as exc:
-        raise InputError(f"runs folder {runs_dir} cannot be created: {exc.strerror}", hint="pass --runs-dir DIR") from None
-    if not os.access(runs_dir, os.W_OK):
-        raise InputError(f"runs folder {runs_dir} is not writable", hint="pass --runs-dir DIR or fix its permissions")
+        raise InputError(f"runs folder {runs_dir} is not writable: {exc.strerror or exc}",
+                         hint="pass --runs-dir DIR, or fix the folder's permissions") from None
+    free = disk_usage(runs_dir).free
+    if free < needed_bytes:
+        raise InputError(
+            f"not enough disk space in {runs_dir}: {free / 2**20:.0f} MB free, this run needs about {needed_bytes / 2**20:.0f} MB",
+            hint="free some space (old run folders can go) or pass --runs-dir on another disk",
+        )
 
 
 def resolve_channel(channels: dict[str, Channel], name: str | None) -> Channel:
@@ -205,7 +220,7 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
     channel_name, channel, brand, workflow = plan.channel_name, plan.channel, plan.brand, plan.workflow
     variants, estimate, ledger, given_brief = plan.variants, plan.estimate, plan.ledger, plan.given_brief
     runs_dir = settings.paths.runs_dir
-    check_runs_dir_writable(runs_dir)
+    check_runs_dir_writable(runs_dir, variants * BYTES_PER_VARIANT)
     # Fail fast (a corrupt ledger refuses here too); the binding check is the locked
     # reservation just before generation.
     before = ledger.check(estimate)
@@ -215,7 +230,7 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
         run_id=run_id,
         created_at=clock(),
         inputs={
-            "url": options.url,
+            "url": options.url and redact_url(options.url),
             "brief": str(options.brief_path) if options.brief_path else None,
             "channel": channel_name,
             "offer": options.offer,
@@ -324,6 +339,8 @@ def _brief_stage(ctx: RunContext, options: RunOptions, settings: Settings, brand
             chromium_path=settings.research.chromium_path, screenshot_path=ctx.run_dir / "screenshot.png",
             firecrawl_api_url=settings.research.firecrawl_api_url,
         )
+        # Tokens in the page URL never reach research.*, brief.md or the runlog.
+        notes = notes.model_copy(update={"url": redact_url(notes.url), "final_url": notes.final_url and redact_url(notes.final_url)})
         write_research(notes, ctx.run_dir)
         ctx.runlog.research_cost_usd = research_cost_usd(notes.backend, settings.research.firecrawl_cost_per_scrape_usd)
         ctx.reporter.info(f"found: {notes.product_name or notes.title or 'no product name'}"

@@ -6,7 +6,10 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from creative.redact import redact_text
 
 
 class Reporter:
@@ -41,13 +44,13 @@ class ConsoleReporter(Reporter):
         self._overall: Any = None
 
     def stage(self, name: str, detail: str = "") -> None:
-        self.console.print(f"[bold cyan]›[/] {name}" + (f" [dim]{detail}[/]" if detail else ""))
+        self.console.print(f"[bold cyan]›[/] {name}" + (f" [dim]{escape(redact_text(detail))}[/]" if detail else ""))
 
     def info(self, message: str) -> None:
-        self.console.print(f"  {message}")
+        self.console.print(f"  {escape(redact_text(message))}")
 
     def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}")
+        self.console.print(f"[yellow]warning:[/] {escape(redact_text(message))}")
 
     def generation_started(self, variants: list[int]) -> None:
         if not self.console.is_terminal:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from creative.atomic import write_atomic
 from creative.models import AdRecord, Attempt
+from creative.redact import redact_text
 
 RUNLOG_VERSION = 1
 RunStatus = Literal["running", "ok", "partial", "failed", "cancelled", "refused", "drafted"]
@@ -89,7 +90,8 @@ class RunLog(_Model):
 
 def write_runlog(runlog: RunLog, run_dir: Path) -> Path:
     path = run_dir / "runlog.json"
-    write_atomic(path, runlog.model_dump_json(indent=2) + "\n")
+    # Last line of defence: no secret reaches the runlog, whatever a stage put in it.
+    write_atomic(path, redact_text(runlog.model_dump_json(indent=2)) + "\n")
     return path
 
 
