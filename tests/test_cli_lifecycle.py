@@ -271,3 +271,37 @@ def test_runs_list_show_and_schema(tmp_path, mock_comfy):
     from creative.runlog import RunLog
 
     RunLog.model_validate_json((run_dir / "runlog.json").read_text())
+
+
+def test_compose_rerenders_after_brief_edit_without_comfy_or_cost(tmp_path, mock_comfy):
+    server = mock_comfy()
+    result = run_creative(*run_args(server, "runs", "--variants", "2"), cwd=tmp_path)
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    before = {p.name: p.read_bytes() for p in (run_dir / "ads").iterdir()}
+    brief = run_dir / "brief.md"
+    text = brief.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("- **Headline:**"))
+    brief.write_text(text.replace(line, "- **Headline:** Edited by hand", 1))
+    sent, events = len(server.received_prompts), ledger_events(tmp_path)
+
+    server.stop()  # compose must not need ComfyUI at all
+    composed = run_creative("compose", str(run_dir), "-q", cwd=tmp_path)
+    assert composed.returncode == 0, composed.stderr
+    after = {p.name: p.read_bytes() for p in (run_dir / "ads").iterdir()}
+    assert set(after) == set(before) and after != before
+    runlog = json.loads((run_dir / "runlog.json").read_text())
+    drawn = {box["text"] for v in runlog["variants"] for ad in v["ads"] for box in ad["boxes"] if box["box"] == "headline"}
+    assert "Edited by hand" in drawn and runlog["history"][-1]["action"] == "compose"
+    assert len(server.received_prompts) == sent and ledger_events(tmp_path) == events
+
+
+def test_layout_preview_command(tmp_path):
+    out = tmp_path / "preview.png"
+    result = run_creative("layout", "preview", "--layout", "4x5", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    from PIL import Image
+
+    assert Image.open(out).size == (1080, 1350)
+    missing = run_creative("layout", "preview", "--layout", "3x7", cwd=tmp_path)
+    assert missing.returncode == 2 and "3x7" in missing.stderr and "Traceback" not in missing.stderr

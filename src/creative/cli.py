@@ -137,6 +137,43 @@ def regen(
     _finish(regen_variant(run_dir, settings, make_reporter(quiet), variant, seed=seed, new_seed=new_seed, prompt=prompt), quiet)
 
 
+@app.command()
+def compose(
+    run_dir: Path = typer.Argument(..., help="Run folder to re-render."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Re-render a run's ads after brand/ or brief.md was edited (no ComfyUI, no cost)."""
+    from creative.progress import make_reporter
+    from creative.rerun import recompose
+
+    settings = _settings(config, runs_dir=run_dir.resolve().parent)
+    _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
+
+
+layout_app = typer.Typer(help="Brand layouts in brand/layouts/.", no_args_is_help=True)
+app.add_typer(layout_app, name="layout")
+
+
+@layout_app.command("preview")
+def layout_preview(
+    layout: str = typer.Option(..., "--layout", help="Layout name, e.g. 4x5 (brand/layouts/4x5.yaml)."),
+    background: Optional[Path] = typer.Option(None, "--background", help="Image to preview the layout over."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Take size and safe zone from this channel."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+) -> None:
+    """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
+    from creative.brand import load_channels
+    from creative.layout_preview import default_preview_path, preview_target, render_layout_preview, save_preview
+
+    settings = _settings(config)
+    channels_path = settings.templates_dir / "channels.yaml"
+    size, zone = preview_target(load_channels(channels_path), layout, channel)
+    image = render_layout_preview(settings.brand_dir, layout, size=size, safe_zone=zone, background=background)
+    typer.echo(str(save_preview(image, out or default_preview_path(layout, size))))
+
+
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
               research_backend: Optional[str] = None, ignore_robots: bool = False):
     return load_settings(config, overrides={

@@ -13,6 +13,7 @@ from creative import brief as brief_stage
 from creative.atomic import write_atomic
 from creative.brand import load_channels
 from creative.comfy.workflow import graph_sha256, load_workflow
+from creative.compose import recompose_run
 from creative.config import Settings
 from creative.errors import InputError
 from creative.models import Brief, Channel, PromptSet
@@ -146,5 +147,22 @@ def regen_variant(run_dir: Path, settings: Settings, reporter: Reporter, variant
         spend.actual = record.cost_actual_usd
         record.cost_actual_usd += previous_cost  # the variant's total over all its generations
         ads = compose_stage(ctx, run.brief, run.prompts, run.channel, settings, variants=[variant])
+        report_stage(ctx, run.brief, run.prompts, ads, settings.brand_dir)
+        return finish_run(ctx)
+
+
+def recompose(run_dir: Path, settings: Settings, reporter: Reporter) -> RunResult:
+    """Re-render a run's ads after brand/ or brief.md was edited; never touches ComfyUI or the budget."""
+    run = open_run(run_dir, settings, reporter)
+    ctx, runlog = run.ctx, run.ctx.runlog
+    runlog.history.append({"time": time.time(), "action": "compose", "brief_sha256": sha256_file(ctx.run_dir / "brief.md")})
+    with guarded_run(ctx, ledger_for(settings), settings):
+        with ctx.stage("compose", "re-rendering from brief.md and brand/"):
+            ads = recompose_run(ctx.run_dir, settings.brand_dir, settings.templates_dir / "channels.yaml")
+            for record in runlog.variants:
+                record.ads = [ad for ad in ads if ad.variant == record.variant]
+            for ad in ads:
+                for warning in ad.warnings:
+                    reporter.warn(f"v{ad.variant:02d} {ad.width}x{ad.height}: {warning}")
         report_stage(ctx, run.brief, run.prompts, ads, settings.brand_dir)
         return finish_run(ctx)

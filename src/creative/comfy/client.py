@@ -434,8 +434,11 @@ class ComfyClient:
                     await asyncio.sleep(wait)
                 continue
             try:
-                frame = await asyncio.wait_for(ws.recv(), wait)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancel (Ctrl-C)
+                # that lands just as a frame arrives, and the prompt would never be cancelled.
+                async with asyncio.timeout(wait):
+                    frame = await ws.recv()
+            except TimeoutError:
                 continue
             except (WebSocketException, OSError) as exc:
                 log.warning("websocket to %s dropped (%s); polling and reconnecting",

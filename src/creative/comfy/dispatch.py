@@ -33,6 +33,7 @@ from creative.models import Attempt, GenerationResult
 log = logging.getLogger(__name__)
 
 EventFn = Callable[[str, dict], None]
+CLEANUP_GRACE_S = 10.0  # time the jobs get to cancel their prompts before being cut short
 
 
 @dataclass
@@ -187,8 +188,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         runner = _JobRunner(out_dir, timeout_s, on_event, cache_dir, clock)
         return await _run_all([runner.run(job, plan) for job, plan in zip(jobs, plans)])
     finally:
-        for client in clients:
-            await client.aclose()
+        await asyncio.gather(*(client.aclose() for client in clients))
         if own_http:
             await http.aclose()
 
@@ -208,7 +208,11 @@ async def _run_all(coros: list) -> list:
             if not task.cancelling():  # a second cancel would cut its cleanup short
                 task.cancel()
         if pending:
-            await asyncio.wait(pending)
+            _, stuck = await asyncio.wait(pending, timeout=CLEANUP_GRACE_S)
+            for task in stuck:  # never hang on Ctrl-C, even if a cancel got lost
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck)
 
 
 class _JobRunner:

@@ -1,0 +1,95 @@
+"""Overhead: the whole `creative run` against a zero-latency mock, split by stage."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import PYTHON, ROOT, Config, MockProcess, Result, attach_profile, busy_seconds, execution_spans, profile_argv, result
+
+NAME = "overhead"
+MAX_TOTAL_S = 1.5
+MAX_PER_AD_S = 0.060
+# Reported in pipeline order; "export" is listed even when the channel has no separate export stage.
+PARTS = ("process_start", "research", "brief", "prompts", "budget", "generation_bookkeeping", "compose", "export", "report")
+HINTS = {
+    "compose": "compose renders every ad at full size with Pillow; render the typography layer once per "
+               "layout and reuse it, encode JPEGs with optimize=False, and compose variants in a process pool.",
+    "report": "the contact sheet re-opens and resizes every finished ad; build its thumbnails from the "
+              "in-memory images compose already has (Image.reduce/draft for JPEGs) instead of decoding files again.",
+    "process_start": "import time: import heavy modules (Playwright, ffmpeg, pydantic models of unused stages) "
+                     "lazily inside the functions that need them.",
+    "generation_bookkeeping": "hashing and re-reading the backgrounds: hash the bytes already in memory "
+                              "instead of reading vNN.png back (pipeline._record_generation).",
+}
+
+
+def run_argv(mock_url: str, runs_dir: Path) -> list[str]:
+    """`python -m creative run ...` arguments (after the interpreter)."""
+    return ["-m", "creative", "run", "--url", "examples/serum.html", "--channel", "meta_static",
+            "--offer", "Buy 2 get 1", "--comfy-url", mock_url, "--runs-dir", str(runs_dir), "-q", "--no-cache"]
+
+
+def one_run(mock: MockProcess) -> dict:
+    """Wall time of one `creative run` and its stages, with the mock's execution time taken out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        proc = subprocess.run([PYTHON, *run_argv(mock.url, Path(tmp))], cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"creative run failed ({proc.returncode}): {proc.stderr[-800:]}")
+        runlog = json.loads(next(Path(tmp).glob("*/runlog.json")).read_text())
+    return split(wall, runlog, mock.history())
+
+
+def split(wall: float, runlog: dict, history: dict) -> dict:
+    """Seconds per part (see PARTS), the mock's execution time, and the number of ads."""
+    stages: dict[str, float] = {}
+    for stage in runlog["stages"]:
+        stages[stage["name"]] = stages.get(stage["name"], 0.0) + stage["seconds"]
+    ids = {pid for v in runlog["variants"] for pid in v["prompt_ids"]}
+    mock_exec = busy_seconds(list(execution_spans(history, ids).values()))
+    parts = {name: stages.get(name, 0.0) for name in PARTS}
+    parts["process_start"] = wall - sum(stages.values())
+    parts["generation_bookkeeping"] = stages.get("generate", 0.0) - mock_exec
+    ads = runlog["totals"]["ads"]
+    return {"wall": wall, "mock_exec": mock_exec, "parts": parts, "ads": ads,
+            "total": wall - mock_exec, "per_ad": (parts["compose"] + parts["export"]) / max(ads, 1)}
+
+
+def run(cfg: Config) -> list[Result]:
+    with MockProcess(latency=0.0) as mock:
+        runs = [one_run(mock) for _ in range(cfg.reps)]
+        results = _results(runs)
+        attach_profile(results, lambda: _profile(mock))
+    return results
+
+
+def _profile(mock: MockProcess) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        return "creative run: " + profile_argv(run_argv(mock.url, Path(tmp)))
+
+
+def _results(runs: list[dict]) -> list[Result]:
+    ads = runs[0]["ads"]
+    total = result(f"{NAME}.total_excluding_mock", "s", [r["total"] for r in runs], limit=MAX_TOTAL_S,
+                   extra={"wall_s": [round(r["wall"], 4) for r in runs],
+                          "mock_exec_s": [round(r["mock_exec"], 4) for r in runs], "ads": ads})
+    per_ad = result(f"{NAME}.compose_export_per_ad", "s", [r["per_ad"] for r in runs], limit=MAX_PER_AD_S,
+                    extra={"ads": ads})
+    parts = [result(f"{NAME}.stage.{name}", "s", [r["parts"][name] for r in runs]) for name in PARTS]
+    if total.passed is False:
+        total.notes = _biggest_parts_note(parts)
+    if per_ad.passed is False:
+        per_ad.notes = HINTS["compose"]
+    return [total, per_ad, *parts]
+
+
+def _biggest_parts_note(parts: list[Result]) -> str:
+    worst = sorted(parts, key=lambda r: -r.median)[:3]
+    listing = ", ".join(f"{r.name.rsplit('.', 1)[1]} {r.median:.2f}s" for r in worst)
+    hints = " ".join(HINTS[r.name.rsplit('.', 1)[1]] for r in worst if r.name.rsplit('.', 1)[1] in HINTS)
+    return f"largest parts: {listing}. {hints}"
