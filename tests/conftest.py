@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from creative.comfy.mock import MockOptions, MockServer
+from research_site import serve_site
 
 
 @pytest.fixture
@@ -22,3 +23,27 @@ def mock_comfy() -> Iterator[Callable[..., MockServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def site_server():
+    """A local product site (tests/research_site.py), started once per test module."""
+    with serve_site() as server:
+        yield server
+
+
+@pytest.fixture
+def site(site_server):
+    """The module's site with robots.txt reset and its request log cleared for each test."""
+    site_server.robots, site_server.robots_status = None, 200
+    site_server.requests.clear()
+    return site_server
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium session for a whole test module."""
+    from creative.research.browser import BrowserSession
+
+    with BrowserSession() as session:
+        yield session

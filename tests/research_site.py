@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+import shutil
+
+import os
+
 import json
 import threading
 import time
@@ -87,3 +93,10 @@ def serve_site() -> Iterator[Site]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# CI installs Chromium, so there a missing browser fails the tests instead of skipping them.
+needs_chromium = pytest.mark.skipif(
+    not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) and not os.environ.get("CI"),
+    reason="needs a system Chromium (apt-get install chromium)",
+)

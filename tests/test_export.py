@@ -13,9 +13,9 @@ from creative.export import (
     ad_filename,
     ad_name_pattern,
     encode_capped,
-    slugify,
     write_image,
 )
+from creative.text import slugify
 
 
 def noisy(size=(600, 600), seed=1) -> Image.Image:
@@ -28,7 +28,8 @@ def test_ad_filename():
         "20250101-120000-lumen-meta_v01_dewy-morning_1080x1350.jpg"
     )
     assert ad_filename("R", 12, "Sữa rửa mặt – Đẹp", 1200, 628, ".PNG") == "R_v12_sua-rua-mat-dep_1200x628.png"
-    assert slugify("★★★") == "concept"
+    assert ad_filename("R", 2, "★★★", 10, 10, "jpg") == "R_v02_concept_10x10.jpg"
+    assert slugify("★★★") == "" and slugify("★★★", fallback="x") == "x"
 
 
 def test_jpeg_has_srgb_profile_and_is_byte_identical(tmp_path):

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 
 import pytest
 
 from creative.errors import ResearchError
 from creative.models import ResearchNotes
-from creative.research import BrowserSession, research
+from creative.research import research
 from creative.research.auto import shell_reason
 from creative.research.robots import check_robots, robots_url
 from creative.research.static import USER_AGENT
-from research_site import JS_ONLY, PRODUCT, ROOT, serve_site
+from research_site import JS_ONLY, PRODUCT, ROOT, needs_chromium
 
-needs_chromium = pytest.mark.skipif(
-    # CI installs Chromium, so there a missing browser fails the tests instead of skipping them.
-    not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) and not os.environ.get("CI"),
-    reason="needs a system Chromium (apt-get install chromium)",
-)
-
-
-@pytest.fixture(scope="module")
-def site():
-    with serve_site() as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def _reset(site):
-    site.robots, site.robots_status = None, 200
-    site.requests.clear()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with BrowserSession() as session:
-        yield session
 
 
 @needs_chromium

@@ -12,33 +12,11 @@ from PIL import Image
 
 from creative.errors import ResearchError
 from creative.research import research
-from creative.research.browser import LAUNCH_ARGS, BrowserSession, find_chromium
+from creative.research.browser import LAUNCH_ARGS, find_chromium
 from creative.research.static import USER_AGENT
-from research_site import JS_ONLY_HEIGHT, PRODUCT, ROOT, serve_site
+from research_site import JS_ONLY_HEIGHT, PRODUCT, ROOT, needs_chromium
 
-pytestmark = pytest.mark.skipif(
-    # CI installs Chromium, so there a missing browser fails the tests instead of skipping them.
-    not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) and not os.environ.get("CI"),
-    reason="needs a system Chromium (apt-get install chromium)",
-)
-
-
-@pytest.fixture(scope="module")
-def site():
-    with serve_site() as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def _no_robots(site):
-    site.robots, site.robots_status = None, 200
-    site.requests.clear()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with BrowserSession() as session:  # one launch for the whole module
-        yield session
+pytestmark = needs_chromium
 
 
 def test_js_only_page_facts_appear_only_after_javascript(site, chromium, tmp_path):

@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from PIL import Image, ImageFont, UnidentifiedImageError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from creative.errors import ConfigError
 from creative.models import Channel

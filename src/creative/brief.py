@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from creative.atomic import write_atomic
 from creative.errors import InputError
 from creative.models import Brief, Channel, Concept, ResearchNotes
+from creative.text import slugify
 
 log = logging.getLogger(__name__)
 
@@ -465,10 +466,6 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _FIELD = re.compile(r"^(?P<open>\*\*|__|\*|_)?\s*(?P<key>[A-Za-z][A-Za-z _-]{0,30}?)\s*(?P<rest>(?:\*\*|__|\*|_)?\s*:.*)$")
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 def _strip_comments(text: str) -> list[str]:
     """Lines with <!-- --> comments blanked out; line numbers are preserved."""
     def blank(m: re.Match[str]) -> str:
@@ -525,7 +522,7 @@ def parse_brief(text: str, source: str = "brief.md") -> Brief:
             if level == 1 and not is_concept:
                 current, last_field = None, None  # document title
                 continue
-            name = _slug(_CONCEPT_PREFIX.sub("", title, count=1))
+            name = slugify(_CONCEPT_PREFIX.sub("", title, count=1))
             if not name:
                 raise fail(lineno, f"concept heading {stripped!r} has no name",
                            hint="write it as '## Concept: <name>'")

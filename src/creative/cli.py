@@ -48,7 +48,8 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
-    from creative.pipeline import RunOptions, dry_run as plan_dry_run, run_pipeline
+    from creative.pipeline import RunOptions, run_pipeline
+    from creative.pipeline import dry_run as plan_dry_run
     from creative.progress import make_reporter
 
     settings = load_settings(config, overrides={
@@ -165,7 +166,12 @@ def layout_preview(
 ) -> None:
     """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
     from creative.brand import load_channels
-    from creative.layout_preview import default_preview_path, preview_target, render_layout_preview, save_preview
+    from creative.layout_preview import (
+        default_preview_path,
+        preview_target,
+        render_layout_preview,
+        save_preview,
+    )
 
     settings = _settings(config)
     channels_path = settings.templates_dir / "channels.yaml"

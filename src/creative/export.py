@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,23 +13,16 @@ from PIL import Image, ImageCms
 
 from creative.atomic import write_atomic
 from creative.errors import ExportError
+from creative.text import slugify
 
 log = logging.getLogger(__name__)
 
 JPEG_QUALITIES = tuple(range(92, 39, -4))  # 92, 88, ... 40
 
 
-def slugify(text: str, max_len: int = 40) -> str:
-    """ASCII slug: 'Sữa rửa mặt' -> 'sua-rua-mat'."""
-    text = text.replace("đ", "d").replace("Đ", "D")  # đ has no decomposition
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_len].rstrip("-") or "concept"
-
-
 def ad_filename(run_id: str, variant: int, concept: str, width: int, height: int, ext: str) -> str:
     """`<run_id>_v01_<concept-slug>_<W>x<H>.<ext>`."""
-    return f"{run_id}_v{variant:02d}_{slugify(concept)}_{width}x{height}.{ext.lstrip('.').lower()}"
+    return f"{run_id}_v{variant:02d}_{slugify(concept, fallback='concept')}_{width}x{height}.{ext.lstrip('.').lower()}"
 
 
 def ad_name_pattern(run_id: str) -> re.Pattern[str]:

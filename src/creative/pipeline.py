@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import shutil
 import tempfile
 import time
@@ -24,10 +23,10 @@ from creative.comfy.workflow import default_workflow_path, graph_sha256, load_wo
 from creative.compose import compose_run
 from creative.config import Settings
 from creative.errors import (
+    EXIT_CANCELLED,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_PARTIAL,
-    EXIT_CANCELLED,
     BudgetRefused,
     Cancelled,
     ComfyError,
@@ -39,7 +38,15 @@ from creative.progress import Reporter
 from creative.redact import redact_url
 from creative.report import write_contact_sheet, write_gallery
 from creative.research import research, research_cost_usd, write_research
-from creative.runlog import BudgetRecord, RunLog, StageRecord, VariantRecord, sha256_file, write_runlog
+from creative.runlog import (
+    BudgetRecord,
+    RunLog,
+    StageRecord,
+    VariantRecord,
+    sha256_file,
+    write_runlog,
+)
+from creative.text import slugify
 
 # SDXL works best near one megapixel with sides in multiples of 64.
 BACKGROUND_PIXELS = 1024 * 1024
@@ -115,13 +122,9 @@ def _round_side(value: float) -> int:
     return max(SIDE_MULTIPLE, int(round(value / SIDE_MULTIPLE)) * SIDE_MULTIPLE)
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "brand"
-
-
 def make_run_dir(runs_dir: Path, brand: str, channel: str, now: float) -> tuple[str, Path]:
     """Create `runs/<YYYYMMDD-HHMMSS>-<brand>-<channel>`; a suffix keeps parallel runs apart."""
-    base = f"{datetime.fromtimestamp(now).strftime('%Y%m%d-%H%M%S')}-{slug(brand)}-{slug(channel)}"
+    base = f"{datetime.fromtimestamp(now).strftime('%Y%m%d-%H%M%S')}-{slugify(brand, fallback='brand')}-{slugify(channel, fallback='channel')}"
     runs_dir.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, 1000):
         run_id = base if attempt == 1 else f"{base}-{attempt}"

@@ -120,7 +120,10 @@ class BrowserSession:
     def _start(self) -> BrowserSession:
         if self._browser is not None:
             return self
-        from playwright.sync_api import Error, sync_playwright  # heavy import, only when used
+        from playwright.sync_api import (  # heavy import, only when used
+            Error,
+            sync_playwright,
+        )
 
         self._pw = sync_playwright().start()
         try:
@@ -146,7 +149,8 @@ class BrowserSession:
             self._pw = None
 
     def _render(self, url: str, timeout_s: float, max_bytes: int, screenshot: bool) -> RenderedPage:
-        from playwright.sync_api import Error, TimeoutError as PwTimeout
+        from playwright.sync_api import Error
+        from playwright.sync_api import TimeoutError as PwTimeout
 
         self._start()
         context = self._browser.new_context(user_agent=USER_AGENT, viewport=VIEWPORT)

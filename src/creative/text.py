@@ -1,0 +1,14 @@
+"""Small text helpers shared by the stages."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+def slugify(text: str, max_len: int = 40, fallback: str = "") -> str:
+    """ASCII slug for names and file names: 'Sữa rửa mặt' -> 'sua-rua-mat'."""
+    text = text.replace("đ", "d").replace("Đ", "D")  # đ has no Unicode decomposition
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or fallback
