@@ -53,3 +53,17 @@ def test_bad_config_names_file_and_key(tmp_path, text, expected):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_readme_config_example_is_valid(tmp_path):
+    """The creative.yaml shown in the README loads as it is."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if b.startswith("comfyui:"))
+    config = tmp_path / "creative.yaml"
+    config.write_text(block)
+    settings = load_settings(config, env={})
+    assert settings.comfyui.urls == ["http://gpu-1:8188", "http://gpu-2:8188"]
+    assert settings.research.backend == "auto"

@@ -186,7 +186,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         out_dir.mkdir(parents=True, exist_ok=True)
         plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)
         runner = _JobRunner(out_dir, timeout_s, on_event, cache_dir, clock)
-        return list(await asyncio.gather(*[runner.run(job, plan) for job, plan in zip(jobs, plans)]))
+        return await _run_all([runner.run(job, plan) for job, plan in zip(jobs, plans)])
     finally:
         await asyncio.gather(*(client.aclose() for client in clients))
         if own_http:
