@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from common import (Config, MockProcess, Result, attach_profile, busy_seconds, execution_spans, fresh_seed_base, make_jobs, mocks,
-                    profile_call, result)
+from common import (Config, MockProcess, Result, attach_profile, busy_seconds, execution_spans, fresh_seed_base,
+                    make_jobs, mocks, profile_call, result)
 
 NAME = "generation"
 VARIANTS = 6
@@ -105,7 +105,8 @@ def _results(reps: list[dict]) -> list[Result]:
         speedups = [s / w for s, w in zip(seq, walls)]
         extra = {"servers": count, "ideal_s": ideal, "wall_s": _med(walls), "wall_min_s": min(walls),
                  "wall_max_s": max(walls), "speedup_over_sequential": _med(speedups),
-                 "mock_busiest_server_s": _med(busiest), "ratio_to_mock_busy": _med([w / b for w, b in zip(walls, busiest)])}
+                 "mock_busiest_server_s": _med(busiest),
+                 "ratio_to_mock_busy": _med([w / b for w, b in zip(walls, busiest)])}
         r = result(f"{NAME}.{count}server_ratio_to_ideal", "x", ratios, limit=MAX_RATIO, extra=extra)
         if r.passed is False:
             r.notes = _ratio_note(count, ideal, extra)

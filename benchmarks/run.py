@@ -22,9 +22,12 @@ FULL_REPS, QUICK_REPS = 5, 2
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="creative performance benchmarks")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_REPS} repetitions and shorter videos (development only)")
-    parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
-    parser.add_argument("--out", type=Path, default=HERE / "report.json", help="report file (default benchmarks/report.json)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_REPS} repetitions and shorter videos (development only)")
+    parser.add_argument("--only", choices=BENCHMARKS, action="append",
+                        help="run only this benchmark (repeatable)")
+    parser.add_argument("--out", type=Path, default=HERE / "report.json",
+                        help="report file (default benchmarks/report.json)")
     return parser.parse_args(argv)
 
 

@@ -13,7 +13,14 @@ import pytest
 from PIL import Image
 
 from comfy_replay import ReplayServer, png_bytes
-from creative.comfy.dispatch import GenJob, generate_all, output_name, pick_server, _Server
+from creative.comfy.dispatch import (
+    GenJob,
+    _run_all,
+    _Server,
+    generate_all,
+    output_name,
+    pick_server,
+)
 from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
 from creative.errors import ComfyError
 
@@ -358,7 +365,31 @@ def test_cancelling_the_run_removes_our_prompts_and_only_ours(mock, tmp_path):
             queue = httpx.get(server.url + "/queue").json()
         assert [item[1] for item in queue["queue_running"] + queue["queue_pending"]] == [
             bystander]
-        assert [e["prompt_id"] for e in server.executions[:1]] == [
-            server.received_prompts[0]["prompt_id"]]
-        assert server.executions[0]["status"] == "interrupted"
+        # Our pending prompt was deleted before our running one was interrupted, so the
+        # server went straight from ours to the bystander's.
+        assert [(e["prompt_id"], e["status"]) for e in server.executions] == [
+            (server.received_prompts[0]["prompt_id"], "interrupted"), (bystander, "running")]
         assert len(ours) == 2 and len(server.received_prompts) == 3  # no retry after cancel
+
+
+def test_cancel_propagates_only_after_every_job_has_cleaned_up():
+    cleaned: list[str] = []
+
+    async def job(name: str, cleanup_s: float) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.sleep(cleanup_s))  # like cancelling prompts over HTTP
+            cleaned.append(name)
+            raise
+
+    async def go() -> list[str]:
+        task = asyncio.create_task(_run_all([job("quick", 0.0), job("slow", 0.2)]))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return list(cleaned)  # what had finished when the cancellation reached us
+
+    # Plain gather() would propagate as soon as "quick" is done, with "slow" still cleaning up.
+    assert asyncio.run(go()) == ["quick", "slow"]

@@ -13,6 +13,7 @@ from creative.comfy.workflow import (
     graph_sha256,
     load_workflow,
     missing_models,
+    model_loader_classes,
 )
 from creative.errors import WorkflowError
 
@@ -161,3 +162,16 @@ def test_missing_models_against_recorded_object_info():
         f"installed (available: {', '.join(choices) or 'none'})"]
     graph["4"]["inputs"]["ckpt_name"] = choices[0]
     assert missing_models(graph, info) == []
+
+
+def test_model_loader_classes_and_new_style_combo_choices():
+    graph = load_workflow(default_workflow_path(TEMPLATES)).graph
+    assert model_loader_classes(graph) == ["CheckpointLoaderSimple"]
+    assert model_loader_classes({"1": {"class_type": "CheckpointLoaderSimple",
+                                       "inputs": {"ckpt_name": ["9", 0]}}}) == []  # a link
+    # ComfyUI's newer node schema: ["COMBO", {"options": [...]}]
+    info = {"CheckpointLoaderSimple": {"input": {"required": {
+        "ckpt_name": ["COMBO", {"options": ["a.safetensors"]}]}}}}
+    assert missing_models(graph, info) == [
+        "node 4 (CheckpointLoaderSimple): ckpt_name 'sd_xl_base_1.0.safetensors' is not "
+        "installed (available: a.safetensors)"]

@@ -44,6 +44,7 @@ def run(
     research_backend: Optional[str] = typer.Option(None, "--research", help="Research backend: auto, static, browser or firecrawl."),
     ignore_robots: bool = typer.Option(False, "--ignore-robots", help="Fetch pages even where robots.txt disallows it."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Generate even when an identical graph is cached."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto (NVENC if a test encode works), nvenc or x264."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
@@ -58,6 +59,7 @@ def run(
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "research.backend": research_backend,
         "research.ignore_robots": ignore_robots or None,
+        "encoder": encoder,
     })
     options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:
@@ -150,6 +152,25 @@ def compose(
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent)
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
+
+
+@app.command("export")
+def export(
+    run_dir: Path = typer.Argument(..., help="Run folder to export for another channel."),
+    channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml, e.g. tiktok."),
+    encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto, nvenc or x264."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Lay out an existing run's backgrounds for another channel (no generation, no cost).
+
+    Exits 2 naming the sizes its backgrounds cannot serve (cover-crop would keep under 70%).
+    """
+    from creative.progress import make_reporter
+    from creative.reexport import reexport
+
+    settings = load_settings(config, overrides={"paths.runs_dir": str(run_dir.resolve().parent), "encoder": encoder})
+    _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
 
 
 layout_app = typer.Typer(help="Brand layouts in brand/layouts/.", no_args_is_help=True)

@@ -58,6 +58,9 @@ class Settings(_Section):
     paths: PathSettings = Field(default_factory=PathSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
     variants: int = Field(6, ge=1, le=100)
+    # H.264 encoder for video channels: auto = NVENC when a test encode works, else libx264.
+    encoder: Literal["auto", "nvenc", "x264"] = "auto"
+    ffmpeg: str = "ffmpeg"  # binary (name on PATH or path) used for video export
 
     @property
     def brand_dir(self) -> Path:
@@ -92,6 +95,8 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CREATIVE_RESEARCH_BACKEND": ("research", "backend"),
     "CREATIVE_CHROMIUM_PATH": ("research", "chromium_path"),
     "CREATIVE_FIRECRAWL_API_URL": ("research", "firecrawl_api_url"),
+    "CREATIVE_ENCODER": ("encoder",),
+    "CREATIVE_FFMPEG": ("ffmpeg",),
 }
 
 

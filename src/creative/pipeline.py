@@ -47,6 +47,7 @@ from creative.runlog import (
     write_runlog,
 )
 from creative.text import slugify
+from creative.video_stage import export_stage
 
 # SDXL works best near one megapixel with sides in multiples of 64.
 BACKGROUND_PIXELS = 1024 * 1024
@@ -432,8 +433,12 @@ def _record_generation(ctx: RunContext, result: GenerationResult, cost_per_image
 
 
 def compose_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, channel: Channel, settings: Settings,
-                  variants: list[int] | None = None) -> list:
-    """Compose `variants` (default: every generated one); returns all of the run's ads."""
+                  variants: list[int] | None = None, *, export: bool = True) -> list:
+    """Compose `variants` (default: every generated one), then (export=True) run the export stage,
+    which encodes videos for channels with video; returns all of the run's ads.
+
+    run, resume and regen all come through here, so each of them also re-exports its videos.
+    """
     if variants is None:
         variants = [v.variant for v in ctx.runlog.variants if v.status == "ok"]
     with ctx.stage("compose", f"{len(variants)} variants × {len(channel.sizes)} sizes"):
@@ -443,13 +448,20 @@ def compose_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, channel:
         for ad in ads:
             for warning in ad.warnings:
                 ctx.reporter.warn(f"v{ad.variant:02d} {ad.width}x{ad.height}: {warning}")
+    if export:
+        export_stage(ctx, brief, prompt_set, channel, settings, variants)
     return [ad for record in ctx.runlog.variants for ad in record.ads]
 
 
 def report_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, ads, brand_dir: Path) -> None:
     with ctx.stage("report"):
         write_contact_sheet(ctx.run_dir, ads, font=brand_dir / "fonts" / "NotoSans-Regular.ttf")
-        write_gallery(ctx.run_dir, run_id=ctx.runlog.run_id, brief=brief, prompts=prompt_set, ads=ads, totals=_totals(ctx.runlog))
+        per_variant = {v.variant: {"status": v.status, "cost_usd": v.cost_actual_usd, "cached": v.cached,
+                                   **({"error": v.error} if v.error else {})} for v in ctx.runlog.variants}
+        write_gallery(ctx.run_dir, run_id=ctx.runlog.run_id, brief=brief, prompts=prompt_set, ads=ads,
+                      totals={**_totals(ctx.runlog), "per_variant": per_variant},
+                      videos=[video for v in ctx.runlog.variants for video in v.videos],
+                      encoder=ctx.runlog.encoder)
 
 
 def _totals(runlog: RunLog) -> dict:
@@ -457,6 +469,7 @@ def _totals(runlog: RunLog) -> dict:
         "variants_ok": sum(v.status == "ok" for v in runlog.variants),
         "variants_failed": sum(v.status == "failed" for v in runlog.variants),
         "ads": sum(len(v.ads) for v in runlog.variants),
+        "videos": sum(len(v.videos) for v in runlog.variants),
         "cost_usd": round(sum(v.cost_actual_usd for v in runlog.variants) + runlog.research_cost_usd, 4),
         "cached": sum(v.cached for v in runlog.variants),
         "seconds": round(time.time() - runlog.created_at, 2),

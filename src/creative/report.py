@@ -6,6 +6,7 @@ import html
 import logging
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
@@ -13,6 +14,9 @@ from PIL import Image, ImageDraw, ImageFont
 from creative.atomic import write_atomic
 from creative.export import encode_image
 from creative.models import AdRecord, Brief, PromptSet
+
+if TYPE_CHECKING:
+    from creative.runlog import VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,8 @@ figure{margin:0}figure img{width:100%;height:auto;display:block;border-radius:8p
 figcaption{font-size:13px;margin-top:6px}table{border-collapse:collapse;width:100%;font-size:12px;margin-top:4px}
 td,th{text-align:left;padding:2px 6px;border-bottom:1px solid var(--line)}th{color:var(--muted);font-weight:500}
 .warn{color:var(--warn)}.ok{color:var(--ok)}.sheet img{max-width:100%;border-radius:8px}
+figure video{width:100%;height:auto;display:block;border-radius:8px;border:1px solid var(--line);background:#000}
+.qc{font-size:12px;margin-top:4px}h3{font-size:14px;margin:16px 0 8px;color:var(--muted);font-weight:600}
 """
 
 
@@ -126,33 +132,67 @@ def _totals_html(totals: dict) -> str:
     return f'<div class="totals">{"".join(cells)}</div>'
 
 
+def _qc_html(ad: AdRecord) -> str:
+    """QC summary and the per-box table (font size, contrast against WCAG AA, safe zone)."""
+    qc = ad.qc
+    required = {c.box: c for c in qc.contrast} if qc else {}
+    rows = []
+    for b in ad.boxes:
+        check = required.get(b.box)
+        contrast = f"{b.contrast}:1" if b.contrast is not None else ""
+        need = f" (≥ {check.required:g}:1)" if check else ""
+        cls = "" if check is None else ("ok" if check.ok else "warn")
+        rows.append(
+            f"<tr><td>{_e(b.box)}</td><td>{_e(b.font_size or '')}</td><td class=\"{cls}\">{_e(contrast + need)}</td>"
+            f"<td class=\"{'ok' if b.inside_safe_zone else 'warn'}\">{'inside' if b.inside_safe_zone else 'OUTSIDE'}</td></tr>"
+        )
+    table = f"<table><tr><th>box</th><th>px</th><th>contrast</th><th>safe zone</th></tr>{''.join(rows)}</table>"
+    if qc is None:
+        return table
+    noted = f" ({len(qc.warnings)} warning{'s' if len(qc.warnings) != 1 else ''})" if qc.warnings else ""
+    verdict = f'<b class="ok">QC passed</b>{noted}' if qc.ok else f'<b class="warn">QC failed: {_e("; ".join(qc.errors))}</b>'
+    facts = (f"size {_e(qc.size)} {'✓' if qc.size_ok else '✗ expected ' + _e(qc.expected_size)} · aspect {_e(qc.aspect)}"
+             f" · safe zone {'✓' if qc.safe_zone_ok else '✗'} · copy {'✓' if qc.copy_ok else '✗'}"
+             f" · text {qc.text_share:.0%} of the image {'✓' if qc.text_share_ok else '✗'}")
+    return f'<div class="qc">{verdict} · <span class="muted">{facts}</span></div>{table}'
+
+
 def _ad_html(ad: AdRecord) -> str:
-    rows = "".join(
-        f"<tr><td>{_e(b.box)}</td><td>{_e(b.font_size or '')}</td>"
-        f"<td>{_e(f'{b.contrast}:1' if b.contrast is not None else '')}</td>"
-        f"<td class=\"{'ok' if b.inside_safe_zone else 'warn'}\">{'inside' if b.inside_safe_zone else 'OUTSIDE'}</td></tr>"
-        for b in ad.boxes
-    )
     warns = "".join(f'<div class="warn">⚠ {_e(w)}</div>' for w in ad.warnings)
     href = _href(ad.path)
     return (
         f'<figure><a href="{href}"><img src="{href}" alt="{_e(ad.concept)} {ad.width}x{ad.height}" '
         f'loading="lazy"></a><figcaption><b>{ad.width}x{ad.height}</b> '
         f'<span class="muted">· {ad.bytes / 1024:,.0f} KB · {_e(Path(ad.path).name)}</span>'
-        f"<table><tr><th>box</th><th>px</th><th>contrast</th><th>safe zone</th></tr>{rows}</table>"
-        f"{warns}</figcaption></figure>"
+        f"{_qc_html(ad)}{warns}</figcaption></figure>"
+    )
+
+
+def _video_html(video: VideoRecord) -> str:
+    href = _href(video.path)
+    length = f" · {video.duration_s:g} s @ {video.fps} fps" if video.duration_s else ""
+    return (
+        f'<figure><video src="{href}" controls muted loop playsinline preload="metadata" '
+        f'width="{video.width}" height="{video.height}"></video><figcaption><b>{video.width}x{video.height} video</b> '
+        f'<span class="muted">· {video.bytes / 2**20:,.1f} MB{length} · {_e(video.encoder or "")} · '
+        f'<a href="{href}">{_e(Path(video.path).name)}</a></span></figcaption></figure>'
     )
 
 
 def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord], totals: dict,
-                 contact_sheet_name: str | None = None) -> str:
+                 contact_sheet_name: str | None = None, videos: list[VideoRecord] | None = None,
+                 encoder: dict | None = None) -> str:
     """The gallery page as a string. totals: scalar entries are shown as stats; an optional
-    "per_variant" mapping (variant number -> {key: value}) is shown on each variant."""
+    "per_variant" mapping (variant number -> {key: value}) is shown on each variant, its "error"
+    as a warning. Videos get <video> tags under their variant; `encoder` is {"name", "reason"}."""
     per_variant = totals.get("per_variant", {}) or {}
     concepts = {c.name: c for c in brief.concepts}
     by_variant: dict[int, list[AdRecord]] = defaultdict(list)
     for ad in ads:
         by_variant[ad.variant].append(ad)
+    clips: dict[int, list[VideoRecord]] = defaultdict(list)
+    for video in videos or []:
+        clips[video.variant].append(video)
     sections = []
     for vp in sorted(prompts.variants, key=lambda v: v.variant):
         c = concepts.get(vp.concept)
@@ -161,22 +201,29 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
             f"<dt>CTA</dt><dd>{_e(c.cta)}</dd></dl>"
             if c else ""
         )
-        extra = per_variant.get(vp.variant) or per_variant.get(str(vp.variant)) or {}
+        extra = dict(per_variant.get(vp.variant) or per_variant.get(str(vp.variant)) or {})
+        error = extra.pop("error", None)
         extra_html = " · ".join(f"{_e(k.replace('_', ' '))} {_e(_fmt(k, v))}" for k, v in extra.items())
         figs = "".join(_ad_html(a) for a in by_variant.get(vp.variant, []))
+        movies = "".join(_video_html(v) for v in clips.get(vp.variant, []))
+        movies = f'<h3>Video</h3><div class="ads">{movies}</div>' if movies else ""
+        error_html = f'<div class="warn">✗ {_e(error)}</div>' if error else ""
         sections.append(
             f'<section id="v{vp.variant:02d}"><div class="head"><h2>v{vp.variant:02d} · {_e(vp.concept)}</h2>'
             f'<span class="muted">seed {vp.seed}{" · " + extra_html if extra_html else ""}</span></div>'
-            f"{copy}<details><summary>Scene prompt</summary><pre>{_e(vp.positive)}</pre>"
+            f"{error_html}{copy}<details open><summary>Scene prompt</summary><pre>{_e(vp.positive)}</pre>"
             f"<pre>negative: {_e(vp.negative)}</pre></details>"
             f'<div class="ads">{figs or "<p class=warn>No ads for this variant (its background failed).</p>"}</div>'
-            f"</section>"
+            f"{movies}</section>"
         )
     sheet = (
         f'<p class="sheet"><a href="{_href(contact_sheet_name)}">Contact sheet</a></p>' if contact_sheet_name else ""
     )
     scalar_totals = {k: v for k, v in totals.items() if k != "per_variant" and not isinstance(v, (dict, list))}
     meta = " · ".join(_e(x) for x in (brief.brand, brief.channel, brief.product, brief.offer) if x)
+    if encoder:
+        meta += f' · video encoder {_e(encoder.get("name", ""))} ({_e(encoder.get("reason", ""))})'
+
     return (
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -187,12 +234,12 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
 
 
 def write_gallery(run_dir: Path, *, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord],
-                  totals: dict) -> Path:
+                  totals: dict, videos: list[VideoRecord] | None = None, encoder: dict | None = None) -> Path:
     """Write run_dir/index.html: self-contained, relative links only, works from file://."""
     run_dir = Path(run_dir)
     sheet = "contact_sheet.png" if (run_dir / "contact_sheet.png").is_file() else None
     page = gallery_html(run_id=run_id, brief=brief, prompts=prompts, ads=ads, totals=totals,
-                        contact_sheet_name=sheet)
+                        contact_sheet_name=sheet, videos=videos, encoder=encoder)
     path = run_dir / "index.html"
     write_atomic(path, page.encode("utf-8"))
     return path

@@ -30,6 +30,21 @@ class StageRecord(_Model):
     error: str | None = None
 
 
+class VideoRecord(_Model):
+    """One encoded video ad file."""
+
+    variant: int
+    width: int
+    height: int
+    path: str  # relative to the run folder
+    bytes: int = 0
+    sha256: str | None = None
+    seconds: float = 0.0  # encode time
+    encoder: str | None = None  # may differ from RunLog.encoder after an NVENC -> libx264 fallback
+    duration_s: float | None = None
+    fps: int | None = None
+
+
 class VariantRecord(_Model):
     variant: int
     concept: str
@@ -51,6 +66,7 @@ class VariantRecord(_Model):
     seconds: float | None = None
     error: str | None = None
     ads: list[AdRecord] = Field(default_factory=list)
+    videos: list[VideoRecord] = Field(default_factory=list)
     cost_estimate_usd: float = 0.0
     cost_actual_usd: float = 0.0
 
@@ -78,6 +94,7 @@ class RunLog(_Model):
     variants: list[VariantRecord] = Field(default_factory=list)
     budget: BudgetRecord | None = None
     research_cost_usd: float = 0.0
+    encoder: dict[str, str] | None = None  # video encoder used and why: {"name": ..., "reason": ...}
     totals: dict[str, Any] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)  # resume, regen, compose: what changed when
 

@@ -314,6 +314,15 @@ def check_safe_zone(layout: Layout, size: AdSize, zone: SafeZone, source: Path |
 # --- drawing --------------------------------------------------------------------
 
 
+def _over(layer: Image.Image | None, color: tuple[int, int, int], pos: tuple[int, int], mask: Image.Image) -> None:
+    """Mirror `canvas.paste(color, pos, mask)` onto the transparent overlay layer (Porter-Duff over)."""
+    if layer is None:
+        return
+    src = Image.new("RGBA", mask.size, (*color[:3], 0))
+    src.putalpha(mask)
+    layer.alpha_composite(src, pos)
+
+
 def _grow(rect: tuple[int, int, int, int], pad: int, limit: tuple[int, int]) -> tuple[int, int, int, int]:
     return (max(0, rect[0] - pad), max(0, rect[1] - pad), min(limit[0], rect[2] + pad), min(limit[1], rect[3] + pad))
 
@@ -371,6 +380,7 @@ def _draw_text_box(
     brand: Brand,
     chain: list[str],
     warnings: list[str],
+    layer: Image.Image | None = None,
 ) -> BoxCheck:
     fitted = fit_text(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1], name=name)
     ink, size = fitted.ink, fitted.size
@@ -404,12 +414,15 @@ def _draw_text_box(
         base = canvas.copy()
         for alpha in SCRIM_ALPHAS:
             canvas.paste(base)
-            canvas.paste(brand.rgb(scrim_name), (0, 0), _scrim_mask(kind, canvas.size, rect, size, alpha))
+            scrim = _scrim_mask(kind, canvas.size, rect, size, alpha)
+            canvas.paste(brand.rgb(scrim_name), (0, 0), scrim)
             if readable(text_lum, _luminances(canvas.crop(region)), target):
                 break
+        _over(layer, brand.rgb(scrim_name), (0, 0), scrim)  # only the scrim that was kept
         log.debug("%s: %s scrim %s at %.2f behind %s text", name, kind, scrim_name, alpha, color_name)
 
     canvas.paste(brand.rgb(color_name), pos, ink)
+    _over(layer, brand.rgb(color_name), pos, ink)
     achieved = _measure_final(canvas, ink, pos, pad)
     # pass/fail against WCAG is QC's job (compose.qc_ad); the engine only measures
     return BoxCheck(box=name, text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=rect,
@@ -423,6 +436,7 @@ def _draw_cta(
     box_px: tuple[int, int, int, int],
     brand: Brand,
     chain: list[str],
+    layer: Image.Image | None = None,
 ) -> BoxCheck:
     style = brand.cta
     fitted = fit_text(
@@ -441,16 +455,20 @@ def _draw_cta(
     ImageDraw.Draw(mask).rounded_rectangle(
         (0, 0, bw * ss - 1, bh * ss - 1), radius=round(style.radius * bh * ss), fill=255
     )
-    canvas.paste(brand.rgb(style.background), (bx, by), mask.resize((bw, bh), Image.LANCZOS))
+    mask = mask.resize((bw, bh), Image.LANCZOS)
+    canvas.paste(brand.rgb(style.background), (bx, by), mask)
+    _over(layer, brand.rgb(style.background), (bx, by), mask)
     # centre the real glyph ink on the button
     tx, ty = bx + (bw - ink.width) // 2, by + (bh - ink.height) // 2
     canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
+    _over(layer, brand.rgb(style.text_color), (tx, ty), ink)
     achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2))
     return BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
                     contrast=achieved)
 
 
-def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int]) -> BoxCheck:
+def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int],
+               layer: Image.Image | None = None) -> BoxCheck:
     with Image.open(logo_path) as im:
         logo = im.convert("RGBA")
     bw, bh = box_px[2] - box_px[0], box_px[3] - box_px[1]
@@ -459,6 +477,8 @@ def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int
     logo = logo.resize((w, h), Image.LANCZOS)
     x, y = _place(box_px, w, h, box.align, box.valign)
     canvas.paste(logo, (x, y), logo)
+    if layer is not None:
+        layer.alpha_composite(logo, (x, y))
     return BoxCheck(box="logo", bounds=(x, y, x + w, y + h))
 
 
@@ -475,6 +495,28 @@ def render_ad(
 
     Raises LayoutError before drawing when a layout box leaves the safe zone, and when text cannot fit.
     """
+    return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=False)
+
+
+def render_overlay(
+    background: Image.Image,
+    concept: Concept,
+    brand: Brand,
+    brand_dir: Path,
+    layout: Layout,
+    size: AdSize,
+    safe_zone: SafeZone,
+) -> RenderedAd:
+    """The typography of render_ad alone, as an RGBA layer on a transparent canvas (for video).
+
+    Same boxes, text, colours and scrims: every choice is still made against the background,
+    so the layer composited over the cover-cropped background gives render_ad's pixels.
+    """
+    return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=True)
+
+
+def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, overlay: bool) -> RenderedAd:
+    """render_ad's layout; with overlay=True every draw is mirrored onto a transparent layer, which is returned."""
     source = Path(brand_dir) / "layouts" / f"{size.layout}.yaml"
     check_safe_zone(layout, size, safe_zone, source)
     fonts_dir = Path(brand_dir) / "fonts"
@@ -484,6 +526,7 @@ def render_ad(
         return [str(fonts_dir / brand.fonts[box.font]), *fallbacks]
 
     canvas = cover(background, size.width, size.height)
+    layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0)) if overlay else None
     warnings: list[str] = []
     W, H = size.width, size.height
     checks: list[BoxCheck] = []
@@ -503,11 +546,11 @@ def render_ad(
             # sit just under the previous text when it came out short; never move down
             top = min(px[1], prev.bounds[3] + round(box.gap * H))
             px = (px[0], top, px[2], top + (px[3] - px[1]))
-        placed[name] = _draw_text_box(canvas, name, copy[name], box, px, brand, chain(box), warnings)
+        placed[name] = _draw_text_box(canvas, name, copy[name], box, px, brand, chain(box), warnings, layer)
         checks.append(placed[name])
-    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta)))
+    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta), layer))
     # logo last so no scrim fades it
-    checks.insert(0, _draw_logo(canvas, Path(brand_dir) / brand.logo, layout.logo, layout.logo.pixels(W, H)))
+    checks.insert(0, _draw_logo(canvas, Path(brand_dir) / brand.logo, layout.logo, layout.logo.pixels(W, H), layer))
 
     safe = safe_rect(size, safe_zone)
     for check in checks:
@@ -516,4 +559,4 @@ def render_ad(
             raise LayoutError(
                 f"{source}: {check.box}: drawn at {check.bounds}, outside the safe zone {safe} at {size.label}"
             )
-    return RenderedAd(image=canvas, boxes=checks, warnings=warnings)
+    return RenderedAd(image=layer if layer is not None else canvas, boxes=checks, warnings=warnings)

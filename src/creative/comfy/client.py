@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # decoded size cap: a tiny file can claim a huge canvas
 CANCEL_TIMEOUT_S = 5.0  # Ctrl-C must not hang on a server that stopped answering
+SWEEP_GATHER_S = 0.02  # how long a cancel waits for the runs cancelled with it
 RECONNECT_EVERY_S = 2.0
 HISTORY_GRACE_S = 2.0  # how long to wait for history after `executing null` (never needed so far)
 
@@ -198,6 +199,7 @@ class ComfyClient:
         self._closing: dict[asyncio.Task, ClientConnection] = {}
         self._node_info: dict[str, dict] = {}  # /object_info/<class>, fetched once per client
         self._node_info_lock = asyncio.Lock()
+        self._sweep: tuple[set[str], asyncio.Task] | None = None  # see _cancel_with_others
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
 
     @property
@@ -345,7 +347,7 @@ class ComfyClient:
             except asyncio.CancelledError:
                 # Also while the POST is in flight: the server may have queued it already,
                 # and we know its id because we chose it.
-                await asyncio.shield(self._cancel_quietly(prompt_id))
+                await self._cancel_with_others(prompt_id)
                 raise
             entry = await self._finished_history(state, deadline)
         finally:
@@ -359,12 +361,32 @@ class ComfyClient:
                          queued_at=state.queued_at, started_at=state.started_at,
                          ended_at=self.clock(), cached=state.cached, server=self.base_url)
 
-    async def _cancel_quietly(self, prompt_id: str) -> None:
+    async def _cancel_quietly(self, prompt_ids: str | set[str]) -> None:
+        ids = {prompt_ids} if isinstance(prompt_ids, str) else prompt_ids
         try:
-            await asyncio.wait_for(self.cancel([prompt_id]), CANCEL_TIMEOUT_S)
+            await asyncio.wait_for(self.cancel(ids), CANCEL_TIMEOUT_S)
         except (ComfyError, asyncio.TimeoutError) as exc:
-            log.warning("could not cancel %s on %s: %s", prompt_id, self.base_url,
+            log.warning("could not cancel %s on %s: %s", ", ".join(sorted(ids)), self.base_url,
                         getattr(exc, "message", None) or type(exc).__name__)
+
+    async def _cancel_with_others(self, prompt_id: str) -> None:
+        """Cancel `prompt_id` in one sweep with every run of this client cancelled with it.
+
+        Ctrl-C cancels all our runs at once. Cancelled one by one, interrupting our running
+        prompt can let the server start our next one before its delete arrives; one sweep
+        deletes all pending ones first, then interrupts. Shielded: a cancel must not cut it.
+        """
+        if self._sweep is None:
+            self._sweep = (set(), asyncio.create_task(self._sweep_soon()))
+        ids, task = self._sweep
+        ids.add(prompt_id)
+        await asyncio.shield(task)
+
+    async def _sweep_soon(self) -> None:
+        await asyncio.sleep(SWEEP_GATHER_S)  # the other runs are still unwinding their cancel
+        assert self._sweep is not None
+        ids, self._sweep = self._sweep[0], None  # late arrivals start a new sweep
+        await self._cancel_quietly(ids)
 
     async def _connect_ws(self, client_id: str) -> ClientConnection | None:
         url = _ws_url(self.base_url, client_id)
@@ -581,7 +603,7 @@ class ComfyClient:
                     raise comfy_error(f"ComfyUI at {self.base_url}: {what} answered HTTP "
                                       f"{resp.status_code}", transient=resp.status_code >= 500)
                 declared = int(resp.headers.get("Content-Length") or 0)
-                if False:
+                if declared > self.max_image_bytes:
                     raise self._too_big(what, declared)
                 chunks, size = [], 0
                 async for chunk in resp.aiter_bytes():

@@ -149,7 +149,7 @@ def model_loader_classes(graph: dict) -> list[str]:
 
 
 def _choices(spec: object) -> list | None:
-    """The allowed values of a combo input spec, old (`[[...], {}]`) or new (`["COMBO", {options}]`)."""
+    """Allowed values of a combo input spec: old `[[...], {}]` or new `["COMBO", {options}]`."""
     if not isinstance(spec, list) or not spec:
         return None
     if isinstance(spec[0], list):

@@ -1,0 +1,133 @@
+"""The export stage: one MP4 per variant and size for channels with video.
+
+Each video is the variant's background (slow push-in) under its typography, which is rendered
+once as a transparent layer (typography.render_overlay) and kept as a hidden PNG beside the MP4.
+A failed encode fails only its variant; a missing ffmpeg fails the stage (ExportError).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from creative.atomic import write_atomic
+from creative.brand import load_brand, load_layout
+from creative.compose import background_path
+from creative.config import Settings
+from creative.encoders import Runner, choose_encoder
+from creative.errors import CreativeError, ExportError
+from creative.export import ad_filename
+from creative.models import Brief, Channel, PromptSet
+from creative.runlog import VideoRecord, sha256_file
+from creative.typography import render_overlay
+from creative.video import VideoJob, VideoResult, encode_videos
+
+if TYPE_CHECKING:  # pipeline imports this module; the context is only a type here
+    from creative.pipeline import RunContext
+
+log = logging.getLogger(__name__)
+
+VIDEO_DIR = "video"
+
+
+def overlay_path(video: Path) -> Path:
+    """The hidden typography layer kept beside a video: video/.<name>.overlay.png."""
+    return video.parent / f".{video.stem}.overlay.png"
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    # Fast compression: the layer is an intermediate, mostly transparent, rewritten on every export.
+    image.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def build_jobs(run_dir: Path, name_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
+               brand_dir: Path, variants: list[int]) -> tuple[list[VideoJob], dict[int, str]]:
+    """Render and save each overlay, and return the encode jobs plus variants that could not be prepared."""
+    brand = load_brand(brand_dir)
+    concepts = {c.name: c for c in brief.concepts}
+    by_number = {p.variant: p for p in prompts.variants}
+    layouts: dict = {}
+    jobs: list[VideoJob] = []
+    failed: dict[int, str] = {}
+    for number in variants:
+        prompt = by_number.get(number)
+        concept = concepts.get(prompt.concept) if prompt else None
+        bg = background_path(run_dir, number)
+        try:
+            if concept is None:
+                raise ExportError(f"no prompt or concept for variant {number} in prompts.json / brief.md")
+            with Image.open(bg) as im:
+                background = im.convert("RGB")
+            for size in channel.sizes:
+                if size.layout not in layouts:
+                    layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
+                layer = render_overlay(background, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
+                out = run_dir / VIDEO_DIR / ad_filename(name_id, number, concept.name, size.width, size.height, "mp4")
+                write_atomic(overlay_path(out), _png(layer.image))
+                jobs.append(VideoJob.for_channel(channel, size, variant=number, background=bg,
+                                                 overlay=overlay_path(out), out=out))
+        except (CreativeError, OSError) as exc:
+            # One variant's bad inputs must not stop the others' videos.
+            failed[number] = getattr(exc, "message", None) or str(exc)
+            jobs = [j for j in jobs if j.variant != number]
+    return jobs, failed
+
+
+def export_stage(ctx: RunContext, brief: Brief, prompts: PromptSet, channel: Channel, settings: Settings,
+                 variants: list[int] | None = None, *, name_id: str | None = None,
+                 runner: Runner | None = None, workers: int | None = None) -> list[VideoRecord]:
+    """Encode the videos of `variants` (default: every ok variant) when the channel has video.
+
+    Records the encoder (name and why) on the runlog and each video on its variant; a variant
+    whose video fails is marked failed with the reason. `name_id` prefixes file names (default
+    the run id). Does nothing, and records no stage, for channels without video.
+    """
+    if channel.video is None:
+        return []
+    runlog = ctx.runlog
+    if variants is None:
+        variants = [v.variant for v in runlog.variants if v.status == "ok"]
+    name_id = name_id or runlog.run_id
+    detail = f"{len(variants)} variants × {len(channel.sizes)} sizes, {channel.video.duration_s:g} s"
+    with ctx.stage("export", detail):
+        probe = {"runner": runner} if runner else {}
+        choice = choose_encoder(settings.encoder, ffmpeg=settings.ffmpeg, **probe)
+        runlog.encoder = {"name": choice.name, "reason": choice.reason}
+        ctx.reporter.info(f"video encoder: {choice.name} ({choice.reason})")
+        jobs, failed = build_jobs(ctx.run_dir, name_id, brief, prompts, channel, settings.brand_dir, variants)
+        results = encode_videos(jobs, encoder=choice, workers=workers, **probe)
+        records = _record(ctx, channel, jobs, results, failed)
+    return records
+
+
+def _record(ctx: RunContext, channel: Channel, jobs: list[VideoJob], results: list[VideoResult],
+            failed: dict[int, str]) -> list[VideoRecord]:
+    errors: dict[int, list[str]] = {n: [f"video: {msg}"] for n, msg in failed.items()}
+    records: list[VideoRecord] = []
+    for job, result in zip(jobs, results):
+        if not result.ok or result.path is None:
+            errors.setdefault(job.variant, []).append(f"video {job.width}x{job.height}: {result.error}")
+            continue
+        rel = result.path.relative_to(ctx.run_dir).as_posix()
+        records.append(VideoRecord(
+            variant=job.variant, width=job.width, height=job.height, path=rel, bytes=result.bytes,
+            sha256=sha256_file(result.path), seconds=round(result.seconds, 3), encoder=result.encoder,
+            duration_s=job.duration_s, fps=job.fps,
+        ))
+    new_paths = {r.path for r in records}
+    for variant in ctx.runlog.variants:
+        mine = [r for r in records if r.variant == variant.variant]
+        if mine:  # same path = re-encoded; other channels' videos stay
+            variant.videos = [v for v in variant.videos if v.path not in new_paths] + mine
+    for number, messages in errors.items():
+        variant = ctx.runlog.variant(number)
+        variant.status, variant.error = "failed", "; ".join(messages)
+        ctx.reporter.warn(f"v{number:02d}: {variant.error}")
+    log.info("%d videos written, %d variants failed", len(records), len(errors))
+    return records
