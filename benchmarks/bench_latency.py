@@ -8,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Config, MockProcess, Result, attach_profile, execution_spans, fresh_seed_base, make_jobs, profile_call, result
+from common import (Config, MockProcess, Result, attach_profile, execution_spans, fresh_seed_base, make_jobs,
+                    profile_call, result)
 
 NAME = "latency"
 VARIANTS = 6

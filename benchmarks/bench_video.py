@@ -110,7 +110,8 @@ def parallel_vs_sequential(folder: Path, bg: Path, overlay: Path, duration: floa
     from creative.video import VideoJob, encode_videos
 
     encoder = choose_encoder("auto")
-    jobs = [VideoJob(i, bg, overlay, folder / f"v{i:02d}.mp4", WIDTH, HEIGHT, duration, FPS) for i in range(1, VIDEOS + 1)]
+    jobs = [VideoJob(i, bg, overlay, folder / f"v{i:02d}.mp4", WIDTH, HEIGHT, duration, FPS)
+            for i in range(1, VIDEOS + 1)]
     out = {"encoder": encoder.name, "cores": os.cpu_count()}
     for label, workers in (("parallel", os.cpu_count()), ("sequential", 1)):
         start = time.perf_counter()

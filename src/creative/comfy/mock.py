@@ -53,7 +53,7 @@ def _default_checkpoints() -> list[str]:
 class MockOptions:
     """Behaviour switches for the mock server."""
 
-    latency: float = 0.0  # seconds each prompt "executes", spread over sampler progress steps
+    latency: float = 0.0  # seconds each prompt takes in all (drawing included), paced by sampler progress steps
     steps: int = 4  # progress frames per sampler node
     checkpoints: list[str] = field(default_factory=_default_checkpoints)
     fail_first: int = 0  # the first N executions end with execution_error
@@ -257,7 +257,11 @@ class MockComfy:
         to_run = [n for n in order if n not in cached]
         samplers = [n for n in to_run if prompt[n]["class_type"] in SAMPLER_CLASSES]
         total_steps = len(samplers) * max(1, opts.steps)
-        step_delay = opts.latency / total_steps if total_steps else 0.0
+        # `latency` is the whole execution, like a GPU's image time: steps are paced against a clock
+        # started now, leaving one step's share for decoding and saving, and the end waits for the rest.
+        started = asyncio.get_running_loop().time()
+        step_share = opts.latency / (total_steps + 1) if total_steps else 0.0
+        steps_done = 0
         special = samplers[0] if samplers else (to_run[0] if to_run else None)
         fail_node = special if inject_fail else None
         ctx = NodeContext(self.output_dir, self.input_dir, self.temp_dir, prompt, extra_data)
@@ -301,7 +305,8 @@ class MockComfy:
                 if cls in SAMPLER_CLASSES:
                     steps = max(1, opts.steps)
                     for step in range(1, steps + 1):
-                        await self._wait_or_interrupt(step_delay, node)
+                        steps_done += 1
+                        await self._wait_or_interrupt(max(0.0, started + step_share * steps_done - loop.time()), node)
                         pstate[node] = self._pnode(prompt_id, node, step, steps, "running")
                         await self._progress_state(prompt_id, pstate, cid)
                         await self.send("progress", {"value": step, "max": steps, "prompt_id": prompt_id,
@@ -309,8 +314,6 @@ class MockComfy:
                         if opts.drop_ws and not dropped and step >= (steps + 1) // 2:
                             dropped = True
                             await self._drop_socket(cid)
-                elif not total_steps and opts.latency and node == special:
-                    await self._wait_or_interrupt(opts.latency, node)
 
                 inputs = {name: (values[v[0]][v[1]] if isinstance(v, list) and len(v) == 2 else v)
                           for name, v in prompt[node]["inputs"].items()}
@@ -335,6 +338,8 @@ class MockComfy:
                 done = (steps, steps) if cls in SAMPLER_CLASSES else (1.0, 1.0)
                 pstate[node] = self._pnode(prompt_id, node, done[0], done[1], "finished")
                 await self._progress_state(prompt_id, pstate, cid)
+            if order:
+                await self._wait_or_interrupt(max(0.0, started + opts.latency - loop.time()), order[-1])
             final = ("execution_success", {"prompt_id": prompt_id, "timestamp": self._ms()})
             status = {"status_str": "success", "completed": True}
             record_status = "success"
