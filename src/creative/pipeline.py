@@ -443,14 +443,22 @@ def compose_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, channel:
         variants = [v.variant for v in ctx.runlog.variants if v.status == "ok"]
     with ctx.stage("compose", f"{len(variants)} variants × {len(channel.sizes)} sizes"):
         ads = compose_run(ctx.run_dir, ctx.runlog.run_id, brief, prompt_set, channel, settings.brand_dir, variants=variants)
-        for number in variants:
-            ctx.runlog.variant(number).ads = [ad for ad in ads if ad.variant == number]
+        replace_own_ads(ctx.runlog, ads, variants)
         for ad in ads:
             for warning in ad.warnings:
                 ctx.reporter.warn(f"v{ad.variant:02d} {ad.width}x{ad.height}: {warning}")
     if export:
         export_stage(ctx, brief, prompt_set, channel, settings, variants)
     return [ad for record in ctx.runlog.variants for ad in record.ads]
+
+
+def replace_own_ads(runlog: RunLog, ads: list, variants: list[int]) -> None:
+    """Put the run's own new ads on its variants, keeping ads re-exported for other channels."""
+    own_prefix = f"{runlog.run_id}_"
+    for number in variants:
+        record = runlog.variant(number)
+        others = [ad for ad in record.ads if not Path(ad.path).name.startswith(own_prefix)]
+        record.ads = [ad for ad in ads if ad.variant == number] + others
 
 
 def report_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, ads, brand_dir: Path) -> None:

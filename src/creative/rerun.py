@@ -28,9 +28,11 @@ from creative.pipeline import (
     guarded_run,
     jobs_for,
     ledger_for,
+    replace_own_ads,
     report_stage,
     resolve_channel,
 )
+from creative.video_stage import export_stage
 from creative.progress import Reporter
 from creative.runlog import RUNLOG_VERSION, read_runlog, sha256_file
 
@@ -159,10 +161,11 @@ def recompose(run_dir: Path, settings: Settings, reporter: Reporter) -> RunResul
     with guarded_run(ctx, ledger_for(settings), settings):
         with ctx.stage("compose", "re-rendering from brief.md and brand/"):
             ads = recompose_run(ctx.run_dir, settings.brand_dir, settings.templates_dir / "channels.yaml")
-            for record in runlog.variants:
-                record.ads = [ad for ad in ads if ad.variant == record.variant]
+            replace_own_ads(runlog, ads, [v.variant for v in runlog.variants])
             for ad in ads:
                 for warning in ad.warnings:
                     reporter.warn(f"v{ad.variant:02d} {ad.width}x{ad.height}: {warning}")
-        report_stage(ctx, run.brief, run.prompts, ads, settings.brand_dir)
+        # Videos carry the same typography, so they are re-encoded too.
+        export_stage(ctx, run.brief, run.prompts, run.channel, settings, sorted({ad.variant for ad in ads}))
+        report_stage(ctx, run.brief, run.prompts, [ad for v in runlog.variants for ad in v.ads], settings.brand_dir)
         return finish_run(ctx)
