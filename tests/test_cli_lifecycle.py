@@ -137,6 +137,11 @@ def test_sigkill_keeps_reservation_and_resume_finishes_reusing_backgrounds(tmp_p
     assert 2 <= len(on_disk) < 6
     events = ledger_events(tmp_path)
     assert [e["event"] for e in events] == ["reserve"]  # spend is never under-counted
+    # The runlog tells the truth up to the crash: valid, still running, stages before generate done.
+    crashed = json.loads((run_dir / "runlog.json").read_text())
+    assert crashed["status"] == "running" and crashed["exit_code"] is None
+    assert [(s["name"], s["outcome"]) for s in crashed["stages"]] == [
+        ("research", "ok"), ("brief", "ok"), ("prompts", "ok"), ("budget", "ok"), ("generate", "running")]
 
     budget = run_creative("budget", "--runs-dir", "runs", "--json", cwd=tmp_path)
     summary = json.loads(budget.stdout)

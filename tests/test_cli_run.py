@@ -51,6 +51,13 @@ def test_smoke_run_writes_complete_run_folder(tmp_path, mock_comfy):
         assert len(variant["prompt_ids"]) == 1 and variant["prompt_ids"][0] in posted_ids
         assert len(variant["ads"]) == 2
     assert len(server.received_prompts) == 6
+    # Research images are reference only: neither they nor their URLs reach ComfyUI.
+    images = json.loads((run_dir / "research.json").read_text())["image_urls"]
+    assert images
+    for body in server.received_prompts:
+        sent = json.dumps(body)
+        assert not any(url in sent or url.rsplit("/", 1)[-1] in sent for url in images)
+        assert all(node["class_type"] != "LoadImage" for node in body["prompt"].values())
     # Every stage recorded, in order.
     assert [s["name"] for s in runlog["stages"]] == ["research", "brief", "prompts", "budget", "generate", "compose", "report"]
 

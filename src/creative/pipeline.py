@@ -96,6 +96,7 @@ class RunContext:
         self.reporter.stage(name, detail)
         record = StageRecord(name=name, started_at=self.clock())
         self.runlog.stages.append(record)
+        self.save()  # a crash inside the stage leaves it recorded as running
         try:
             yield record
         except BaseException as exc:

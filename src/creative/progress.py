@@ -87,8 +87,12 @@ class ConsoleReporter(Reporter):
         elif kind == "retry":
             self._progress.update(task, description=f"  v{variant:02d} retrying", total=None, completed=0)
         elif kind in ("done", "failed"):
-            label = "done" if kind == "done" else "[red]failed[/]"
-            self._progress.update(task, description=f"  v{variant:02d} {label}", total=1, completed=1)
+            # A finished bar keeps its step count (4/4); a failed one stays where it stopped.
+            total = self._progress.tasks[task].total or 1
+            if kind == "done":
+                self._progress.update(task, description=f"  v{variant:02d} done", total=total, completed=total)
+            else:
+                self._progress.update(task, description=f"  v{variant:02d} [red]failed[/]", total=total)
             self._progress.advance(self._overall)
 
     def generation_finished(self) -> None:

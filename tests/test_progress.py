@@ -1,0 +1,49 @@
+"""Progress display: live bars on a terminal, plain lines when piped, nothing when quiet."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from creative.progress import ConsoleReporter, Reporter, make_reporter
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
+
+
+def drive(reporter: Reporter) -> None:
+    reporter.stage("generate", "2 backgrounds on 1 server(s)")
+    reporter.generation_started([1, 2])
+    for variant in (1, 2):
+        reporter.generation_event("submitted", {"variant": variant, "server": "http://gpu:8188"})
+        for step in (1, 2, 3, 4):
+            reporter.generation_event("progress", {"variant": variant, "server": "http://gpu:8188", "value": step, "max": 4})
+    reporter.generation_event("done", {"variant": 1, "server": "http://gpu:8188"})
+    reporter.generation_event("failed", {"variant": 2, "server": "http://gpu:8188", "error": "node 3 (KSampler): out of memory"})
+    reporter.generation_finished()
+
+
+def test_terminal_shows_bars_per_variant_and_overall():
+    out = io.StringIO()
+    drive(ConsoleReporter(Console(file=out, force_terminal=True, width=100)))
+    text = ANSI.sub("", out.getvalue())
+    assert "all variants" in text and "2/2" in text  # overall done/total
+    assert "v01 done" in text and "v02 failed" in text
+    assert "4/4" in text  # per-variant steps from progress frames
+
+
+def test_piped_output_has_stage_lines_and_failures_but_no_bars():
+    out = io.StringIO()
+    drive(ConsoleReporter(Console(file=out, force_terminal=False, width=100)))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "› generate 2 backgrounds on 1 server(s)"
+    assert lines[1:] == ["warning: v02 failed: node 3 (KSampler): out of memory"]
+    assert "\x1b[" not in out.getvalue()
+
+
+def test_quiet_reporter_is_silent(capsys):
+    reporter = make_reporter(quiet=True)
+    drive(reporter)
+    reporter.warn("nobody hears this")
+    assert capsys.readouterr() == ("", "")
