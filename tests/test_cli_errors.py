@@ -93,3 +93,21 @@ def test_full_disk_is_refused_before_anything_is_spent(tmp_path):
         check_runs_dir_writable(tmp_path, 240 * 2**20, disk_usage=lambda _: usage(10**9, 10**9 - 5 * 2**20, 5 * 2**20))
     assert "5 MB free" in info.value.message and "needs about 240 MB" in info.value.message
     check_runs_dir_writable(tmp_path, 1, disk_usage=lambda _: usage(10**9, 0, 10**9))
+
+
+def test_copy_with_an_avoided_term_is_refused_before_anything_is_sent(tmp_path, mock_comfy):
+    from creative.brief import render_brief
+    from creative.models import Brief, Concept
+
+    server = mock_comfy()
+    scene = "a glass dropper bottle on travertine"
+    brief = Brief(brand="Lumen Skin", channel="meta_static", avoid=["cheap"], concepts=[
+        Concept(name="offer", headline="Buy 2, get 1 free", cta="Shop now", scene=scene),
+        Concept(name="value", headline="Glow for less", subhead="Cheap never looked this good", cta="Shop now", scene=scene),
+    ])
+    path = tmp_path / "brief.md"
+    path.write_text(render_brief(brief))
+    result = run_creative("run", "--brief", str(path), "--comfy-url", server.url, "--runs-dir", "runs", cwd=tmp_path)
+    assert_one_clear_line(result, 2, "'cheap'", "'value'", "Subhead")
+    assert server.received_prompts == [] and not (tmp_path / "runs").exists()
+    assert not (tmp_path / "runs" / "budget.jsonl").exists() or "reserve" not in (tmp_path / "runs" / "budget.jsonl").read_text()

@@ -191,6 +191,9 @@ def plan_run(options: RunOptions, settings: Settings, *, clock: Callable[[], flo
     channel_name = options.channel or (given_brief.channel if given_brief else None)
     channel = resolve_channel(channels, channel_name)
     brand = load_brand(settings.brand_dir)
+    if given_brief is not None:
+        # Refused copy is refused before a run folder exists or anything is reserved.
+        brief_stage.check_policy(given_brief, brand.banned_words)
     workflow_path = Path(settings.comfyui.workflow) if settings.comfyui.workflow else default_workflow_path(settings.templates_dir)
     workflow = load_workflow(workflow_path)
     variants = options.variants or settings.variants
@@ -332,7 +335,6 @@ def guarded_run(ctx: RunContext, ledger: Ledger, settings: Settings, ledger_id: 
 def _brief_stage(ctx: RunContext, options: RunOptions, settings: Settings, brand, channel_name: str, channel: Channel, given: Brief | None) -> Brief:
     if given is not None:
         with ctx.stage("brief", f"from {options.brief_path}"):
-            brief_stage.check_policy(given, brand.banned_words)
             write_atomic(ctx.run_dir / "brief.md", options.brief_path.read_text(encoding="utf-8"))
             ctx.runlog.input_hashes["brief.md"] = sha256_file(options.brief_path)
             return given
