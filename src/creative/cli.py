@@ -53,14 +53,8 @@ def run(
     from creative.pipeline import dry_run as plan_dry_run
     from creative.progress import make_reporter
 
-    settings = load_settings(config, overrides={
-        "comfyui.urls": comfy_url or None,
-        "comfyui.workflow": str(workflow) if workflow else None,
-        "paths.runs_dir": str(runs_dir) if runs_dir else None,
-        "research.backend": research_backend,
-        "research.ignore_robots": ignore_robots or None,
-        "encoder": encoder,
-    })
+    settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
+                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
     options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:
         verdict = plan_dry_run(options, settings)
@@ -169,7 +163,7 @@ def export(
     from creative.progress import make_reporter
     from creative.reexport import reexport
 
-    settings = load_settings(config, overrides={"paths.runs_dir": str(run_dir.resolve().parent), "encoder": encoder})
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder)
     _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
 
 
@@ -202,12 +196,16 @@ def layout_preview(
 
 
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
-              research_backend: Optional[str] = None, ignore_robots: bool = False):
+              research_backend: Optional[str] = None, ignore_robots: bool = False, workflow: Optional[Path] = None,
+              encoder: Optional[str] = None):
+    """Settings with the flags a command was given laid over config file and environment."""
     return load_settings(config, overrides={
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
+        "comfyui.workflow": str(workflow) if workflow else None,
         "research.backend": research_backend,
         "research.ignore_robots": ignore_robots or None,
+        "encoder": encoder,
     })
 
 
@@ -296,7 +294,7 @@ def budget_release(
 def _ledger(config: Optional[Path], runs_dir: Optional[Path]):
     from creative.pipeline import ledger_for
 
-    return ledger_for(load_settings(config, overrides={"paths.runs_dir": str(runs_dir) if runs_dir else None}))
+    return ledger_for(_settings(config, runs_dir=runs_dir))
 
 
 runs_app = typer.Typer(help="Past runs, read from their runlogs.", no_args_is_help=True)
@@ -315,7 +313,7 @@ def runs_list(
     from creative.reports_cli import print_runs
     from creative.runs_index import list_runs
 
-    settings = load_settings(config, overrides={"paths.runs_dir": str(runs_dir) if runs_dir else None})
+    settings = _settings(config, runs_dir=runs_dir)
     runs = list_runs(settings.paths.runs_dir)
     if as_json:
         typer.echo(json.dumps([{**asdict(r), "run_dir": str(r.run_dir)} for r in runs], indent=2))

@@ -122,21 +122,26 @@ def _luminances(img: Image.Image, mask: Image.Image | None = None) -> Luminances
         img = img.resize(size, Image.NEAREST)
         mask = mask.resize(size, Image.NEAREST) if mask is not None else None
     img = img.convert("RGB")
-    # keep = 1 where the pixel counts; excluded pixels go to the sentinel bin LUM_BINS
-    keep = None if mask is None else mask.point(lambda v: 1 if v == 255 else 0).convert("I")
+    sel = None if mask is None else mask.point(lambda v: 255 if v == 255 else 0)
     q = ImageMath.lambda_eval(
         lambda a: a["min"](a["int"]((a["lum"] + 0.05) ** LUM_POWER / _DU - _U0 / _DU), LUM_BINS - 1),
         lum=_lum_image(img),
     )
-    if keep is not None:
+    if sel is not None:
+        # pixels outside the mask go to the sentinel bin LUM_BINS, dropped below
+        keep = sel.point(lambda v: v // 255).convert("I")
         q = ImageMath.lambda_eval(lambda a: a["q"] * a["k"] + LUM_BINS * (1 - a["k"]), q=q, k=keep)
     counts = sorted((v, n) for n, v in q.getcolors(LUM_BINS + 1) if v != LUM_BINS)
     total = sum(n for _, n in counts)
-    # one colour (text ink, a flat background): its exact luminance, not a bin centre
-    lo, hi = ImageStat.Stat(img, mask.point(lambda v: 255 if v == 255 else 0) if mask else None).extrema \
-        if total else ([(0, 0)] * 3, None)
-    exact = luminance(tuple(e[0] for e in lo)) if total and all(a == b for a, b in lo) else None
-    return Luminances(tuple(counts), total, exact)
+    return Luminances(tuple(counts), total, _single_colour(img, sel) if total else None)
+
+
+def _single_colour(img: Image.Image, sel: Image.Image | None) -> float | None:
+    """Exact luminance when every selected pixel has the same colour (text ink, flat fills)."""
+    extrema = ImageStat.Stat(img, sel).extrema
+    if all(lo == hi for lo, hi in extrema):
+        return luminance(tuple(int(lo) for lo, _ in extrema))
+    return None
 
 
 def _bin_ratio(text_lum: float, q: int) -> float:
