@@ -20,6 +20,7 @@ RGB = tuple[int, int, int]
 
 # Long side of the working canvas; the result is upscaled from it.
 WORK_LONG_SIDE = 384
+SUPERSAMPLE = 4  # plinth edges are drawn this much larger, then scaled down (anti-aliasing)
 
 COLOR_WORDS: dict[str, RGB] = {
     "pink": (242, 172, 192), "blush": (240, 196, 196), "rose": (226, 140, 162), "red": (198, 62, 62),
@@ -149,18 +150,24 @@ def _podium(canvas: Image.Image, rng: random.Random, pal: dict[str, RGB], cx: fl
     shadow = shadow.filter(ImageFilter.GaussianBlur(max(1.0, w * 0.02)))
     canvas.paste(Image.new("RGB", (w, h), _shade(pal["floor"], -0.30)), (0, 0), shadow)
 
+    # The plinth has hard edges: draw it SUPERSAMPLE times larger and scale down, so its outline
+    # is smooth instead of stair-stepped once the small canvas is upscaled.
+    k = SUPERSAMPLE
+    layer = Image.new("RGBA", (w * k, h * k), (0, 0, 0, 0))
     light_side = min(max((light_x - (cx - ew / 2)) / max(ew, 1), 0.15), 0.85)
-    body = _cylinder_shading((max(2, int(ew)), max(2, int(ph + eh))), _shade(pal["podium"], -0.18),
+    body = _cylinder_shading((max(2, int(ew * k)), max(2, int((ph + eh) * k))), _shade(pal["podium"], -0.18),
                              _shade(pal["podium"], 0.08), light_side)
     body_mask = Image.new("L", body.size, 0)
     d = ImageDraw.Draw(body_mask)
-    d.rectangle((0, int(eh / 2), body.size[0], body.size[1] - int(eh / 2)), fill=255)
-    d.ellipse((0, body.size[1] - int(eh), body.size[0] - 1, body.size[1] - 1), fill=255)
-    canvas.paste(body, (int(cx - ew / 2), int(top_y - eh / 2 + eh / 2)), body_mask)
-    top = ImageDraw.Draw(canvas)
-    top.ellipse((cx - ew / 2, top_y, cx + ew / 2, top_y + eh), fill=_shade(pal["podium"], 0.12))
-    top.ellipse((cx - ew / 2 + ew * 0.04, top_y + eh * 0.12, cx + ew / 2 - ew * 0.04, top_y + eh * 0.92),
-                fill=_shade(pal["podium"], 0.16))
+    d.rectangle((0, int(eh * k / 2), body.size[0], body.size[1] - int(eh * k / 2)), fill=255)
+    d.ellipse((0, body.size[1] - int(eh * k), body.size[0] - 1, body.size[1] - 1), fill=255)
+    layer.paste(body.convert("RGBA"), (int((cx - ew / 2) * k), int(top_y * k)), body_mask)
+    top = ImageDraw.Draw(layer)
+    top.ellipse(((cx - ew / 2) * k, top_y * k, (cx + ew / 2) * k, (top_y + eh) * k), fill=_shade(pal["podium"], 0.12))
+    top.ellipse(((cx - ew / 2 + ew * 0.04) * k, (top_y + eh * 0.12) * k, (cx + ew / 2 - ew * 0.04) * k,
+                 (top_y + eh * 0.92) * k), fill=_shade(pal["podium"], 0.16))
+    layer = layer.resize((w, h), Image.BOX)
+    canvas.paste(layer.convert("RGB"), (0, 0), layer.getchannel("A"))
 
 
 def render_background(seed: int, text: str, width: int, height: int) -> Image.Image:
