@@ -7,7 +7,9 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from pydantic import ValidationError
 
 from creative.brand import Brand, Layout, load_brand, load_channels, load_layout
 from creative.brief import check_policy, read_brief
-from creative.errors import ConfigError, InputError, LayoutError
+from creative.errors import ConfigError, ExportError, InputError, LayoutError
 from creative.export import ad_filename, ad_name_pattern, encode_capped, write_bytes
 from creative.models import (
     AdQC,
@@ -29,6 +31,7 @@ from creative.models import (
     ContrastCheck,
     PromptSet,
     SafeZone,
+    VariantPrompt,
 )
 from creative.typography import (
     copy_key,
@@ -158,8 +161,7 @@ def qc_ad(
 @dataclass
 class _Pending:
     record: AdRecord
-    image: Image.Image
-    size: AdSize
+    data: bytes | ExportError  # the encoded file, or why it could not be encoded
 
 
 def _concept(brief: Brief, name: str, variant: int) -> Concept:
@@ -196,13 +198,11 @@ def compose_run(
     cannot fit, a box outside the safe zone, copy that differs from the brief) or an ExportError
     leaves no ads behind. It names every failing variant. Variants without a background are skipped
     (generation failures are reported upstream). Each record carries its QC; QC warnings are in
-    record.warnings too.
+    record.warnings too. Variants are rendered in parallel threads; results keep variant order.
     """
     run_dir = Path(run_dir)
     brand = load_brand(brand_dir)
-    layouts: dict[str, Layout] = {}
-    pending: list[_Pending] = []
-    failures: list[LayoutError] = []
+    jobs: list[tuple[VariantPrompt, Concept, Path]] = []
     for vp in sorted(prompts.variants, key=lambda v: v.variant):
         if variants is not None and vp.variant not in variants:
             continue
@@ -210,44 +210,76 @@ def compose_run(
         if not bg_path.is_file():
             log.info("variant %d: no background at %s; skipped", vp.variant, bg_path)
             continue
-        concept = _concept(brief, vp.concept, vp.variant)
-        background = _background(bg_path, vp.variant)
-        copy = expected_copy(concept, brand)
-        for size in channel.sizes:
-            if size.layout not in layouts:
-                layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
-            where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
-            try:
-                ad = render_ad(background, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
-            except LayoutError as exc:
-                # keep going: one message that names every variant that does not fit saves re-runs
-                failures.append(LayoutError(f"{where}: {exc.message}", hint=exc.hint))
-                continue
-            qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, copy)
-            if qc.errors:
-                failures.append(LayoutError(f"{where}: QC failed: {'; '.join(qc.errors)}"))
-                continue
-            name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)
-            record = AdRecord(
-                variant=vp.variant, concept=concept.name, seed=vp.seed, width=size.width,
-                height=size.height, path=f"ads/{name}", boxes=ad.boxes,
-                warnings=[*ad.warnings, *qc.warnings], qc=qc,
-            )
-            pending.append(_Pending(record, ad.image, size))
+        jobs.append((vp, _concept(brief, vp.concept, vp.variant), bg_path))
+    layouts: dict[str, Layout] = {}
+    for size in channel.sizes if jobs else []:
+        if size.layout not in layouts:
+            layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
+
+    def one(job: tuple[VariantPrompt, Concept, Path]) -> list[_Pending | LayoutError]:
+        return _compose_variant(*job, run_dir=run_dir, run_id=run_id, brand=brand, brand_dir=brand_dir, channel=channel,
+                                layouts=layouts)
+
+    # Pillow releases the GIL while resizing, filtering and encoding: threads use every core.
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="compose") as pool:
+            outcomes = list(pool.map(one, jobs))  # map keeps variant order
+    else:
+        outcomes = [one(job) for job in jobs]
+    done = [o for variant in outcomes for o in variant]
+    failures = [o for o in done if isinstance(o, LayoutError)]
     if failures:
         first = failures[0]
         more = "".join(f" | {f.message}" for f in failures[1:])
         raise LayoutError(first.message + more, hint=first.hint)
-
-    encoded = [encode_capped(p.image, p.size.format, channel.max_file_kb, run_dir / p.record.path) for p in pending]
+    pending = [o for o in done if isinstance(o, _Pending)]
+    for p in pending:
+        if isinstance(p.data, ExportError):
+            raise p.data  # the first in variant order, as when encoding one by one
     records = []
-    for p, data in zip(pending, encoded):
-        p.record.bytes = write_bytes(run_dir / p.record.path, data)
-        p.record.sha256 = hashlib.sha256(data).hexdigest()
+    for p in pending:
+        p.record.bytes = write_bytes(run_dir / p.record.path, p.data)
+        p.record.sha256 = hashlib.sha256(p.data).hexdigest()
         for w in p.record.warnings:
             log.warning("%s: %s", p.record.path, w)
         records.append(p.record)
     return records
+
+
+def _compose_variant(vp: VariantPrompt, concept: Concept, bg_path: Path, *, run_dir: Path, run_id: str, brand: Brand,
+                     brand_dir: Path, channel: Channel, layouts: dict[str, Layout]) -> list[_Pending | LayoutError]:
+    """Render, check and encode every size of one variant: an encoded ad or a LayoutError each."""
+    background = _background(bg_path, vp.variant)
+    copy = expected_copy(concept, brand)
+    out: list[_Pending | LayoutError] = []
+    for size in channel.sizes:
+        where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
+        try:
+            ad = render_ad(background, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
+        except LayoutError as exc:
+            # keep going: one message that names every variant that does not fit saves re-runs
+            out.append(LayoutError(f"{where}: {exc.message}", hint=exc.hint))
+            continue
+        qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, copy)
+        if qc.errors:
+            out.append(LayoutError(f"{where}: QC failed: {'; '.join(qc.errors)}"))
+            continue
+        name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)
+        record = AdRecord(
+            variant=vp.variant, concept=concept.name, seed=vp.seed, width=size.width,
+            height=size.height, path=f"ads/{name}", boxes=ad.boxes,
+            warnings=[*ad.warnings, *qc.warnings], qc=qc,
+        )
+        out.append(_Pending(record, _encode(ad.image, size, channel, run_dir / record.path)))
+    return out
+
+
+def _encode(image: Image.Image, size: AdSize, channel: Channel, name: Path) -> bytes | ExportError:
+    try:
+        return encode_capped(image, size.format, channel.max_file_kb, name)
+    except ExportError as exc:
+        return exc  # raised by compose_run, and only if every ad rendered
 
 
 # --- recompose ------------------------------------------------------------------

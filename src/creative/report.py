@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -12,7 +13,7 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont
 
 from creative.atomic import write_atomic
-from creative.export import encode_image
+from creative.export import srgb_icc
 from creative.models import AdRecord, Brief, PromptSet
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ LABEL_H = 52
 SHEET_BG = (244, 243, 240)
 LABEL_INK = (40, 44, 52)
 LABEL_MUTED = (110, 114, 122)
+SHEET_PNG_LEVEL = 1
 
 
 def _fonts(font: Path | None) -> tuple[ImageFont.ImageFont, ImageFont.ImageFont]:
@@ -39,6 +41,8 @@ def _thumb(run_dir: Path, ad: AdRecord) -> Image.Image:
     height = round(THUMB_W * ad.height / ad.width)
     try:
         with Image.open(run_dir / ad.path) as im:
+            # JPEG: decode at reduced DCT scale (>= thumbnail size); far less work than full size
+            im.draft("RGB", (THUMB_W, height))
             return im.convert("RGB").resize((THUMB_W, height), Image.LANCZOS)
     except (OSError, ValueError) as exc:
         log.warning("contact sheet: %s unreadable (%s); placeholder drawn", ad.path, exc)
@@ -75,8 +79,15 @@ def contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) 
 def write_contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
     """Write run_dir/contact_sheet.png. `font`: a .ttf for labels (e.g. the brand's regular font)."""
     path = Path(run_dir) / "contact_sheet.png"
-    write_atomic(path, encode_image(contact_sheet(Path(run_dir), ads, font), "png"))
+    write_atomic(path, _encode_sheet(contact_sheet(Path(run_dir), ads, font)))
     return path
+
+
+def _encode_sheet(sheet: Image.Image) -> bytes:
+    """PNG at zlib level 1: the sheet is a local preview, and optimize=True took seconds on it."""
+    buf = io.BytesIO()
+    sheet.convert("RGB").save(buf, "PNG", compress_level=SHEET_PNG_LEVEL, icc_profile=srgb_icc())
+    return buf.getvalue()
 
 
 # --- gallery --------------------------------------------------------------------

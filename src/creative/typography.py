@@ -7,9 +7,11 @@ hold on the final pixels. Same inputs and Pillow build give byte-identical image
 
 from __future__ import annotations
 
+import bisect
 import io
 import logging
 import math
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -71,44 +73,68 @@ def required_contrast(size_px: int) -> float:
 
 # Luminance distributions are histograms built in C (Pillow), not per-pixel Python lists.
 # Bins are uniform in (L + 0.05) ** LUM_POWER, close to log(L + 0.05), in which a contrast ratio
-# is a distance: every bin spans under 0.12% of (L + 0.05), so a ratio read from bin edges is
-# within 0.12% of the per-pixel one. Reads are pessimistic (the bin edge nearest the text), so a
-# reported contrast is never above the exact per-pixel figure.
+# is a distance: every bin spans under 0.12% of (L + 0.05). Percentiles are located on the bins,
+# then made exact from the few bins that straddle the answer, whose pixels' real colours are read
+# back (getcolors). Results equal the per-pixel computation; only the float32 luminance used to
+# bin a pixel can put it one bin off, which the 1e-6 slack below absorbs.
 LUM_BINS = 4096
 LUM_POWER = 0.25
 _U0 = 0.05**LUM_POWER
 _DU = ((1.0 + 0.05 + 1e-6) ** LUM_POWER - _U0) / LUM_BINS
 _BIN_EDGES = [(_U0 + i * _DU) ** (1 / LUM_POWER) - 0.05 for i in range(LUM_BINS + 1)]
-_BIN_MIDS = [(_U0 + (i + 0.5) * _DU) ** (1 / LUM_POWER) - 0.05 for i in range(LUM_BINS)]
+_BIN_SPAN = max((_BIN_EDGES[i + 1] + 0.05) / (_BIN_EDGES[i] + 0.05) for i in range(LUM_BINS))
+_SLACK = 1 + 1e-6
 
 
-@dataclass(frozen=True)
 class Luminances:
-    """Relative luminance of a set of pixels as (bin, count) pairs sorted by bin; `exact` when
-    every pixel has the same colour (its luminance, no quantisation)."""
+    """Relative luminance of a set of pixels: counts per bin, and the pixels to read exact values from."""
 
-    bins: tuple[tuple[int, int], ...]
-    total: int
-    exact: float | None = None
+    def __init__(self, rgb: Image.Image | None = None, bins: Image.Image | None = None, mask: Image.Image | None = None):
+        self._rgb, self._q = rgb, bins  # bins: "I", LUM_BINS where the pixel is not selected
+        counts = [] if bins is None else bins.getcolors(LUM_BINS + 1)
+        self.bins = sorted((q, n) for n, q in counts if q != LUM_BINS)
+        self.total = sum(n for _, n in self.bins)
+        # one colour (text ink, a flat fill): its luminance, with no search at all
+        self.exact = _single_colour(rgb, mask) if self.total else None
+        self.stdev = _stdev(rgb, mask, self.total) if self.total and self.exact is None else 0.0
 
     def __len__(self) -> int:
         return self.total
 
+    def values(self, first: int, last: int) -> list[tuple[float, int]]:
+        """(exact luminance, count) of the selected pixels in bins first..last."""
+        inside = ImageMath.lambda_eval(
+            lambda a: a["convert"]((a["q"] >= first) * (a["q"] <= last) * 255, "L"), q=self._q)
+        picked = Image.new("RGBA", self._rgb.size, (0, 0, 0, 0))
+        picked.paste(self._rgb, (0, 0), inside)  # everything else stays (0, 0, 0, 0)
+        colours = picked.getcolors(picked.width * picked.height + 1)
+        return [(luminance(c[:3]), n) for n, c in colours if c[3] == 255]
+
     def median(self) -> float:
-        """Luminance of the middle pixel (index total // 2), as its bin's centre unless exact."""
+        """Luminance of the pixel at index total // 2 in sorted order."""
         if self.exact is not None:
             return self.exact
-        seen = 0
+        k, seen = self.total // 2, 0
         for q, n in self.bins:
+            if seen + n > k:
+                return _kth(sorted(self.values(q, q)), k - seen)
             seen += n
-            if seen > self.total // 2:
-                return _BIN_MIDS[q]
         raise ValueError("median of no pixels")
+
+
+def _kth(pairs: list[tuple[float, int]], k: int) -> float:
+    """The k-th (0-based) value of sorted (value, count) pairs."""
+    seen = 0
+    for value, n in pairs:
+        seen += n
+        if seen > k:
+            return value
+    raise ValueError("k is past the end")
 
 
 def _lum_image(img: Image.Image) -> Image.Image:
     """An "F" image of WCAG relative luminance (sRGB channels through the linear LUT, summed)."""
-    r, g, b = img.convert("RGB").split()
+    r, g, b = img.split()
     return ImageMath.lambda_eval(lambda a: a["r"] + a["g"] + a["b"],
                                  r=r.point(_LR, "F"), g=g.point(_LG, "F"), b=b.point(_LB, "F"))
 
@@ -122,61 +148,96 @@ def _luminances(img: Image.Image, mask: Image.Image | None = None) -> Luminances
         img = img.resize(size, Image.NEAREST)
         mask = mask.resize(size, Image.NEAREST) if mask is not None else None
     img = img.convert("RGB")
-    sel = None if mask is None else mask.point(lambda v: 255 if v == 255 else 0)
     q = ImageMath.lambda_eval(
         lambda a: a["min"](a["int"]((a["lum"] + 0.05) ** LUM_POWER / _DU - _U0 / _DU), LUM_BINS - 1),
         lum=_lum_image(img),
     )
-    if sel is not None:
-        # pixels outside the mask go to the sentinel bin LUM_BINS, dropped below
-        keep = sel.point(lambda v: v // 255).convert("I")
-        q = ImageMath.lambda_eval(lambda a: a["q"] * a["k"] + LUM_BINS * (1 - a["k"]), q=q, k=keep)
-    counts = sorted((v, n) for n, v in q.getcolors(LUM_BINS + 1) if v != LUM_BINS)
-    total = sum(n for _, n in counts)
-    return Luminances(tuple(counts), total, _single_colour(img, sel) if total else None)
+    if mask is not None:
+        mask = mask.point(lambda v: 255 if v == 255 else 0)
+        # pixels outside the mask go to the sentinel bin LUM_BINS, never counted
+        q = ImageMath.lambda_eval(lambda a: a["min"](a["q"] + (255 - a["m"]) * LUM_BINS, LUM_BINS), q=q, m=mask)
+    return Luminances(img, q, mask)
 
 
-def _single_colour(img: Image.Image, sel: Image.Image | None) -> float | None:
-    """Exact luminance when every selected pixel has the same colour (text ink, flat fills)."""
-    extrema = ImageStat.Stat(img, sel).extrema
+def _single_colour(img: Image.Image, mask: Image.Image | None) -> float | None:
+    """Exact luminance when every selected pixel has the same colour."""
+    extrema = ImageStat.Stat(img, mask).extrema
     if all(lo == hi for lo, hi in extrema):
         return luminance(tuple(int(lo) for lo, _ in extrema))
     return None
 
 
-def _bin_ratio(text_lum: float, q: int) -> float:
-    """Lowest contrast any luminance in bin q can have against text_lum (1.0 when it overlaps)."""
+def _stdev(img: Image.Image, mask: Image.Image | None, total: int) -> float:
+    """Population standard deviation of the selected pixels' luminance.
+
+    From float32 pixels averaged by a 1x1 BOX resize (double sums in Pillow): within 1e-6 of the
+    per-pixel figure, where busy() compares it with BUSY_STDEV; bin centres would be 1000x coarser.
+    """
+    lum = _lum_image(img)
+    if mask is not None:
+        lum = ImageMath.lambda_eval(lambda a: a["l"] * a["m"] / 255.0, l=lum, m=mask)
+    square = ImageMath.lambda_eval(lambda a: a["l"] * a["l"], l=lum)
+    scale = img.width * img.height / total  # the mean over the selected pixels only
+    mean = lum.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
+    mean_square = square.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
+    return math.sqrt(max(0.0, mean_square - mean * mean))
+
+
+def _ratio_range(text_lum: float, q: int) -> tuple[float, float]:
+    """Lowest and highest contrast a luminance in bin q can have against text_lum."""
     lo, hi = _BIN_EDGES[q], _BIN_EDGES[q + 1]
     if hi <= text_lum:
-        return contrast_ratio(text_lum, max(hi, 0.0))
+        return contrast_ratio(text_lum, hi), contrast_ratio(text_lum, lo)
     if lo >= text_lum:
-        return contrast_ratio(text_lum, lo)
-    return 1.0
+        return contrast_ratio(text_lum, lo), contrast_ratio(text_lum, hi)
+    return 1.0, max(contrast_ratio(text_lum, lo), contrast_ratio(text_lum, hi))
+
+
+def _outwards(text_lum: float, bins: list[tuple[int, int]]):
+    """Bins as (q, count, lowest ratio, highest ratio), by increasing lowest ratio: the ratio
+    grows with the distance from the text's bin on either side, so walk out, nearer side first."""
+    right = bisect.bisect_left(bins, (bisect.bisect_right(_BIN_EDGES, text_lum) - 1, 0))
+    left = right - 1
+    while left >= 0 or right < len(bins):
+        lows = [_ratio_range(text_lum, bins[i][0]) if 0 <= i < len(bins) else (math.inf,) for i in (left, right)]
+        side = 0 if lows[0][0] <= lows[1][0] else 1
+        i = (left, right)[side]
+        yield bins[i][0], bins[i][1], *lows[side]
+        left, right = (left - 1, right) if side == 0 else (left, right + 1)
 
 
 def worst_contrast(text_lum: float, background: Luminances, percentile: float = WORST_PERCENTILE) -> float:
-    """Contrast that (1 - percentile) of the background pixels reach against the text luminance."""
+    """Contrast that (1 - percentile) of the background pixels reach against the text luminance.
+
+    That is the ratio at index int(n * percentile) of the n pixels' ratios sorted ascending.
+    """
     if not background.total:
         return 21.0
     if background.exact is not None:
         return contrast_ratio(text_lum, background.exact)
     k = int(background.total * percentile)
-    seen = 0
-    for ratio, n in sorted((_bin_ratio(text_lum, q), n) for q, n in background.bins):
+    below, seen, bound, window = 0, 0, math.inf, []
+    for q, n, low, high in _outwards(text_lum, background.bins):
+        if low > bound:
+            break  # this bin and every later one lie wholly above the answer
         seen += n
-        if seen > k:
-            return ratio
-    raise AssertionError("unreachable: counts sum to total")
+        if bound == math.inf and seen > k:
+            # the answer is at least `low` and, as no bin spans more than _BIN_SPAN, at most this
+            bound = low * _BIN_SPAN * _SLACK
+        window.append((q, n, high))
+    floor = bound / (_BIN_SPAN * _SLACK * _SLACK)  # = the lowest-ratio bound found above
+    exact: list[tuple[float, int]] = []
+    for q, n, high in window:
+        if high * _SLACK < floor:
+            below += n  # wholly under the answer: counted, never read
+        else:
+            exact += [(contrast_ratio(text_lum, v), c) for v, c in background.values(q, q)]
+    return _kth(sorted(exact), k - below)
 
 
 def busy(background: Luminances) -> bool:
     """True when the background's luminance varies so much that text needs a calmer base."""
-    if background.total < 2 or background.exact is not None:
-        return False
-    n = background.total
-    mean = sum(_BIN_MIDS[q] * c for q, c in background.bins) / n
-    var = sum((_BIN_MIDS[q] - mean) ** 2 * c for q, c in background.bins) / n
-    return math.sqrt(var) > BUSY_STDEV
+    return background.total >= 2 and background.stdev > BUSY_STDEV
 
 
 def readable(text_lum: float, background: Luminances, target: float) -> bool:
@@ -186,15 +247,22 @@ def readable(text_lum: float, background: Luminances, target: float) -> bool:
 # --- fonts --------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=16)  # read-only bytes: safe to share between threads
 def _font_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-@lru_cache(maxsize=256)
+_fonts = threading.local()  # compose renders in threads; a FreeType face must not be shared
+
+
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    # from bytes: given a path, Pillow may silently substitute a system font of the same name
-    return ImageFont.truetype(io.BytesIO(_font_bytes(path)), size, layout_engine=LAYOUT_ENGINE)
+    cache = _fonts.__dict__.setdefault("by_key", {})
+    if len(cache) >= 256:
+        cache.clear()  # fitting walks many sizes; keep memory bounded like the old lru_cache
+    if (path, size) not in cache:
+        # from bytes: given a path, Pillow may silently substitute a system font of the same name
+        cache[path, size] = ImageFont.truetype(io.BytesIO(_font_bytes(path)), size, layout_engine=LAYOUT_ENGINE)
+    return cache[path, size]
 
 
 @lru_cache(maxsize=32)
@@ -490,13 +558,15 @@ def _draw_text_box(
             color_name = pick[0] if pick else (by_lum[-1] if light_text else by_lum[0])
         scrim_name = (brand.scrim_dark or by_lum[0]) if light_text else (brand.scrim_light or by_lum[-1])
         text_lum = luminance(brand.rgb(color_name))
-        base = canvas.copy()
+        # try each strength on the measured region only; the whole canvas gets the one kept
+        base = canvas.crop(region)
         for alpha in SCRIM_ALPHAS:
-            canvas.paste(base)
             scrim = _scrim_mask(kind, canvas.size, rect, size, alpha)
-            canvas.paste(brand.rgb(scrim_name), (0, 0), scrim)
-            if readable(text_lum, _luminances(canvas.crop(region)), target):
+            trial = base.copy()
+            trial.paste(brand.rgb(scrim_name), (0, 0), scrim.crop(region))
+            if readable(text_lum, _luminances(trial), target):
                 break
+        canvas.paste(brand.rgb(scrim_name), (0, 0), scrim)
         _over(layer, brand.rgb(scrim_name), (0, 0), scrim)  # only the scrim that was kept
         log.debug("%s: %s scrim %s at %.2f behind %s text", name, kind, scrim_name, alpha, color_name)
 

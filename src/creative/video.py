@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import ffmpeg
 from PIL import Image
 
 from creative.atomic import FILE_MODE
@@ -115,6 +114,7 @@ def build_video_command(
     threads: int | None = None,
 ) -> list[str]:
     """The full ffmpeg argv for one video ad (pure: reads no files)."""
+    import ffmpeg  # ffmpeg-python: only runs that make videos pay for importing it
     if encoder not in ENCODER_ARGS:
         raise ExportError(f"unsupported video encoder '{encoder}'", hint="use libx264 or h264_nvenc")
     if width % 2 or height % 2:  # yuv420p halves chroma in both directions

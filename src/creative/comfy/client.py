@@ -34,6 +34,7 @@ CANCEL_TIMEOUT_S = 5.0  # Ctrl-C must not hang on a server that stopped answerin
 SWEEP_GATHER_S = 0.02  # how long a cancel waits for the runs cancelled with it
 RECONNECT_EVERY_S = 2.0
 HISTORY_GRACE_S = 2.0  # how long to wait for history after `executing null` (never needed so far)
+MAX_PENDING_POLL_S = 5.0  # polling a prompt /queue shows as pending backs off up to this
 
 
 def comfy_error(message: str, *, transient: bool, kind: str = "error",
@@ -181,6 +182,7 @@ class _State:
     last_news: float = field(default_factory=time.monotonic)  # last own frame or poll
     where: str = "queued"  # for the timeout message
     socket_down: bool = False
+    poll_every: float = 0.0  # current quiet time before a poll; set from the client's interval
 
 
 class ComfyClient:
@@ -200,6 +202,7 @@ class ComfyClient:
         self._node_info: dict[str, dict] = {}  # /object_info/<class>, fetched once per client
         self._node_info_lock = asyncio.Lock()
         self._sweep: tuple[set[str], asyncio.Task] | None = None  # see _cancel_with_others
+        self._queue_snapshot: tuple[float, asyncio.Future] | None = None  # see _shared_queue
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
 
     @property
@@ -269,6 +272,25 @@ class ComfyClient:
 
     async def queue(self) -> dict:
         return await self._get_json("/queue")
+
+    async def _shared_queue(self) -> dict:
+        """/queue for polling, fetched at most once per poll interval for all our prompts.
+
+        /queue carries every queued graph: with many prompts queued, one fetch per prompt per
+        interval was most of the client's work. cancel() always fetches afresh.
+        """
+        now = time.monotonic()
+        if self._queue_snapshot is None or now - self._queue_snapshot[0] >= self.poll_interval_s:
+            task = asyncio.ensure_future(self.queue())
+            task.add_done_callback(self._forget_failed_queue)
+            self._queue_snapshot = (now, task)
+        # shielded: one poller being cancelled must not cancel the fetch the others wait for
+        return await asyncio.shield(self._queue_snapshot[1])
+
+    def _forget_failed_queue(self, task: asyncio.Future) -> None:
+        if task.cancelled() or task.exception() is not None:  # retrieves it: no "never retrieved"
+            if self._queue_snapshot is not None and self._queue_snapshot[1] is task:
+                self._queue_snapshot = None  # the next poll asks again
 
     async def history(self, prompt_id: str) -> dict:
         """The history entry of one prompt, or {} while it has none."""
@@ -429,7 +451,8 @@ class ComfyClient:
                         answer["prompt_id"])
             prompt_id = str(answer["prompt_id"])
         log.debug("queued %s on %s (number %s)", prompt_id, self.base_url, answer.get("number"))
-        return _State(prompt_id=prompt_id, output_node=output_node, queued_at=queued_at)
+        return _State(prompt_id=prompt_id, output_node=output_node, queued_at=queued_at,
+                      poll_every=self.poll_interval_s)
 
     async def _follow(self, ws: ClientConnection | None, client_id: str, state: _State,
                       deadline: float, limit: float,
@@ -441,7 +464,7 @@ class ComfyClient:
             now = time.monotonic()
             if now >= deadline:
                 raise self._timeout(state, limit)
-            quiet_left = self.poll_interval_s - (now - state.last_news)
+            quiet_left = state.poll_every - (now - state.last_news)
             if quiet_left <= 0:
                 # Polled on silence, not only on socket timeouts: a socket that carries only
                 # other prompts' status frames never goes quiet, yet ours may have been lost.
@@ -491,6 +514,7 @@ class ComfyClient:
         if not isinstance(data, dict) or data.get("prompt_id") != state.prompt_id:
             return  # other prompts, status frames, reconnect's bare {"node": ...}
         state.last_news = time.monotonic()
+        state.poll_every = self.poll_interval_s  # it is moving: back to the normal interval
         if kind == "execution_start":
             self._started(state, "running")
         elif kind == "execution_cached":
@@ -522,23 +546,35 @@ class ComfyClient:
         if entry:
             self._check_history(entry, state)
             return
-        queue = await self.queue()
-        if state.prompt_id in _queue_ids({"queue_running": queue.get("queue_running")}):
-            if not state.where.startswith("running"):
-                self._started(state, "running")
-            return
-        if state.prompt_id in _queue_ids({"queue_pending": queue.get("queue_pending")}):
+        if self._in_queue(await self._shared_queue(), state):
             return
         # Gone from the queue: history may have been written in between; look once more.
         entry = await self.history(state.prompt_id)
         if entry:
             self._check_history(entry, state)
             return
+        # The shared snapshot may be up to one interval old: confirm with a fresh /queue.
+        if self._in_queue(await self.queue(), state):
+            return
         # Deleted prompts never reach history (recorded). Transient, unlike an interrupt:
         # a ComfyUI restart empties the queue the same way, and then a retry elsewhere helps.
         raise comfy_error(f"ComfyUI at {self.base_url}: prompt {state.prompt_id} vanished from "
                           f"the queue without a result (deleted by someone else, or the server "
                           f"restarted)", transient=True, kind="cancelled")
+
+    def _in_queue(self, queue: dict, state: _State) -> bool:
+        """True when `queue` has our prompt; sets how soon to poll it again."""
+        if state.prompt_id in _queue_ids({"queue_running": queue.get("queue_running")}):
+            state.poll_every = self.poll_interval_s
+            if not state.where.startswith("running"):
+                self._started(state, "running")
+            return True
+        if state.prompt_id in _queue_ids({"queue_pending": queue.get("queue_pending")}):
+            # Still waiting its turn: look less often (its socket frames still arrive at once).
+            state.poll_every = min(max(state.poll_every, self.poll_interval_s) * 2,
+                                   max(MAX_PENDING_POLL_S, self.poll_interval_s))
+            return True
+        return False
 
     def _check_history(self, entry: dict, state: _State) -> None:
         status = entry.get("status") or {}
@@ -616,7 +652,8 @@ class ComfyClient:
                               transient=True) from exc
         data = b"".join(chunks)
         try:
-            _check_image(data, MAX_IMAGE_PIXELS)
+            # a full decode takes milliseconds: off the event loop, so other jobs' frames flow
+            await asyncio.to_thread(_check_image, data, MAX_IMAGE_PIXELS)
         except Exception as exc:  # Pillow raises many types for bad data
             raise comfy_error(f"ComfyUI at {self.base_url}: {what} is not a readable image "
                               f"({len(data)} bytes: {exc})", transient=True) from None
