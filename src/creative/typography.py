@@ -410,7 +410,8 @@ def cover(background: Image.Image, width: int, height: int) -> Image.Image:
     scale = max(width / bg.width, height / bg.height)
     w, h = max(width, math.ceil(bg.width * scale)), max(height, math.ceil(bg.height * scale))
     if (w, h) != bg.size:
-        bg = bg.resize((w, h), Image.LANCZOS)
+        # BICUBIC: the background is soft by nature; LANCZOS costs twice as much for no visible gain.
+        bg = bg.resize((w, h), Image.BICUBIC)
     left, top = (w - width) // 2, (h - height) // 2
     return bg.crop((left, top, left + width, top + height))
 
@@ -510,7 +511,8 @@ def _measure_final(canvas: Image.Image, ink: Image.Image, pos: tuple[int, int], 
     crop = canvas.crop(region)
     text_px = _luminances(crop, full.point(lambda v: 255 if v == 255 else 0))
     # dilate so anti-aliased edges count as neither text nor background
-    halo = full.filter(ImageFilter.MaxFilter(5)).point(lambda v: 0 if v else 255)
+    # (two 3x3 max filters make the same 5x5 dilation at a fraction of the cost)
+    halo = full.filter(ImageFilter.MaxFilter(3)).filter(ImageFilter.MaxFilter(3)).point(lambda v: 0 if v else 255)
     bg_px = _luminances(crop, halo)
     if not text_px:
         return 1.0
@@ -616,14 +618,21 @@ def _draw_cta(
                     contrast=achieved)
 
 
+@lru_cache(maxsize=16)
+def _scaled_logo(path: str, mtime_ns: int, box_w: int, box_h: int) -> Image.Image:
+    """The logo fitted into a box, aspect kept; cached per file version and box (read-only use)."""
+    with Image.open(path) as im:
+        logo = im.convert("RGBA")
+    scale = min(box_w / logo.width, box_h / logo.height)
+    w, h = max(1, round(logo.width * scale)), max(1, round(logo.height * scale))
+    return logo.resize((w, h), Image.LANCZOS)
+
+
 def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int],
                layer: Image.Image | None = None) -> BoxCheck:
-    with Image.open(logo_path) as im:
-        logo = im.convert("RGBA")
     bw, bh = box_px[2] - box_px[0], box_px[3] - box_px[1]
-    scale = min(bw / logo.width, bh / logo.height)
-    w, h = max(1, round(logo.width * scale)), max(1, round(logo.height * scale))
-    logo = logo.resize((w, h), Image.LANCZOS)
+    logo = _scaled_logo(str(logo_path), logo_path.stat().st_mtime_ns, bw, bh)
+    w, h = logo.size
     x, y = _place(box_px, w, h, box.align, box.valign)
     canvas.paste(logo, (x, y), logo)
     if layer is not None:
