@@ -123,13 +123,9 @@ def _results(reps: list[dict]) -> list[Result]:
 
 def _ratio_note(count: int, ideal: float, extra: dict) -> str:
     per_image = extra["mock_busiest_server_s"] / math.ceil(VARIANTS / count)
-    # The mock's --latency covers the sampler only; decoding and PNG-saving the image come on top.
-    return (f"the busiest mock executed for {extra['mock_busiest_server_s']:.2f}s against an ideal of {ideal:g}s: "
-            f"{per_image:.2f}s per image, i.e. {per_image - LATENCY_S:.2f}s of mock rendering on top of the "
-            f"{LATENCY_S:g}s latency; our wall is {extra['ratio_to_mock_busy']:.2f}x the mock's busy time, so the "
-            "rest is client overhead between prompts. To close: make the mock's latency the whole execution time "
-            "(src/creative/comfy/mock.py _execute: sleep max(0, latency - time already spent) instead of adding the "
-            "render after the latency), or compare against the mock-busy figure.")
+    return (f"the busiest mock executed for {extra['mock_busiest_server_s']:.2f}s against an ideal of {ideal:g}s "
+            f"({per_image:.2f}s per image for a {LATENCY_S:g}s latency); our wall is "
+            f"{extra['ratio_to_mock_busy']:.2f}x the mock's busy time, the rest being the client between prompts.")
 
 
 def _med(values: list[float]) -> float:
