@@ -24,7 +24,7 @@ from common import (PYTHON, ROOT, Config, Result, attach_profile, busy_seconds, 
 
 NAME = "scale"
 SERVERS = 3
-LATENCY_S = 0.25
+LATENCY_S = 1.0  # the same image time as the generation benchmark
 BIG, SMALL = 60, 20
 MAX_RATIO = 1.10
 MAX_PEAK_MB = 300.0

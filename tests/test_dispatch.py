@@ -393,3 +393,30 @@ def test_cancel_propagates_only_after_every_job_has_cleaned_up():
 
     # Plain gather() would propagate as soon as "quick" is done, with "slow" still cleaning up.
     assert asyncio.run(go()) == ["quick", "slow"]
+
+
+def test_prompts_in_flight_per_server_are_bounded(mock, tmp_path):
+    from creative.comfy.dispatch import MAX_IN_FLIGHT_PER_SERVER
+
+    servers = [mock(latency=0.05) for _ in range(2)]
+    count = 2 * MAX_IN_FLIGHT_PER_SERVER + 6
+    results, events = run(sdxl_jobs(count), [s.url for s in servers], tmp_path / "backgrounds")
+    assert all(r.ok for r in results), [r.error for r in results]
+    in_flight = {s.url: 0 for s in servers}
+    peak = dict(in_flight)
+    for name, data in events:  # events arrive in the order dispatch saw them
+        if name == "submitted":
+            in_flight[data["server"]] += 1
+            peak[data["server"]] = max(peak[data["server"]], in_flight[data["server"]])
+        elif name == "done":
+            in_flight[data["server"]] -= 1
+    assert peak == {s.url: MAX_IN_FLIGHT_PER_SERVER for s in servers}  # filled, never exceeded
+    assert sum(len(s.received_prompts) for s in servers) == count
+
+
+def test_six_jobs_on_one_server_are_all_in_flight_together(mock, tmp_path):
+    server = mock(latency=0.2)
+    results, events = run(sdxl_jobs(6), [server.url], tmp_path / "backgrounds")
+    assert all(r.ok for r in results)
+    first_done = next(i for i, (name, _) in enumerate(events) if name == "done")
+    assert [name for name, _ in events[:first_done]].count("submitted") == 6

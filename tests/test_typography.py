@@ -241,3 +241,216 @@ def test_golden_english():
 
 def test_golden_vietnamese():
     _golden("vi_4x5", render(gradient((24, 32, 48), (70, 60, 72)), VI).image)
+
+
+# --- histogram contrast vs a per-pixel reference ------------------------------------------
+#
+# The engine measures contrast from luminance histograms (typography.Luminances). These tests
+# recompute every figure the straightforward way, one pixel at a time, from the WCAG formulas,
+# and require the same answer: exactly for percentiles and medians (the code documents that
+# results equal the per-pixel computation), within 1e-6 for the standard deviation.
+
+import math  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+
+from PIL import ImageFilter, ImageFont  # noqa: E402
+
+from creative import typography  # noqa: E402
+from creative.typography import (  # noqa: E402
+    BUSY_STDEV,
+    PICK_PERCENTILE,
+    WORST_PERCENTILE,
+    _luminances,
+    _measure_final,
+    readable,
+    worst_contrast,
+)
+
+
+def ref_channel(c: int) -> float:
+    s = c / 255
+    return s / 12.92 if s <= 0.04045 else ((s + 0.055) / 1.055) ** 2.4
+
+
+def ref_lum(rgb) -> float:
+    r, g, b = rgb[:3]
+    return 0.2126 * ref_channel(r) + 0.7152 * ref_channel(g) + 0.0722 * ref_channel(b)
+
+
+def ref_ratio(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def ref_pixels(img: Image.Image, mask: Image.Image | None = None) -> list[float]:
+    """Luminance of every pixel (where mask is exactly 255), one at a time."""
+    rgb = img.convert("RGB").load()
+    sel = None if mask is None else mask.load()
+    return [ref_lum(rgb[x, y]) for y in range(img.height) for x in range(img.width)
+            if sel is None or sel[x, y] == 255]
+
+
+def ref_worst(text_lum: float, lums: list[float], percentile: float) -> float:
+    """The ratio at index int(n * percentile) of the n pixels' ratios sorted ascending."""
+    ratios = sorted(ref_ratio(text_lum, v) for v in lums)
+    return ratios[int(len(ratios) * percentile)]
+
+
+def ref_median(lums: list[float]) -> float:
+    return sorted(lums)[len(lums) // 2]
+
+
+def _flat(size=(180, 120)):
+    return Image.new("RGB", size, (91, 140, 203))
+
+
+def _gradient_region(size=(200, 150)):
+    im = Image.new("RGB", size)
+    im.putdata([(x * 255 // (size[0] - 1), (y * 3) % 256, 255 - x * 255 // (size[0] - 1))
+                for y in range(size[1]) for x in range(size[0])])
+    return im
+
+
+def _noise(size=(200, 200), seed=1234):
+    rng = random.Random(seed)
+    im = Image.new("RGB", size)
+    im.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(size[0] * size[1])])
+    return im
+
+
+def _stripes(size=(160, 140), a=(18, 22, 40), b=(236, 230, 214), period=6, dark=4):
+    im = Image.new("RGB", size)
+    im.putdata([a if x % period < dark else b for _ in range(size[1]) for x in range(size[0])])
+    return im
+
+
+def _mask(size, seed=7):
+    """Mostly 0/255 with some in-between values, which must count as not selected."""
+    rng = random.Random(seed)
+    return Image.frombytes("L", size, bytes(rng.choice((0, 255, 255, 254, 1, 128)) for _ in range(size[0] * size[1])))
+
+
+REGIONS = {
+    "flat": (_flat(), None),
+    "gradient": (_gradient_region(), None),
+    "noise": (_noise(), None),
+    "stripes": (_stripes(), None),
+    "noise+mask": (_noise((190, 170), seed=99), _mask((190, 170))),
+    "gradient+mask": (_gradient_region(), _mask((200, 150), seed=3)),
+    "soft noise (not busy)": (_noise((150, 150), seed=21).point(lambda v: 120 + v // 8), None),
+}
+# black, the darkest brand-ish ink, mid grey (inside most distributions: ratios on both sides), white
+TEXT_LUMS = [0.0, ref_lum((20, 24, 38)), ref_lum((128, 128, 128)), ref_lum((119, 168, 201)), 1.0]
+
+
+@pytest.mark.parametrize("name", list(REGIONS))
+def test_histogram_luminances_equal_per_pixel_reference(name):
+    img, mask = REGIONS[name]
+    assert img.width * img.height <= typography.MEASURE_MAX_PIXELS  # per pixel: no sampling
+    ref = ref_pixels(img, mask)
+    lums = _luminances(img, mask)
+    assert lums.total == len(ref) > 0
+    assert lums.median() == ref_median(ref)
+    assert lums.stdev == pytest.approx(statistics.pstdev(ref), abs=1e-6)
+    for text in TEXT_LUMS:
+        for pct in (WORST_PERCENTILE, PICK_PERCENTILE, 0.0, 0.5, 0.999):
+            assert worst_contrast(text, lums, pct) == ref_worst(text, ref, pct), (text, pct)
+
+
+@pytest.mark.parametrize("name", list(REGIONS))
+def test_readable_equals_per_pixel_reference_at_the_exact_threshold(name):
+    img, mask = REGIONS[name]
+    ref = ref_pixels(img, mask)
+    lums = _luminances(img, mask)
+    busy_ref = len(ref) >= 2 and statistics.pstdev(ref) > BUSY_STDEV
+    assert abs(statistics.pstdev(ref) - BUSY_STDEV) > 1e-4  # not on the documented 1e-6 edge
+    for text in TEXT_LUMS:
+        need = ref_worst(text, ref, PICK_PERCENTILE)  # readable uses the stricter 1% rule
+        assert readable(text, lums, need) == (not busy_ref)
+        assert readable(text, lums, math.nextafter(need, math.inf)) is False
+        assert readable(text, lums, need * 0.999) == (not busy_ref)
+
+
+def test_flat_and_stripes_agree_with_the_obvious_answers():
+    # flat: every pixel is one colour, so every percentile is that colour's ratio
+    flat = _luminances(_flat())
+    assert worst_contrast(0.0, flat) == ref_ratio(0.0, ref_lum((91, 140, 203)))
+    # 4 dark of every 6 columns: the 5% and 1% worst pixels are dark ones for dark text ...
+    dark, light = ref_lum((18, 22, 40)), ref_lum((236, 230, 214))
+    stripes = _luminances(_stripes())
+    assert worst_contrast(0.0, stripes) == ref_ratio(0.0, dark)
+    # ... and for light text the worst 5% are light ones, the median pixel is dark
+    assert worst_contrast(1.0, stripes) == ref_ratio(1.0, light)
+    assert stripes.median() == dark
+    # the percentile index is int(n * p): the last dark pixel, then the first light one
+    n, n_dark = stripes.total, sum(1 for v in ref_pixels(_stripes()) if v == dark)
+    assert 0 < n_dark < n
+    assert worst_contrast(0.0, stripes, (n_dark - 0.5) / n) == ref_ratio(0.0, dark)
+    assert worst_contrast(0.0, stripes, n_dark / n) == ref_ratio(0.0, light)
+
+
+def _ink(text: str, size: int) -> Image.Image:
+    """An anti-aliased glyph mask ("L", cropped to ink), as render_lines makes."""
+    font = ImageFont.truetype(str(BRAND_DIR / "fonts" / "NotoSans-Bold.ttf"), size)
+    im = Image.new("L", (size * len(text), size * 2), 0)
+    ImageDraw.Draw(im).text((size // 2, size // 3), text, font=font, fill=255)
+    return im.crop(im.getbbox())
+
+
+def ref_measure_final(canvas: Image.Image, ink: Image.Image, pos, pad: int) -> float:
+    """Median luminance of solid glyph pixels vs the pixels farther than 2 px (5x5) from any ink."""
+    x, y = pos
+    left, top = max(0, x - pad), max(0, y - pad)
+    right, bottom = min(canvas.width, x + ink.width + pad), min(canvas.height, y + ink.height + pad)
+    w, h = right - left, bottom - top
+    ink_px, canvas_px = ink.load(), canvas.load()
+    ink_at = {(x + ix - left, y + iy - top): ink_px[ix, iy]
+              for iy in range(ink.height) for ix in range(ink.width) if ink_px[ix, iy]}
+    text, background = [], []
+    for ry in range(h):
+        for rx in range(w):
+            lum = ref_lum(canvas_px[left + rx, top + ry])
+            if ink_at.get((rx, ry)) == 255:
+                text.append(lum)
+            if not any((rx + dx, ry + dy) in ink_at for dx in range(-2, 3) for dy in range(-2, 3)):
+                background.append(lum)
+    if not text:
+        return 1.0
+    return round(ref_worst(ref_median(text), background, WORST_PERCENTILE), 2)
+
+
+def _outlined(bg: Image.Image, ink: Image.Image, pos, color, outline=(236, 236, 236)) -> Image.Image:
+    """A 2 px glow the colour of the text (5x5 dilation of the ink): exactly what the halo must exclude."""
+    canvas = bg.copy()
+    ring = Image.new("L", canvas.size, 0)
+    ring.paste(ink, pos)
+    canvas.paste(outline, (0, 0), ring.filter(ImageFilter.MaxFilter(5)))
+    canvas.paste(color, pos, ink)
+    return canvas
+
+
+MEASURED = {  # name: (background, text colour, ink text, ink size, position, outlined)
+    "flat": (_flat((220, 110)), (250, 246, 240), "Ag", 44, (40, 20), False),
+    "gradient": (_gradient_region((220, 110)), (20, 24, 38), "Ag", 44, (40, 20), False),
+    "noise": (_noise((220, 110), seed=5), (255, 255, 255), "Ag", 44, (40, 20), False),
+    "stripes": (_stripes((220, 110)), (200, 40, 60), "Ag", 44, (40, 20), False),
+    "noise at the canvas corner": (_noise((220, 110), seed=8), (20, 24, 38), "Ag", 44, (0, 0), False),
+    "glow on dark": (_flat((220, 110)).point(lambda v: 25), (250, 250, 250), "Ag", 44, (40, 20), True),
+    "thin small text": (_noise((120, 60), seed=11), (250, 250, 250), "mill", 11, (20, 15), False),
+}
+
+
+@pytest.mark.parametrize("name", list(MEASURED))
+def test_measure_final_equals_per_pixel_reference(name):
+    bg, color, text, size, pos, outlined = MEASURED[name]
+    ink = _ink(text, size)
+    if outlined:
+        canvas = _outlined(bg, ink, pos, color)
+    else:
+        canvas = bg.copy()
+        canvas.paste(color, pos, ink)
+    pad = max(2, round(size * 0.25))
+    region = (ink.width + 2 * pad) * (ink.height + 2 * pad)
+    assert region <= typography.MEASURE_MAX_PIXELS
+    got = _measure_final(canvas, ink, pos, pad)
+    assert got == ref_measure_final(canvas, ink, pos, pad), name

@@ -1,7 +1,9 @@
 """Spread generation jobs over several ComfyUI servers, retry once, write vNN.png files.
 
-Every job is submitted at once, each to the least busy server; a ComfyUI server runs one
-prompt at a time from its own queue, so N jobs on S servers take about N/S image-times.
+Jobs are submitted at once, each to the least busy server, up to MAX_IN_FLIGHT_PER_SERVER of
+ours queued per server (the rest wait for a slot, so memory, polling and what Ctrl-C must
+cancel stay bounded however many variants there are); a ComfyUI server runs one prompt at a
+time from its own queue, so N jobs on S servers take about N/S image-times.
 
 Before anything is submitted, each server's /object_info for the model loaders the graphs use
 is fetched once: a job only goes to servers that have its checkpoint, and when no server has
@@ -33,6 +35,8 @@ from creative.models import Attempt, GenerationResult
 log = logging.getLogger(__name__)
 
 EventFn = Callable[[str, dict], None]
+# Our prompts queued or running on one server at a time: six variants on one server all go at once.
+MAX_IN_FLIGHT_PER_SERVER = 8
 CLEANUP_GRACE_S = 10.0  # time the jobs get to cancel their prompts before being cut short
 
 
@@ -222,6 +226,7 @@ class _JobRunner:
                  cache_dir: Path | None, clock: Callable[[], float]):
         self.out_dir, self.timeout_s = out_dir, timeout_s
         self.on_event, self.cache_dir, self.clock = on_event, cache_dir, clock
+        self.slot_freed = asyncio.Condition()
 
     async def run(self, job: GenJob, plan: _Plan) -> GenerationResult:
         t0 = time.monotonic()
@@ -235,8 +240,8 @@ class _JobRunner:
                                           "cached": True, "seconds": 0.0})
             return result
 
-        # Picking happens before the first await, so jobs are spread in submission order.
-        server = pick_server(plan.servers)
+        # Claiming a free slot does not suspend, so jobs are spread in submission order.
+        server = await self._claim(plan.servers)
         result.error = plan.refusal
         for attempt_no in (1, 2):
             if server is None:
@@ -255,7 +260,7 @@ class _JobRunner:
             if attempt_no == 2 or not is_transient(error):
                 break
             await self._mark_if_down(server)
-            previous, server = server, pick_server(plan.servers, exclude=server)
+            previous, server = server, await self._claim(plan.servers, exclude=server)
             if server is not None:
                 _emit(self.on_event, "retry", {"variant": job.variant, "server": server.url,
                                                "previous": previous.url, "error": attempt.error})
@@ -269,8 +274,7 @@ class _JobRunner:
 
     async def _attempt(self, job: GenJob, server: _Server, attempt_no: int,
                        target: Path) -> tuple[Attempt, BaseException | None]:
-        prompt_id = str(uuid.uuid4())
-        server.busy += 1
+        prompt_id = str(uuid.uuid4())  # server.busy already counts this attempt (see _claim)
         # Our prompt waits behind our other prompts on this server: allow one timeout each.
         limit = self.timeout_s * server.busy
         attempt = Attempt(server=server.url, prompt_id=prompt_id, started_at=self.clock())
@@ -303,10 +307,24 @@ class _JobRunner:
         finally:
             server.busy -= 1
             attempt.ended_at = self.clock()
+            async with self.slot_freed:
+                self.slot_freed.notify_all()
         if error is not None:
             log.warning("variant %d attempt %d on %s: %s", job.variant, attempt_no,
                         server.url, attempt.error)
         return attempt, error
+
+    async def _claim(self, servers: list[_Server], exclude: _Server | None = None) -> _Server | None:
+        """Take a slot on the least busy server, waiting while every server has MAX_IN_FLIGHT_PER_SERVER
+        of our prompts; None when no server is up."""
+        async with self.slot_freed:
+            while pick_server(servers, exclude=exclude) is not None:
+                server = pick_server([s for s in servers if s.busy < MAX_IN_FLIGHT_PER_SERVER], exclude=exclude)
+                if server is not None:
+                    server.busy += 1
+                    return server
+                await self.slot_freed.wait()
+        return None
 
     async def _mark_if_down(self, server: _Server) -> None:
         # A dead server would fail every later job too: stop sending work there.
