@@ -393,3 +393,162 @@ def test_check_models_fails_early_like_a_400_and_fetches_once(mock):
 
 def test_png_helper_is_png():
     assert png_bytes().startswith(b"\x89PNG")
+
+
+# --- polling: shared /queue snapshot, back-off for pending prompts ---------------------------------
+
+from creative.comfy import client as client_module  # noqa: E402
+
+
+def recording_http(log: list[tuple[float, str, str]]) -> httpx.AsyncClient:
+    """An HTTP client that notes (time.monotonic(), method, path) of every request it sends."""
+    async def note(request: httpx.Request) -> None:
+        log.append((time.monotonic(), request.method, request.url.path))
+
+    return httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), event_hooks={"request": [note]})
+
+
+def history_polls(log, prompt_id: str) -> list[float]:
+    return [t for t, method, path in log if (method, path) == ("GET", f"/history/{prompt_id}")]
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [round(b - a, 3) for a, b in zip(times, times[1:])]
+
+
+async def _wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def run_behind(server: ReplayServer, log: list, interval: float = 0.1) -> tuple[str, str]:
+    """Prompt A, then prompt B queued behind it (the replay runs one at a time), on one client."""
+    a_id, b_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    async def go():
+        async with recording_http(log) as http:
+            client = ComfyClient(server.url, http=http, timeout_s=10.0, poll_interval_s=interval)
+            a = asyncio.create_task(client.run({"1": {"seed": 1}}, "4", prompt_id=a_id))
+            await _wait_until(lambda: a_id in server.queue)
+            b = asyncio.create_task(client.run({"1": {"seed": 2}}, "4", prompt_id=b_id))
+            await asyncio.gather(a, b)
+            await client.aclose()
+
+    asyncio.run(go())
+    return a_id, b_id
+
+
+def test_pending_prompt_is_polled_less_and_less_then_at_the_interval_once_running(replay):
+    # "silent": no frames, so polling alone follows both prompts; B waits 1 s behind A
+    server = replay("silent", delay=1.0)
+    log: list[tuple[float, str, str]] = []
+    a_id, b_id = run_behind(server, log)
+    a_end = server.executions[0]["end"]  # time.monotonic() in this process too
+    a_polls, b_polls = history_polls(log, a_id), history_polls(log, b_id)
+    pending = [t for t in b_polls if t < a_end]
+    running = [t for t in b_polls if t > a_end]
+    # running: every interval, never backed off
+    assert len(a_polls) >= 7 and max(gaps(a_polls)) < 0.25, gaps(a_polls)
+    # pending: 0.2 s, then 0.4 s (doubling from the 0.1 s interval) ...
+    assert len(pending) == 3, gaps(b_polls)
+    first, second = gaps(pending)
+    assert 0.15 <= first < 0.3 and second >= 1.6 * first, (first, second)
+    assert b_polls[3] - pending[-1] >= 1.6 * second * 0.9  # ... then ~0.8 s across A's end
+    # the first poll that finds B running brings it back to the interval
+    assert len(running) >= 4 and max(gaps(running)) < 0.25, gaps(running)
+
+
+def test_pending_poll_back_off_stops_at_the_cap(replay, monkeypatch):
+    assert client_module.MAX_PENDING_POLL_S == 5.0
+    monkeypatch.setattr(client_module, "MAX_PENDING_POLL_S", 0.25)  # 5 s would make a slow test
+    server = replay("silent", delay=1.0)
+    log: list[tuple[float, str, str]] = []
+    _, b_id = run_behind(server, log)
+    a_end = server.executions[0]["end"]
+    pending = [t for t in history_polls(log, b_id) if t < a_end]
+    # 0.1 (the interval), 0.2, then 0.25 each time: without the cap the third wait would be 0.4
+    assert len(pending) >= 4, gaps(pending)
+    assert all(0.15 <= g < 0.34 for g in gaps(pending)), gaps(pending)
+
+
+def test_a_frame_for_a_pending_prompt_resets_its_poll_interval(mock):
+    server = mock(hang=True)  # every prompt hangs at the sampler until interrupted
+    graph_a, node = sdxl_graph(seed=1)
+    graph_b, _ = sdxl_graph(seed=2)
+    a_id, b_id = str(uuid.uuid4()), str(uuid.uuid4())
+    log: list[tuple[float, str, str]] = []
+
+    async def go() -> float:
+        async with recording_http(log) as http:
+            client = ComfyClient(server.url, http=http, timeout_s=20.0, poll_interval_s=0.1)
+            a = asyncio.create_task(client.run(graph_a, node, prompt_id=a_id))
+            await _wait_until(lambda: server.executions)  # A runs (and hangs)
+            b = asyncio.create_task(client.run(graph_b, node, prompt_id=b_id))
+            # B is pending: polled at 0.1, 0.3, 0.7 s; the next look would be 0.8 s later
+            await _wait_until(lambda: len(history_polls(log, b_id)) >= 3)
+            interrupted = time.monotonic()
+            async with httpx.AsyncClient() as other:  # someone stops A: B starts, its frames flow
+                await other.post(server.url + "/interrupt", json={"prompt_id": a_id})
+            with pytest.raises(ComfyError, match="was interrupted"):
+                await a
+            await _wait_until(lambda: len([t for t in history_polls(log, b_id) if t > interrupted]) >= 1)
+            b.cancel()  # B hangs too: cancelling removes it from the server
+            with pytest.raises(asyncio.CancelledError):
+                await b
+            await client.aclose()
+            return interrupted
+
+    interrupted = asyncio.run(go())
+    assert [e["prompt_id"] for e in server.executions] == [a_id, b_id]
+    b_polls = history_polls(log, b_id)
+    assert gaps(b_polls[:3])[1] >= 0.3  # it had backed off
+    after = [t for t in b_polls if t > interrupted]
+    # B's execution_start frame brought it back to the 0.1 s interval, not the 0.8 s it had reached
+    assert after[0] - interrupted < 0.45, after[0] - interrupted
+
+
+def test_prompt_missing_from_an_older_snapshot_is_confirmed_with_a_fresh_queue(mock):
+    # The socket drops mid-run, so the prompt is polled at once, while the shared snapshot
+    # (taken just before it was submitted, valid for a whole 5 s interval) does not list it.
+    server = mock(drop_ws=True, latency=1.0)
+    graph, node = sdxl_graph()
+
+    async def go():
+        async with ComfyClient(server.url, timeout_s=10.0, poll_interval_s=5.0) as client:
+            before = await client._shared_queue()  # another prompt's poll, a moment ago
+            out = await client.run(graph, node)
+            return before, out
+
+    t0 = time.monotonic()
+    before, out = asyncio.run(go())
+    assert before == {"queue_running": [], "queue_pending": []}
+    with Image.open(io.BytesIO(out.images[0])) as img:  # finished, not reported vanished
+        assert img.size == (256, 192)
+    client_id = server.received_prompts[-1]["client_id"]
+    assert server.ws_client_ids == [client_id, client_id]  # the drop happened
+    assert ("GET", f"/history/{out.prompt_id}") in server.requests  # and it was polled
+    assert server.requests.count(("GET", "/queue")) == 2  # the old snapshot, then the fresh look
+    assert time.monotonic() - t0 < 4.0
+
+
+def test_queue_snapshot_is_shared_within_an_interval_and_renewed_after(mock):
+    server = mock()
+
+    async def go():
+        async with ComfyClient(server.url, poll_interval_s=0.3) as client:
+            answers = await asyncio.gather(*(client._shared_queue() for _ in range(8)))
+            counts = [server.requests.count(("GET", "/queue"))]
+            await client._shared_queue()
+            counts.append(server.requests.count(("GET", "/queue")))
+            await asyncio.sleep(0.35)
+            await client._shared_queue()
+            counts.append(server.requests.count(("GET", "/queue")))
+            await client.queue()  # cancel() and the vanished check always look afresh
+            counts.append(server.requests.count(("GET", "/queue")))
+            return answers, counts
+
+    answers, counts = asyncio.run(go())
+    assert all(a == {"queue_running": [], "queue_pending": []} for a in answers)
+    assert counts == [1, 1, 2, 3]

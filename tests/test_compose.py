@@ -353,3 +353,90 @@ def test_recompose_refuses_banned_words_and_unknown_channel(tmp_path):
     with pytest.raises(InputError, match="channel 'fax' is not in"):
         recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
     assert not (run / "ads").exists()
+
+
+# --- parallel variants: order, error precedence, all-or-nothing ------------------------------
+
+import os  # noqa: E402
+import random  # noqa: E402
+import threading  # noqa: E402
+
+from creative.errors import ExportError  # noqa: E402
+
+
+def _finish_in_order(monkeypatch, order: list[int]) -> list[int]:
+    """Make compose's variant workers finish in `order` (each waits for the one before it to
+    finish), whatever the thread scheduling. Returns the list the real finishing order goes into."""
+    real = compose._compose_variant
+    done = {v: threading.Event() for v in order}
+    finished: list[int] = []
+    lock = threading.Lock()
+
+    def gated(vp, *args, **kwargs):
+        out = real(vp, *args, **kwargs)
+        i = order.index(vp.variant)
+        if i:
+            assert done[order[i - 1]].wait(20), f"variant {order[i - 1]} never finished"
+        with lock:
+            finished.append(vp.variant)
+        done[vp.variant].set()
+        return out
+
+    monkeypatch.setattr(compose, "_compose_variant", gated)
+    # one thread per variant, even on a 1-core runner, so the gating cannot deadlock
+    monkeypatch.setattr(os, "cpu_count", lambda: len(order))
+    return finished
+
+
+def _noisy_background(run_dir: Path, variant: int) -> None:
+    """A background no JPEG setting gets under a few hundred KB (about 500 KB at quality 40)."""
+    (run_dir / "backgrounds").mkdir(parents=True, exist_ok=True)
+    rng = random.Random(variant)
+    Image.frombytes("RGB", (512, 512), rng.randbytes(512 * 512 * 3)).save(run_dir / "backgrounds" / f"v{variant:02d}.png")
+
+
+def _ads_written(run_dir: Path) -> list[str]:
+    ads = run_dir / "ads"
+    return sorted(p.name for p in ads.iterdir()) if ads.exists() else []
+
+
+def test_records_keep_variant_then_size_order_when_the_first_variant_finishes_last(tmp_path, monkeypatch):
+    _backgrounds(tmp_path, [1, 2, 3])
+    finished = _finish_in_order(monkeypatch, [3, 2, 1])
+    records = compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    assert finished == [3, 2, 1]  # v01 really was the slowest
+    assert [(r.variant, r.width, r.height) for r in records] == [
+        (1, 1080, 1350), (1, 1080, 1080), (2, 1080, 1350), (2, 1080, 1080), (3, 1080, 1350), (3, 1080, 1080)]
+    assert [r.seed for r in records] == [11, 11, 22, 22, 33, 33]
+    assert _ads_written(tmp_path) == sorted(Path(r.path).name for r in records)
+    for r in records:
+        assert hashlib.sha256((tmp_path / r.path).read_bytes()).hexdigest() == r.sha256
+
+
+SMALL_CAP = CHANNELS["meta_static"].model_copy(update={"max_file_kb": 200})  # a flat ad is ~40 KB
+
+
+def test_first_export_error_in_variant_order_is_raised_and_nothing_is_written(tmp_path, monkeypatch):
+    _backgrounds(tmp_path, [1])  # fits the cap
+    for v in (2, 3):
+        _noisy_background(tmp_path, v)  # never fits
+    finished = _finish_in_order(monkeypatch, [3, 2, 1])  # v03's error is ready first
+    with pytest.raises(ExportError) as err:
+        compose_run(tmp_path, "RUN", _brief(), _prompts(), SMALL_CAP, BRAND)
+    assert finished == [3, 2, 1]
+    assert err.value.message.startswith(
+        f"{tmp_path / 'ads' / 'RUN_v02_sua-rua-mat_1080x1350.jpg'}: cannot get under 200 KB (")
+    assert _ads_written(tmp_path) == []  # not even variant 1, which encoded fine
+
+
+def test_layout_error_in_a_later_variant_beats_an_export_error_in_an_earlier_one(tmp_path, monkeypatch):
+    _backgrounds(tmp_path, [2])  # variant 2's headline cannot fit
+    _noisy_background(tmp_path, 1)  # variant 1 renders but cannot be encoded under the cap
+    long = "This headline is far too long to ever fit " * 4
+    finished = _finish_in_order(monkeypatch, [1, 2])
+    with pytest.raises(LayoutError) as err:
+        compose_run(tmp_path, "RUN", _brief(long), _prompts(), SMALL_CAP, BRAND)
+    assert finished == [1, 2]
+    assert err.value.message.startswith("variant 2 ('Sữa rửa mặt') at 1080x1350: headline: text 'This headline")
+    assert "cannot get under" not in err.value.message
+    assert _ads_written(tmp_path) == []

@@ -420,3 +420,40 @@ def test_six_jobs_on_one_server_are_all_in_flight_together(mock, tmp_path):
     assert all(r.ok for r in results)
     first_done = next(i for i, (name, _) in enumerate(events) if name == "done")
     assert [name for name, _ in events[:first_done]].count("submitted") == 6
+
+
+# --- polling: one shared /queue snapshot per interval ------------------------------------------
+
+
+def recording_http(log: list[tuple[float, str, str]]) -> httpx.AsyncClient:
+    """An HTTP client that notes (time.monotonic(), method, path) of every request it sends."""
+    async def note(request: httpx.Request) -> None:
+        log.append((time.monotonic(), request.method, request.url.path))
+
+    return httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0), event_hooks={"request": [note]})
+
+
+def test_jobs_on_one_server_share_one_queue_snapshot_per_poll_interval(replay, tmp_path):
+    # "silent": no frames at all, so all 8 prompts are followed by polling alone; the server
+    # runs them one at a time, so 7 of them wait as pending while the first one runs.
+    interval, delay = 0.1, 0.2
+    server = replay("silent", delay=delay)
+    log: list[tuple[float, str, str]] = []
+
+    async def go():
+        async with recording_http(log) as http:
+            return await generate_all(jobs(8), [server.url], tmp_path / "bg", timeout_s=20,
+                                      poll_interval_s=interval, http=http)
+
+    results = asyncio.run(go())
+    assert all(r.ok for r in results), [r.error for r in results]
+    queue_gets = [t for t, method, path in log if (method, path) == ("GET", "/queue")]
+    history_gets = [t for t, method, path in log if method == "GET" and path.startswith("/history/")]
+    polling = history_gets[-1] - history_gets[0]
+    assert polling > 5 * delay  # the prompts really were followed by polling for the whole run
+    # 7 or 8 prompts poll together (they were submitted together), and each looks at the queue
+    # when its /history is empty, yet they fetch it once between them: no bursts of /queue
+    close = [round(b - a, 3) for a, b in zip(queue_gets, queue_gets[1:]) if b - a < interval / 2]
+    assert len(close) <= 1, close  # (one allowed for scheduling jitter on a busy runner)
+    assert len(queue_gets) <= polling / interval + 2, (len(queue_gets), polling)  # ~1 per interval at most
+    assert len(history_gets) > 2 * len(queue_gets)  # the saving is real
