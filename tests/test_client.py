@@ -552,3 +552,47 @@ def test_queue_snapshot_is_shared_within_an_interval_and_renewed_after(mock):
     answers, counts = asyncio.run(go())
     assert all(a == {"queue_running": [], "queue_pending": []} for a in answers)
     assert counts == [1, 1, 2, 3]
+
+
+def _plain_png(width: int = 6, height: int = 4, rows: bytes | None = None) -> bytes:
+    """An RGB PNG built by hand, so its pixel stream can be made wrong on purpose."""
+    stride = 1 + width * 3
+    rows = rows if rows is not None else b"".join(b"\x00" + bytes(range(width * 3)) for _ in range(height))
+    assert len(rows) % stride == 0
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows))
+            + _png_chunk(b"IEND", b""))
+
+
+def test_png_pixel_stream_is_checked_without_a_full_decode():
+    from creative.comfy.client import _check_image, _png_pixels_intact
+
+    good = _plain_png()
+    assert _png_pixels_intact(good) is True
+    _check_image(good, 10_000)
+    with Image.open(io.BytesIO(good)) as img:  # the hand-built file is a real PNG
+        img.load()
+        assert img.size == (6, 4)
+    short = _plain_png(rows=(b"\x00" + bytes(18)) * 3)  # one row missing
+    bad_filter = _plain_png(rows=b"".join(b"\x07" + bytes(18) for _ in range(4)))
+    for broken, says in ((short, "incomplete or corrupt"), (bad_filter, "unknown row filter")):
+        with pytest.raises(ValueError, match=says):
+            _check_image(broken, 10_000)
+    # Interlaced and palette images are left to the full decode.
+    buf = io.BytesIO()
+    Image.new("P", (4, 4)).save(buf, format="PNG")
+    assert _png_pixels_intact(buf.getvalue()) is None
+    assert _png_pixels_intact(b"\xff\xd8\xff not a png") is None
+
+
+def test_certificates_are_loaded_only_for_https_servers():
+    from creative.comfy.client import new_http_client
+
+    plain = new_http_client(["http://gpu-1:8188", "http://gpu-2:8188"])
+    mixed = new_http_client(["http://gpu-1:8188", "https://gpu.example:443"])
+    try:
+        assert plain._transport._pool._ssl_context is None or not plain._transport._pool._ssl_context.get_ca_certs()
+        assert mixed._transport._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
+    finally:
+        asyncio.run(plain.aclose())
+        asyncio.run(mixed.aclose())

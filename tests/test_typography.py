@@ -454,3 +454,22 @@ def test_measure_final_equals_per_pixel_reference(name):
     assert region <= typography.MEASURE_MAX_PIXELS
     got = _measure_final(canvas, ink, pos, pad)
     assert got == ref_measure_final(canvas, ink, pos, pad), name
+
+
+def test_cover_resizes_once_per_scale_and_forgets_collected_backgrounds():
+    import gc
+
+    from creative import typography
+
+    bg = Image.linear_gradient("L").convert("RGB").resize((896, 1152))
+    tall = typography.cover(bg, 1080, 1350)
+    square = typography.cover(bg, 1080, 1080)
+    assert (tall.size, square.size) == ((1080, 1350), (1080, 1080))
+    copies = typography._SCALED[id(bg)]
+    assert list(copies) == [(1080, 1389)]  # 4:5 and 1:1 are crops of the same resize
+    fresh = bg.resize((1080, 1389), Image.BICUBIC)
+    assert square.tobytes() == fresh.crop((0, 154, 1080, 1234)).tobytes()
+    key = id(bg)
+    del bg, copies
+    gc.collect()
+    assert key not in typography._SCALED

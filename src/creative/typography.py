@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -404,14 +405,36 @@ def fit_text(
 # --- geometry -------------------------------------------------------------------
 
 
+# Scaled copies of each background by size: a variant's sizes often share one scale (4:5 and
+# 1:1 from a 4:5 background are crops of the same resize), so each resize is done once.
+# Keyed by id() (Pillow images are unhashable); an entry is dropped when its image is collected.
+_SCALED: dict[int, dict[tuple[int, int], Image.Image]] = {}
+_SCALED_LOCK = threading.Lock()
+
+
+def _scaled_copies(background: Image.Image) -> dict[tuple[int, int], Image.Image]:
+    with _SCALED_LOCK:
+        key = id(background)
+        if key not in _SCALED:
+            _SCALED[key] = {}
+            weakref.finalize(background, _SCALED.pop, key, None)
+        return _SCALED[key]
+
+
 def cover(background: Image.Image, width: int, height: int) -> Image.Image:
     """Scale to cover width x height, then centre-crop."""
-    bg = background.convert("RGB")
-    scale = max(width / bg.width, height / bg.height)
-    w, h = max(width, math.ceil(bg.width * scale)), max(height, math.ceil(bg.height * scale))
-    if (w, h) != bg.size:
-        # BICUBIC: the background is soft by nature; LANCZOS costs twice as much for no visible gain.
-        bg = bg.resize((w, h), Image.BICUBIC)
+    scale = max(width / background.width, height / background.height)
+    w = max(width, math.ceil(background.width * scale))
+    h = max(height, math.ceil(background.height * scale))
+    copies = _scaled_copies(background)
+    scaled = copies.get((w, h))
+    if scaled is None:
+        scaled = background.convert("RGB")
+        if (w, h) != scaled.size:
+            # BICUBIC: the background is soft by nature; LANCZOS costs twice as much for no visible gain.
+            scaled = scaled.resize((w, h), Image.BICUBIC)
+        copies[w, h] = scaled
+    bg = scaled
     left, top = (w - width) // 2, (h - height) // 2
     return bg.crop((left, top, left + width, top + height))
 

@@ -27,7 +27,7 @@ import httpx
 from PIL import Image
 
 from creative.atomic import write_atomic
-from creative.comfy.client import ComfyClient, is_transient
+from creative.comfy.client import ComfyClient, is_transient, new_http_client
 from creative.comfy.workflow import graph_sha256, model_loader_classes
 from creative.errors import ComfyError, ComfyValidationError
 from creative.models import Attempt, GenerationResult
@@ -173,7 +173,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
     if not servers:
         raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
     own_http = http is None
-    http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+    http = http or new_http_client(servers)
     clients: list[ComfyClient] = []
     try:
         clients = [ComfyClient(url, http=http, timeout_s=timeout_s,
