@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from creative.comfy.mock import MockOptions, MockServer
+from comfy_replay import ReplayServer
 from research_site import serve_site
 
 
@@ -19,6 +20,20 @@ def mock_comfy() -> Iterator[Callable[..., MockServer]]:
         server = MockServer(MockOptions(**options)).start()
         servers.append(server)
         return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def replay() -> Iterator[Callable[..., ReplayServer]]:
+    """Factory: `server = replay(mode="success", **kw)` -> a started server replaying recorded frames."""
+    servers: list[ReplayServer] = []
+
+    def start(mode: str = "success", **kw: object) -> ReplayServer:
+        servers.append(ReplayServer(mode, **kw).start())
+        return servers[-1]
 
     yield start
     for server in servers:

@@ -35,18 +35,6 @@ def recorded(name: str) -> dict:
     return json.loads((RECORDED / name).read_text())
 
 
-@pytest.fixture
-def replay():
-    servers: list[ReplayServer] = []
-
-    def start(mode: str = "success", **kw) -> ReplayServer:
-        servers.append(ReplayServer(mode, **kw).start())
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
-
 
 async def _run(url: str, graph: dict, node: str, **kw):
     progress: list[tuple[int, int]] = []

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from comfy_replay import ReplayServer, png_bytes
+from comfy_replay import png_bytes
 from creative.comfy.dispatch import (
     GenJob,
     _run_all,
@@ -26,18 +26,6 @@ from creative.errors import ComfyError
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture
-def replay():
-    servers: list[ReplayServer] = []
-
-    def start(mode: str = "success", **kw) -> ReplayServer:
-        servers.append(ReplayServer(mode, **kw).start())
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
 
 
 def free_url() -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import html
-import shutil
 from pathlib import Path
 
 import pytest
+from channel_helpers import templates_with
+from cli_helpers import EXAMPLE_PAGE
 from PIL import Image, ImageStat
 
-from cli_helpers import EXAMPLE_PAGE
-from creative.comfy.mock import MockOptions, MockServer
 from creative.brief import read_brief
+from creative.comfy.mock import MockOptions, MockServer
 from creative.config import Settings
 from creative.pipeline import RunOptions, run_pipeline
 from creative.progress import Reporter
@@ -19,24 +19,13 @@ from creative.research.browser import LAUNCH_ARGS, find_chromium
 from creative.runlog import read_runlog
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_CHANNEL = """
-tiny_video:
-  description: a 9:16 video channel at half size so the encode takes about a second
-  sizes:
-    - {width: 540, height: 960, layout: 9x16, format: jpg}
-  safe_zone: {top: 0.12, bottom: 0.25, left: 0.06, right: 0.12}
-  max_file_kb: 30720
-  video: {duration_s: 1, fps: 30}
-"""
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A real two-variant run of a small video channel: ads with QC, MP4s, contact sheet, gallery."""
     base = tmp_path_factory.mktemp("gallery")
-    shutil.copytree(ROOT / "templates", base / "templates")
-    with open(base / "templates" / "channels.yaml", "a", encoding="utf-8") as fh:
-        fh.write(TINY_CHANNEL)
+    templates_with(base)
     with MockServer(MockOptions()) as server:
         settings = Settings.model_validate({
             "comfyui": {"urls": [server.url]}, "encoder": "x264",

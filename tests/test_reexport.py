@@ -8,22 +8,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
+from channel_helpers import TINY_VIDEO_CHANNEL, templates_with
 from cli_helpers import EXAMPLE_PAGE, run_creative
+
 from creative.comfy.mock import MockOptions, MockServer
 from creative.models import AdSize, Channel
 from creative.reexport import MIN_COVER, check_sizes, cover_fraction
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRA_CHANNELS = """
-tiny_video:
-  description: a 9:16 video channel at half size so the encode takes about a second
-  sizes:
-    - {width: 540, height: 960, layout: 9x16, format: jpg}
-  safe_zone: {top: 0.12, bottom: 0.25, left: 0.06, right: 0.12}
-  max_file_kb: 30720
-  video: {duration_s: 1, fps: 30}
-
+EXTRA_CHANNELS = TINY_VIDEO_CHANNEL + """
 banner_only:
   description: landscape only
   sizes:
@@ -55,10 +48,7 @@ def test_cover_rule_keeps_at_least_70_percent():
 def finished_run(tmp_path_factory):
     """One meta_static run (2 variants) against the mock; tests copy it."""
     base = tmp_path_factory.mktemp("reexport")
-    templates = base / "templates"
-    shutil.copytree(ROOT / "templates", templates)
-    with open(templates / "channels.yaml", "a", encoding="utf-8") as fh:
-        fh.write(EXTRA_CHANNELS)
+    templates = templates_with(base, EXTRA_CHANNELS)
     with MockServer(MockOptions()) as server:
         result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--variants", "2",
                               "--comfy-url", server.url, "--runs-dir", "runs", "-q", cwd=base,

@@ -6,21 +6,30 @@ import io
 import json
 import os
 import random
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from channel_helpers import templates_with
+from cli_helpers import EXAMPLE_PAGE, run_creative
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from cli_helpers import EXAMPLE_PAGE, run_creative
 from creative.brand import load_brand, load_layout
 from creative.config import Settings, load_settings
 from creative.encoders import subprocess_runner
 from creative.errors import ConfigError, ExportError
 from creative.export import ad_filename
-from creative.models import AdSize, Brief, Channel, Concept, PromptSet, SafeZone, VariantPrompt, VideoSettings
+from creative.models import (
+    AdSize,
+    Brief,
+    Channel,
+    Concept,
+    PromptSet,
+    SafeZone,
+    VariantPrompt,
+    VideoSettings,
+)
 from creative.pipeline import RunContext, finish_run, guarded_run, ledger_for
 from creative.progress import Reporter
 from creative.runlog import RunLog, VariantRecord, read_runlog, sha256_file
@@ -200,28 +209,11 @@ def test_encoder_setting_from_env_and_validated():
 
 # --- end to end ---------------------------------------------------------------------------------
 
-TINY_CHANNEL = """
-tiny_video:
-  description: a 9:16 video channel at half size so the encode takes about a second
-  sizes:
-    - {width: 540, height: 960, layout: 9x16, format: jpg}
-  safe_zone: {top: 0.12, bottom: 0.25, left: 0.06, right: 0.12}
-  max_file_kb: 30720
-  video: {duration_s: 1, fps: 30}
-"""
-
-
-def templates_with_tiny_channel(tmp_path: Path) -> Path:
-    templates = tmp_path / "templates"
-    shutil.copytree(ROOT / "templates", templates)
-    with open(templates / "channels.yaml", "a", encoding="utf-8") as fh:
-        fh.write(TINY_CHANNEL)
-    return templates
 
 
 def test_cli_run_with_a_video_channel_exports_one_mp4_per_variant(tmp_path, mock_comfy):
     server = mock_comfy()
-    env = {"CREATIVE_TEMPLATES_DIR": str(templates_with_tiny_channel(tmp_path))}
+    env = {"CREATIVE_TEMPLATES_DIR": str(templates_with(tmp_path))}
     result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "tiny_video", "--variants", "2",
                           "--encoder", "x264", "--comfy-url", server.url, "--runs-dir", "runs", "-q",
                           cwd=tmp_path, env=env)

@@ -222,6 +222,14 @@ class MockComfy:
             return
         raise _Interrupted(node)
 
+    async def _report_output(self, prompt_id: str, node: str, ui: dict, cid: str | None,
+                             ui_outputs: dict, meta: dict) -> None:
+        """Record a node's UI output for history and send its `executed` frame (fresh or cached)."""
+        ui_outputs[node] = ui
+        meta[node] = {"node_id": node, "display_node": node, "parent_node": None, "real_node_id": node}
+        if cid is not None:
+            await self.send("executed", {"node": node, "display_node": node, "output": ui, "prompt_id": prompt_id}, cid)
+
     async def _execute(self, item: tuple) -> None:
         _number, prompt_id, prompt, extra_data, outputs = item
         opts = self.options
@@ -281,11 +289,7 @@ class MockComfy:
                     values[node] = outs
                     executed.append(node)
                     if ui is not None:
-                        ui_outputs[node] = ui
-                        meta[node] = {"node_id": node, "display_node": node, "parent_node": None, "real_node_id": node}
-                        if cid is not None:
-                            await self.send("executed", {"node": node, "display_node": node, "output": ui,
-                                                         "prompt_id": prompt_id}, cid)
+                        await self._report_output(prompt_id, node, ui, cid, ui_outputs, meta)
                         pstate[node] = self._pnode(prompt_id, node, 1.0, 1.0, "finished")
                         await self._progress_state(prompt_id, pstate, cid)
                     continue
@@ -330,11 +334,7 @@ class MockComfy:
                 if opts.cache:
                     self.cache[sigs[node]] = (outs, ui)
                 if ui is not None:
-                    ui_outputs[node] = ui
-                    meta[node] = {"node_id": node, "display_node": node, "parent_node": None, "real_node_id": node}
-                    if cid is not None:
-                        await self.send("executed", {"node": node, "display_node": node, "output": ui,
-                                                     "prompt_id": prompt_id}, cid)
+                    await self._report_output(prompt_id, node, ui, cid, ui_outputs, meta)
                 done = (steps, steps) if cls in SAMPLER_CLASSES else (1.0, 1.0)
                 pstate[node] = self._pnode(prompt_id, node, done[0], done[1], "finished")
                 await self._progress_state(prompt_id, pstate, cid)
