@@ -467,7 +467,8 @@ def replace_own_ads(runlog: RunLog, ads: list, variants: list[int]) -> None:
 def report_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, ads, brand_dir: Path) -> None:
     with ctx.stage("report"):
         write_contact_sheet(ctx.run_dir, ads, font=brand_dir / "fonts" / "NotoSans-Regular.ttf")
-        per_variant = {v.variant: {"status": v.status, "cost_usd": v.cost_actual_usd, "cached": v.cached,
+        per_variant = {v.variant: {"status": v.status, "cost_usd": v.cost_actual_usd,
+                                   **({"from cache": "yes"} if v.cached else {}),
                                    **({"error": v.error} if v.error else {})} for v in ctx.runlog.variants}
         write_gallery(ctx.run_dir, run_id=ctx.runlog.run_id, brief=brief, prompts=prompt_set, ads=ads,
                       totals={**_totals(ctx.runlog), "per_variant": per_variant},
