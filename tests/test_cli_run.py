@@ -89,6 +89,10 @@ def test_budget_counts_previous_runs(tmp_path, mock_comfy):
     events = [json.loads(l) for l in (tmp_path / "runs" / "budget.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events] == ["reserve", "settle"]
     assert events[1]["amount_usd"] == 0.24
+    table = run_creative("budget", "--runs-dir", "runs", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    for needle in ("cap", "$0.30", "settled", "$0.24", "remaining", "$0.06", events[0]["run_id"]):
+        assert needle in table.stdout, needle
 
 
 def test_python_dash_m_and_help(tmp_path):
