@@ -65,6 +65,10 @@ class BudgetState:
     def remaining(self) -> float:
         return round(self.cap - self.committed, 6)
 
+    def allows(self, estimate: float) -> bool:
+        """Whether `estimate` more fits under the cap (exactly at the cap is allowed)."""
+        return self.committed + estimate <= self.cap + 1e-9
+
 
 def resolve_timezone(name: str | None) -> tzinfo | None:
     """The budget month's timezone: an IANA name, or None for the machine's local time."""
@@ -163,7 +167,7 @@ class Ledger:
 
 
 def _refuse_if_over(state: BudgetState, estimate: float) -> None:
-    if state.committed + estimate <= state.cap + 1e-9:
+    if state.allows(estimate):
         return
     raise BudgetRefused(
         f"budget guard refused the run: spent ${state.settled:.2f} this month "

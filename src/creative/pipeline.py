@@ -17,7 +17,7 @@ from creative import brief as brief_stage
 from creative import prompts as prompts_stage
 from creative.atomic import write_atomic
 from creative.brand import load_brand, load_channels
-from creative.budget import LEDGER_NAME, Ledger, resolve_timezone
+from creative.budget import LEDGER_NAME, BudgetState, Ledger, resolve_timezone
 from creative.comfy.dispatch import GenJob, generate_all
 from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
 from creative.compose import compose_run
@@ -212,12 +212,11 @@ def ledger_for(settings: Settings, *, clock: Callable[[], float] = time.time) ->
 def dry_run(options: RunOptions, settings: Settings) -> dict:
     """The estimate and whether the guard would allow the run; spends and writes nothing."""
     plan = plan_run(options, settings)
-    state = plan.ledger.state() if plan.ledger.path.exists() else None
-    committed = state.committed if state else 0.0
+    # An empty state when there is no ledger yet: a dry run must not create one.
+    state = plan.ledger.state() if plan.ledger.path.exists() else BudgetState(month="", cap=plan.ledger.cap)
     return {
         "channel": plan.channel_name, "variants": plan.variants, "estimate_usd": plan.estimate,
-        "cap_usd": plan.ledger.cap, "committed_usd": committed,
-        "allowed": committed + plan.estimate <= plan.ledger.cap + 1e-9,
+        "cap_usd": plan.ledger.cap, "committed_usd": state.committed, "allowed": state.allows(plan.estimate),
     }
 
 
@@ -482,7 +481,7 @@ def _totals(runlog: RunLog) -> dict:
         "variants_failed": sum(v.status == "failed" for v in runlog.variants),
         "ads": sum(len(v.ads) for v in runlog.variants),
         "videos": sum(len(v.videos) for v in runlog.variants),
-        "cost_usd": round(sum(v.cost_actual_usd for v in runlog.variants) + runlog.research_cost_usd, 4),
+        "cost_usd": round(actual_cost(runlog), 4),
         "cached": sum(v.cached for v in runlog.variants),
         "seconds": round(time.time() - runlog.created_at, 2),
     }
