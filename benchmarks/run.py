@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import compileall
 import importlib
 import json
 import sys
@@ -13,7 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
-from common import Config, Result, machine_info
+from common import ROOT, Config, Result, machine_info
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("generation", "overhead", "latency", "scale", "video")
@@ -29,6 +30,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "report.json",
                         help="report file (default benchmarks/report.json)")
     return parser.parse_args(argv)
+
+
+def precompile() -> bool:
+    """Compile the package's bytecode, as `pip install` does for an installed tool.
+
+    The checkout is installed in editable mode, and where PYTHONDONTWRITEBYTECODE is set (as on
+    the machine these figures come from) every `creative` process would otherwise compile all of
+    its modules from source again: about 0.15 s that no installed copy pays.
+    """
+    return compileall.compile_dir(ROOT / "src" / "creative", quiet=1)
 
 
 def run_one(name: str, cfg: Config) -> tuple[list[Result], float, str | None]:
@@ -63,7 +74,8 @@ def _fmt(value: float, unit: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = Config(reps=QUICK_REPS if args.quick else FULL_REPS, quick=args.quick)
-    report = {"machine": machine_info(), "quick": args.quick, "reps": cfg.reps, "benchmarks": {}, "results": []}
+    machine = {**machine_info(), "bytecode_precompiled": precompile()}
+    report = {"machine": machine, "quick": args.quick, "reps": cfg.reps, "benchmarks": {}, "results": []}
     all_results: list[Result] = []
     for name in args.only or BENCHMARKS:
         results, seconds, error = run_one(name, cfg)

@@ -34,14 +34,22 @@ def _swap(obj, old: str, new: str):
     return json.loads(json.dumps(obj).replace(old, new))
 
 
+def _frames(rec: dict, pid: str) -> list[dict]:
+    """The recorded text frames, with the recorded prompt_id swapped for `pid`."""
+    old = rec["post"]["json"]["prompt_id"]
+    return [_swap(f["msg"], old, pid) for f in rec["ws"] if f["kind"] == "text"]
+
+
 class ReplayServer:
     """Modes: "success" (modelfree.json), "exec_error" (modelfree_error.json),
     "validation" (validation.json txt2img_missing_ckpt), "http500", "not_json" (POST /prompt
     answers 200 with an HTML page), "drop_ws" (success frames cut after execution_start,
-    socket closed), "silent" (no frames at all, history only).
+    socket closed), "silent" (no frames at all, history only), "late_error" (the success
+    frames up to the output node's `executed`, then the recorded execution_error: an output
+    saved before another node failed).
 
-    Hostile answers: `rename` overrides every output image's fields in history (e.g. a
-    filename of "../../../evil.png"); `view` is "image", "huge_header" (declares a 1 GB
+    Hostile answers: `rename` overrides every output image's fields in history and in the
+    `executed` frame (e.g. a filename of "../../../evil.png"); `view` is "image", "huge_header" (declares a 1 GB
     Content-Length, sends 64 KB) or "endless" (chunked, no length, 16 MB of bytes)."""
 
     def __init__(self, mode: str = "success", delay: float = 0.0, image: bytes | None = None,
@@ -58,6 +66,7 @@ class ReplayServer:
         self.history: dict[str, dict] = {}
         self.queue: list[str] = []
         self.views: list[dict] = []
+        self.history_requests: list[str] = []  # prompt ids asked for at /history/<id>
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -129,6 +138,7 @@ class ReplayServer:
 
     async def get_history(self, request: web.Request) -> web.Response:
         pid = request.match_info["pid"]
+        self.history_requests.append(pid)
         return web.json_response({pid: self.history[pid]} if pid in self.history else {})
 
     async def view(self, request: web.Request) -> web.StreamResponse:
@@ -177,17 +187,22 @@ class ReplayServer:
             record["end"] = time.monotonic()
 
     async def _execute_one(self, cid: str, pid: str) -> None:
-        failing = self.mode == "exec_error" or self.fail_first > 0
+        failing = self.mode in ("exec_error", "late_error") or self.fail_first > 0
         self.fail_first -= 1
         rec = load("modelfree_error.json" if failing else "modelfree.json")
-        old = rec["post"]["json"]["prompt_id"]
-        frames = [_swap(f["msg"], old, pid) for f in rec["ws"] if f["kind"] == "text"]
+        frames = _frames(rec, pid)
         if failing:
-            entry = rec["history"]["json"][old]
+            entry = rec["history"]["json"][rec["post"]["json"]["prompt_id"]]
         else:
-            entry = rec["history_after_executing_null"]["json"][old]
-        entry = _swap(entry, old, pid)
-        for output in entry.get("outputs", {}).values():
+            entry = rec["history_after_executing_null"]["json"][rec["post"]["json"]["prompt_id"]]
+        entry = _swap(entry, rec["post"]["json"]["prompt_id"], pid)
+        if self.mode == "late_error":
+            saved = _frames(load("modelfree.json"), pid)
+            upto = next(i for i, f in enumerate(saved) if f["type"] == "executed")
+            frames = saved[:upto + 1] + frames[next(i for i, f in enumerate(frames)
+                                                    if f["type"] == "execution_error"):]
+        outputs = [f["data"]["output"] for f in frames if f["type"] == "executed"]
+        for output in [*entry.get("outputs", {}).values(), *outputs]:
             for item in output.get("images", []):
                 item.update(self.rename or {})
         await asyncio.sleep(self.delay)

@@ -102,6 +102,16 @@ def test_replay_success_socket_before_post_and_own_prompt_id(replay):
     assert [q["subfolder"] for q in server.views] == ["probe", "probe"]
     assert out.images == [server.image, server.image]
     assert out.queued_at <= out.started_at <= out.ended_at
+    # `executed` named the images and execution_success confirmed them: no /history round-trip
+    assert server.history_requests == []
+
+
+def test_replay_output_saved_before_a_later_node_failed_is_not_returned(replay, caplog):
+    server = replay("late_error")
+    with pytest.raises(ComfyError) as err:
+        asyncio.run(_run(server.url, {"1": {}}, "4"))
+    assert err.value.message.startswith(f"ComfyUI at {server.url}: node 3 (SaveImage): ")
+    assert "never retrieved" not in caplog.text  # the early download was dropped cleanly
 
 
 @pytest.mark.parametrize("mode", ["drop_ws", "silent"])
@@ -110,6 +120,7 @@ def test_replay_finishes_by_polling_when_socket_drops_or_is_silent(replay, mode)
     out, _ = asyncio.run(_run(server.url, {"1": {}}, "4"))
     assert out.filenames == ["modelfree_00005_.png", "modelfree_00006_.png"]
     assert out.prompt_id in server.history
+    assert out.prompt_id in server.history_requests  # success was never seen: history decides
 
 
 def test_replay_execution_error_is_transient_comfy_error(replay):

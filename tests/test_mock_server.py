@@ -140,6 +140,28 @@ def test_sampler_progress_frames_and_rendered_output(mock_comfy):
         assert json.loads(img.text["prompt"])["3"]["inputs"]["seed"] == 7
 
 
+def test_latency_ends_before_the_outputs_frames_as_on_a_real_server(mock_comfy):
+    # Recorded: `executed`, progress_state and execution_success come within 0.1 ms of each
+    # other. The image time must be spent before the output is reported, not after it.
+    server = mock_comfy(latency=0.4)
+
+    async def go():
+        cid = uuid.uuid4().hex
+        async with websockets.connect(ws_url(server, cid)) as ws:
+            await recv(ws)
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                await http.post("/prompt", json={"prompt": modelfree_graph(), "client_id": cid})
+            arrived = {}
+            while "execution_success" not in arrived:
+                msg = await recv(ws)
+                arrived.setdefault(msg["type"], time.monotonic())
+            return arrived
+
+    arrived = asyncio.run(go())
+    assert arrived["executed"] - arrived["execution_start"] >= 0.35
+    assert arrived["execution_success"] - arrived["executed"] < 0.05
+
+
 def test_history_empty_until_written_then_filled(mock_comfy):
     server = mock_comfy(latency=0.3)
 

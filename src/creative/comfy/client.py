@@ -4,6 +4,10 @@ Protocol facts (recorded from a real server, see ../shared/comfyui): only the so
 clientId equals the prompt's client_id gets execution frames, so the socket is opened before
 the POST; a prompt is done on `executing {node: null, prompt_id}`; history is written before
 that frame; frames sent while the socket is down are lost, so we fall back to polling.
+
+The output node's `executed` frame names its images as soon as they are saved, just before
+`execution_success`: they are downloaded from that moment, and a prompt whose success frame
+arrived needs no /history round-trip at all.
 """
 
 from __future__ import annotations
@@ -234,6 +238,18 @@ class _State:
     where: str = "queued"  # for the timeout message
     socket_down: bool = False
     poll_every: float = 0.0  # current quiet time before a poll; set from the client's interval
+    succeeded: bool = False  # execution_success arrived on the socket
+    prefetch: asyncio.Task | None = None  # download of the images its `executed` frame named
+
+    def drop_prefetch(self) -> None:
+        """Stop an unused download; a finished one's error counts as seen (nothing is logged)."""
+        task, self.prefetch = self.prefetch, None
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()
 
 
 class ComfyClient:
@@ -409,6 +425,7 @@ class ComfyClient:
         limit = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + limit
         ws = await self._connect_ws(client_id)
+        state: _State | None = None
         try:
             try:
                 state = await self._submit(graph, output_node, client_id, prompt_id)
@@ -422,14 +439,21 @@ class ComfyClient:
                 # and we know its id because we chose it.
                 await self._cancel_with_others(prompt_id)
                 raise
-            entry = await self._finished_history(state, deadline)
+            if state.succeeded and state.prefetch is not None:
+                images, names = await state.prefetch
+            else:
+                # Success not seen on the socket (frames lost while it was down, or no
+                # `executed` frame): history is the authority on the outcome and the images.
+                entry = await self._finished_history(state, deadline)
+                images, names = await self._download_outputs(entry, output_node, prompt_id)
         finally:
+            if state is not None:
+                state.drop_prefetch()
             if ws is not None:
                 # The close handshake can stall up to close_timeout; don't make results wait.
                 task = asyncio.create_task(ws.close())
                 self._closing[task] = ws
                 task.add_done_callback(lambda t: self._closing.pop(t, None))
-        images, names = await self._download_outputs(entry, output_node, prompt_id)
         return RunOutput(prompt_id=prompt_id, images=images, filenames=names,
                          queued_at=state.queued_at, started_at=state.started_at,
                          ended_at=self.clock(), cached=state.cached, server=self.base_url)
@@ -575,6 +599,14 @@ class ComfyClient:
                 state.done = True
             else:
                 self._started(state, f"running node {data.get('node')}")
+        elif kind == "executed":
+            images = (data.get("output") or {}).get("images") if data.get("node") == state.output_node else None
+            if images and isinstance(images, list):
+                state.drop_prefetch()  # a node reports once; this only guards against a repeat
+                state.prefetch = asyncio.ensure_future(self._download_items(images))
+        elif kind == "execution_success":
+            state.succeeded = True
+            state.done = state.done or state.prefetch is not None
         elif kind == "progress" and on_progress is not None:
             try:
                 on_progress(int(data.get("value", 0)), int(data.get("max", 0)))
@@ -669,8 +701,14 @@ class ComfyClient:
                               f"images on output node {output_node} (nodes with output: "
                               f"{produced})", transient=False,
                               hint="check `output` in the workflow's bind file")
+        return await self._download_items(items)
+
+    async def _download_items(self, items: list) -> tuple[list[bytes], list[str]]:
         images, names = [], []
         for item in items:
+            if not isinstance(item, dict):
+                raise comfy_error(f"ComfyUI at {self.base_url}: output entry {item!r} is not an "
+                                  f"image record", transient=True)
             images.append(await self.download(item))
             names.append(str(item.get("filename", "")))
         return images, names

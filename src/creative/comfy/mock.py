@@ -266,7 +266,9 @@ class MockComfy:
         samplers = [n for n in to_run if prompt[n]["class_type"] in SAMPLER_CLASSES]
         total_steps = len(samplers) * max(1, opts.steps)
         # `latency` is the whole execution, like a GPU's image time: steps are paced against a clock
-        # started now, leaving one step's share for decoding and saving, and the end waits for the rest.
+        # started now, leaving one step's share for decoding and saving. The rest is waited out after
+        # the last node's work and before its frames: a real server sends `executed`, the last
+        # progress_state and execution_success within a fraction of a millisecond (modelfree.json).
         started = asyncio.get_running_loop().time()
         step_share = opts.latency / (total_steps + 1) if total_steps else 0.0
         steps_done = 0
@@ -278,7 +280,7 @@ class MockComfy:
         meta: dict = {}
         executed: list = []
         pstate: dict = {}
-        dropped = False
+        dropped = waited = False
         loop = asyncio.get_running_loop()
         final: tuple[str, dict]
         try:
@@ -333,12 +335,15 @@ class MockComfy:
                 executed.append(node)
                 if opts.cache:
                     self.cache[sigs[node]] = (outs, ui)
+                if node == order[-1]:
+                    await self._wait_or_interrupt(max(0.0, started + opts.latency - loop.time()), node)
+                    waited = True
                 if ui is not None:
                     await self._report_output(prompt_id, node, ui, cid, ui_outputs, meta)
                 done = (steps, steps) if cls in SAMPLER_CLASSES else (1.0, 1.0)
                 pstate[node] = self._pnode(prompt_id, node, done[0], done[1], "finished")
                 await self._progress_state(prompt_id, pstate, cid)
-            if order:
+            if order and not waited:  # the last node came from the cache
                 await self._wait_or_interrupt(max(0.0, started + opts.latency - loop.time()), order[-1])
             final = ("execution_success", {"prompt_id": prompt_id, "timestamp": self._ms()})
             status = {"status_str": "success", "completed": True}
