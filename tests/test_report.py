@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from html.parser import HTMLParser
 from pathlib import Path
 
-from PIL import Image
+import pytest
+from PIL import Image, ImageChops
 
+from creative.export import srgb_icc
 from creative.models import AdRecord, Brief, Concept, PromptSet, VariantPrompt
-from creative.report import GUTTER, LABEL_H, THUMB_W, write_contact_sheet, write_gallery
+from creative.report import (
+    GUTTER,
+    LABEL_H,
+    THUMB_W,
+    _encode_sheet,
+    contact_sheet,
+    write_contact_sheet,
+    write_gallery,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "brand" / "fonts" / "NotoSans-Regular.ttf"
@@ -84,3 +95,24 @@ def test_gallery_relative_links_existing_images_and_escaping(tmp_path):
     text = "".join(parser.text)
     assert "$1.50" in text and "42.0 s" in text and "cost usd $0.25" in text
     assert "No ads for this variant" in text  # variant 3 has none
+
+
+def test_contact_sheet_png_is_the_sheet_losslessly_with_srgb_profile(tmp_path):
+    ads = _ads(tmp_path)
+    path = write_contact_sheet(tmp_path, ads, FONT)
+    with Image.open(path) as png:
+        png.load()
+        assert png.format == "PNG" and png.mode == "RGB"
+        assert png.info["icc_profile"] == srgb_icc()
+        assert ImageChops.difference(png, contact_sheet(tmp_path, ads, FONT)).getbbox() is None
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 3), (31, 17), (400, 97)])
+def test_encoded_png_round_trips_any_size_and_mode(size):
+    noise = Image.merge("RGB", [Image.effect_noise(size, 64), Image.linear_gradient("L").resize(size),
+                                Image.effect_noise(size, 16)])
+    for image in (noise, noise.convert("RGBA"), noise.convert("L")):
+        with Image.open(io.BytesIO(_encode_sheet(image))) as png:
+            png.load()
+            assert png.size == size and png.mode == "RGB"
+            assert ImageChops.difference(png, image.convert("RGB")).getbbox() is None

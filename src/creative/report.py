@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
-import io
 import logging
+import struct
+import time
+import zlib
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from creative.atomic import write_atomic
 from creative.export import srgb_icc
@@ -28,6 +31,11 @@ SHEET_BG = (244, 243, 240)
 LABEL_INK = (40, 44, 52)
 LABEL_MUTED = (110, 114, 122)
 SHEET_PNG_LEVEL = 1
+# Pillow and zlib release the GIL while they decode, resize and deflate: two threads, two cores.
+SHEET_WORKERS = 2
+SHEET_BANDS = 6  # the PNG's rows are filtered and deflated in this many bands, in parallel
+# From the JPEG draft (1.5x the thumbnail): looks the same as LANCZOS, at under half its cost.
+THUMB_FILTER = Image.HAMMING
 
 
 def _fonts(font: Path | None) -> tuple[ImageFont.ImageFont, ImageFont.ImageFont]:
@@ -43,37 +51,57 @@ def _thumb(run_dir: Path, ad: AdRecord) -> Image.Image:
         with Image.open(run_dir / ad.path) as im:
             # JPEG: decode at reduced DCT scale (>= thumbnail size); far less work than full size
             im.draft("RGB", (THUMB_W, height))
-            return im.convert("RGB").resize((THUMB_W, height), Image.LANCZOS)
+            rgb = im if im.mode == "RGB" else im.convert("RGB")
+            return rgb.resize((THUMB_W, height), THUMB_FILTER)
     except (OSError, ValueError) as exc:
         log.warning("contact sheet: %s unreadable (%s); placeholder drawn", ad.path, exc)
         return Image.new("RGB", (THUMB_W, height), (200, 200, 200))
 
 
-def contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Image.Image:
-    """All ads in a grid: one row per variant, one column per size, each labelled."""
+Cell = tuple[AdRecord, tuple[int, int]]  # an ad and the top-left corner of its thumbnail
+
+
+def _grid(ads: list[AdRecord]) -> tuple[tuple[int, int], list[Cell]]:
+    """Sheet size and cells: one row per variant, one column per size."""
     rows: dict[int, list[AdRecord]] = defaultdict(list)
     for ad in ads:
         rows[ad.variant].append(ad)
     cols = max((len(r) for r in rows.values()), default=1)
-    row_heights = [max(round(THUMB_W * a.height / a.width) for a in rows[v]) + LABEL_H for v in sorted(rows)]
-    width = GUTTER + cols * (THUMB_W + GUTTER)
-    height = GUTTER + sum(h + GUTTER for h in row_heights) if rows else 2 * GUTTER + LABEL_H
-    sheet = Image.new("RGB", (width, height), SHEET_BG)
+    cells: list[Cell] = []
+    y = GUTTER
+    for v in sorted(rows):
+        cells += [(ad, (GUTTER + i * (THUMB_W + GUTTER), y)) for i, ad in enumerate(rows[v])]
+        y += max(round(THUMB_W * a.height / a.width) for a in rows[v]) + LABEL_H + GUTTER
+    height = y if rows else 2 * GUTTER + LABEL_H
+    return (GUTTER + cols * (THUMB_W + GUTTER), height), cells
+
+
+def contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Image.Image:
+    """All ads in a grid: one row per variant, one column per size, each labelled."""
+    size, cells = _grid(ads)
+    with ThreadPoolExecutor(SHEET_WORKERS) as pool:
+        thumbs = pool.map(lambda ad: _thumb(Path(run_dir), ad), [ad for ad, _ in cells])
+        sheet = Image.new("RGB", size, SHEET_BG)
+        _draw_labels(sheet, cells, font)  # while the pool decodes
+        # thumbnails after the labels: each still covers a label too long for the column before it
+        for (_, corner), thumb in zip(cells, thumbs):
+            sheet.paste(thumb, corner)
+    return sheet
+
+
+def _draw_labels(sheet: Image.Image, cells: list[Cell], font: Path | None) -> None:
+    """Two lines under each thumbnail: variant and concept, then seed and size."""
     draw = ImageDraw.Draw(sheet)
     big, small = _fonts(font)
-    y = GUTTER
-    for v, row_h in zip(sorted(rows), row_heights):
-        for i, ad in enumerate(rows[v]):
-            x = GUTTER + i * (THUMB_W + GUTTER)
-            thumb = _thumb(run_dir, ad)
-            sheet.paste(thumb, (x, y))
-            ty = y + thumb.height + 8
-            draw.text((x, ty), f"v{ad.variant:02d} · {ad.concept}", font=big, fill=LABEL_INK)
-            draw.text((x, ty + 22), f"seed {ad.seed} · {ad.width}x{ad.height}", font=small, fill=LABEL_MUTED)
-        y += row_h + GUTTER
-    if not rows:
+    for ad, (x, y) in cells:
+        ty = y + round(THUMB_W * ad.height / ad.width) + 8
+        draw.text((x, ty), f"v{ad.variant:02d} · {ad.concept}", font=big, fill=LABEL_INK)
+        draw.text((x, ty + 22), f"seed {ad.seed} · {ad.width}x{ad.height}", font=small, fill=LABEL_MUTED)
+        # Text rendering holds the GIL, and the pool needs it for a moment after every decode or
+        # resize call: without this pause each of those waits out the 5 ms switch interval.
+        time.sleep(0)
+    if not cells:
         draw.text((GUTTER, GUTTER), "no ads in this run", font=big, fill=LABEL_INK)
-    return sheet
 
 
 def write_contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
@@ -83,11 +111,57 @@ def write_contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = 
     return path
 
 
+# --- PNG encoding ---------------------------------------------------------------
+# Pillow's PNG encoder tries four filters on every row, then deflates on one thread: nearly half
+# of this stage. Here every row gets the "Up" filter (one C pass with ImageChops) and bands of
+# rows are deflated in parallel, as pigz does: each band is raw deflate that ends on a byte
+# boundary, so the bands concatenate into one zlib stream. With Z_RLE the file comes out ~6%
+# smaller than Pillow's at the same level.
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_FILTER_UP = b"\x02"  # the filter-type byte that starts each row
+ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, "fastest" level hint
+
+
 def _encode_sheet(sheet: Image.Image) -> bytes:
-    """PNG at zlib level 1: the sheet is a local preview, and optimize=True took seconds on it."""
-    buf = io.BytesIO()
-    sheet.convert("RGB").save(buf, "PNG", compress_level=SHEET_PNG_LEVEL, icc_profile=srgb_icc())
-    return buf.getvalue()
+    """8-bit RGB PNG with an sRGB ICC profile at zlib level SHEET_PNG_LEVEL (a local preview)."""
+    rgb = sheet if sheet.mode == "RGB" else sheet.convert("RGB")
+    step = -(-rgb.height // SHEET_BANDS)
+    checksum = 1  # adler32 of nothing; the zlib trailer covers all the filtered rows
+    idat = [ZLIB_HEADER]
+    with ThreadPoolExecutor(SHEET_WORKERS) as pool:
+        bands = [pool.submit(_filter_and_deflate, rgb, top, min(top + step, rgb.height))
+                 for top in range(0, rgb.height, step)]
+        for band in bands:
+            raw, deflated = band.result()
+            checksum = zlib.adler32(raw, checksum)
+            idat.append(deflated)
+    idat.append(struct.pack(">I", checksum))
+    header = struct.pack(">IIBBBBB", rgb.width, rgb.height, 8, 2, 0, 0, 0)  # 8 bits, truecolour
+    icc = b"ICC Profile\0\0" + zlib.compress(srgb_icc())  # name, NUL, compression method 0
+    return b"".join([PNG_SIGNATURE, _png_chunk(b"IHDR", header), _png_chunk(b"iCCP", icc),
+                     _png_chunk(b"IDAT", b"".join(idat)), _png_chunk(b"IEND", b"")])
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def _filter_and_deflate(rgb: Image.Image, top: int, bottom: int) -> tuple[bytes, bytes]:
+    """Rows top..bottom-1 as PNG data with the Up filter (each row minus the one above, mod 256;
+    the row above row 0 is zeros, as crop gives outside the image), and their raw deflate.
+    Every band but the last ends with a sync flush: byte-aligned and not marked final."""
+    width = rgb.width
+    up = ImageChops.subtract_modulo(rgb.crop((0, top, width, bottom)), rgb.crop((0, top - 1, width, bottom - 1)))
+    pixels = memoryview(up.tobytes())
+    stride = 3 * width
+    parts = []
+    for start in range(0, len(pixels), stride):
+        parts += (PNG_FILTER_UP, pixels[start:start + stride])
+    raw = b"".join(parts)
+    deflate = zlib.compressobj(SHEET_PNG_LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_RLE)  # -15: no zlib header
+    return raw, deflate.compress(raw) + deflate.flush(zlib.Z_FINISH if bottom == rgb.height else zlib.Z_SYNC_FLUSH)
 
 
 # --- gallery --------------------------------------------------------------------
