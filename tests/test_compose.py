@@ -288,6 +288,30 @@ def test_compose_twice_gives_byte_identical_files(tmp_path):
     assert fa == fb and ra == rb
 
 
+@pytest.mark.parametrize("cores", [1, 2, 8])
+def test_one_core_or_many_give_the_same_ads(tmp_path, monkeypatch, cores):
+    # one core runs every task in the calling thread; more run them in threads, in any order
+    outputs = []
+    for name, n in (("reference", 2), ("run", cores)):
+        _backgrounds(tmp_path / name, [1, 2, 3])
+        monkeypatch.setattr(os, "cpu_count", lambda n=n: n)
+        records = compose_run(tmp_path / name, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+        outputs.append((records, {p.name: p.read_bytes() for p in (tmp_path / name / "ads").iterdir()}))
+    (ra, fa), (rb, fb) = outputs
+    assert len(fa) == 6 and fa == fb and ra == rb
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_unreadable_background_is_raised_and_nothing_is_written(tmp_path, monkeypatch, cores):
+    _backgrounds(tmp_path, [1, 3])
+    (tmp_path / "backgrounds" / "v02.png").write_bytes(b"not a png")
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    with pytest.raises(LayoutError) as err:
+        compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    assert err.value.message.startswith(f"variant 2: background {tmp_path / 'backgrounds' / 'v02.png'} is not a")
+    assert not (tmp_path / "ads").exists()
+
+
 # --- recompose --------------------------------------------------------------------------
 
 
@@ -365,10 +389,11 @@ from creative.errors import ExportError  # noqa: E402
 
 
 def _finish_in_order(monkeypatch, order: list[int]) -> list[int]:
-    """Make compose's variant workers finish in `order` (each waits for the one before it to
-    finish), whatever the thread scheduling. Returns the list the real finishing order goes into."""
-    real = compose._compose_variant
+    """Make compose's variants finish in `order` (each ad waits for every ad of the variant before
+    it to finish), whatever the thread scheduling. Returns the list the real finishing order goes into."""
+    real = compose._compose_ad
     done = {v: threading.Event() for v in order}
+    left: dict[int, int] = {}
     finished: list[int] = []
     lock = threading.Lock()
 
@@ -378,13 +403,15 @@ def _finish_in_order(monkeypatch, order: list[int]) -> list[int]:
         if i:
             assert done[order[i - 1]].wait(20), f"variant {order[i - 1]} never finished"
         with lock:
-            finished.append(vp.variant)
-        done[vp.variant].set()
+            left[vp.variant] = left.get(vp.variant, len(kwargs["channel"].sizes)) - 1
+            if not left[vp.variant]:
+                finished.append(vp.variant)
+                done[vp.variant].set()
         return out
 
-    monkeypatch.setattr(compose, "_compose_variant", gated)
-    # one thread per variant, even on a 1-core runner, so the gating cannot deadlock
-    monkeypatch.setattr(os, "cpu_count", lambda: len(order))
+    monkeypatch.setattr(compose, "_compose_ad", gated)
+    # a thread for every ad, even on a 1-core runner, so the gating cannot deadlock
+    monkeypatch.setattr(os, "cpu_count", lambda: 8 * len(order))
     return finished
 
 

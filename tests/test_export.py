@@ -81,3 +81,16 @@ def test_encode_capped_names_the_file():
     assert data[:2] == b"\xff\xd8"
     with pytest.raises(ExportError, match=r"^ads/x\.jpg: cannot get under 1 KB"):
         encode_capped(noisy(), "jpg", 1, "ads/x.jpg")
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png"])
+def test_encoding_an_rgb_image_leaves_it_as_it_was(fmt):
+    # an "RGB" image is encoded as it is, without the copy convert("RGB") would make
+    image = noisy((120, 90))
+    image.info["comment"] = b"kept"
+    pixels, info = image.tobytes(), dict(image.info)
+    data = encode_capped(image, fmt, None, "x")
+    assert encode_capped(image, fmt, None, "x") == data == encode_capped(image.copy(), fmt, None, "x")
+    assert image.tobytes() == pixels and image.info == info
+    # other modes are converted, as before
+    assert encode_capped(image.convert("RGBA"), fmt, None, "x") == data

@@ -473,3 +473,124 @@ def test_cover_resizes_once_per_scale_and_forgets_collected_backgrounds():
     del bg, copies
     gc.collect()
     assert key not in typography._SCALED
+
+
+# --- faster equivalents, checked against what they replace -------------------------------------
+
+
+def _max_dilation(mask: Image.Image) -> Image.Image:
+    """Non-zero where any non-zero pixel lies within a 5x5 window: two 3x3 max filters."""
+    return mask.filter(ImageFilter.MaxFilter(3)).filter(ImageFilter.MaxFilter(3))
+
+
+def _sparse(size, seed, share=0.02):
+    rng = random.Random(seed)
+    return Image.frombytes("L", size, bytes(rng.choice(range(1, 256)) if rng.random() < share else 0
+                                            for _ in range(size[0] * size[1])))
+
+
+def _corners(size):
+    im = Image.new("L", size, 0)
+    for xy in ((0, 0), (size[0] - 1, 0), (0, size[1] - 1), (size[0] - 1, size[1] - 1)):
+        im.putpixel(xy, 1)  # the faintest ink still counts
+    return im
+
+
+NEAR_INK_MASKS = {
+    "Ag 44": lambda: _ink("Ag", 44),
+    "thin 11": lambda: _ink("mill", 11),
+    "headline": lambda: fit_text("Wake up to radiant skin", [str(BRAND_DIR / "fonts" / "NotoSans-Bold.ttf")],
+                                 L4x5.headline, 860, 360, name="headline").ink,
+    "sparse": lambda: _sparse((97, 61), 4),
+    "dense": lambda: _sparse((64, 40), 5, share=0.5),
+    "corners": lambda: _corners((30, 20)),
+    "1x1": lambda: Image.new("L", (1, 1), 255),
+    "2x3": lambda: _sparse((2, 3), 6, share=0.5),
+    "blank": lambda: Image.new("L", (9, 7), 0),
+}
+
+
+@pytest.mark.parametrize("name", list(NEAR_INK_MASKS))
+def test_near_ink_is_the_5x5_max_dilation(name):
+    ink = NEAR_INK_MASKS[name]()
+    padded = Image.new("L", (ink.width + 4, ink.height + 4), 0)
+    padded.paste(ink, (2, 2))
+    near = typography._near_ink(ink)
+    assert near.size == padded.size
+    binary = [0] + [255] * 255
+    assert near.point(binary).tobytes() == _max_dilation(padded).point(binary).tobytes()
+
+
+def test_bin_mask_selects_exactly_the_given_bins():
+    rng = random.Random(8)
+    size = (173, 91)
+    values = [rng.choice((rng.randrange(typography.LUM_BINS + 1), typography.LUM_BINS, 0, 4095))
+              for _ in range(size[0] * size[1])]
+    image = Image.new("I", size)
+    image.putdata(values)
+    present = sorted(set(values) - {typography.LUM_BINS})
+    cases = [[present[0]], [present[-1]], present[10:20], present[::7], present[5:400], present,
+             [0, 4095], [1, 300, 600, 4000], []]
+    for bins in cases:
+        mask = typography._bin_mask(image, bins)
+        wanted = set(bins)
+        assert mask.tobytes() == bytes(255 if v in wanted else 0 for v in values), bins[:5]
+
+
+@pytest.mark.parametrize("name", list(REGIONS))
+def test_reaches_answers_like_worst_contrast(name):
+    img, mask = REGIONS[name]
+    for text in TEXT_LUMS:
+        for pct in (WORST_PERCENTILE, PICK_PERCENTILE, 0.0, 0.5, 0.999):
+            worst = worst_contrast(text, _luminances(img, mask), pct)
+            for target in (worst, math.nextafter(worst, math.inf), math.nextafter(worst, 0), worst * 0.9, 4.5, 22.0):
+                got = typography._reaches(text, _luminances(img, mask), target, pct)
+                assert got == (worst >= target), (text, pct, target)
+
+
+@pytest.mark.parametrize("name", list(MEASURED))
+def test_measure_final_shortcuts_give_the_same_contrast(name):
+    # render_ad passes the colour it pasted and the region as it was just before: same answer
+    bg, color, text, size, pos, outlined = MEASURED[name]
+    ink = _ink(text, size)
+    base = _outlined(bg, ink, pos, color) if outlined else bg.copy()
+    if outlined:  # the glow without the text over it
+        glow = Image.new("L", base.size, 0)
+        glow.paste(ink, pos)
+        base = bg.copy()
+        base.paste((236, 236, 236), (0, 0), glow.filter(ImageFilter.MaxFilter(5)))
+    canvas = base.copy()
+    canvas.paste(color, pos, ink)
+    pad = max(2, round(size * 0.25))
+    region = typography._grow((pos[0], pos[1], pos[0] + ink.width, pos[1] + ink.height), pad, canvas.size)
+    plain = _measure_final(canvas, ink, pos, pad)
+    assert _measure_final(canvas, ink, pos, pad, colour=color) == plain
+    before = typography._Pixels(base.crop(region))
+    assert _measure_final(canvas, ink, pos, pad, colour=color, before=before) == plain
+
+
+def test_fit_text_is_fitted_once_and_hands_out_copies(monkeypatch):
+    chain = [str(BRAND_DIR / "fonts" / BRAND.fonts["bold"])]
+    typography._FITTED.clear()
+    first = fit_text("Glow all day", chain, L4x5.headline, 860, 360, name="headline")
+    renders = []
+    real = typography.render_lines
+    monkeypatch.setattr(typography, "render_lines", lambda *a: renders.append(a) or real(*a))
+    again = fit_text("Glow all day", chain, L4x5.headline, 860, 360, name="headline")
+    assert renders == []  # the second fit was not drawn again
+    assert (again.size, again.lines, again.ink.tobytes()) == (first.size, first.lines, first.ink.tobytes())
+    first.ink.paste(0, (0, 0, first.ink.width, first.ink.height))
+    first.lines.clear()
+    third = fit_text("Glow all day", chain, L4x5.headline, 860, 360, name="headline")
+    assert (third.lines, third.ink.tobytes()) == (again.lines, again.ink.tobytes())  # copies: the cache is intact
+    wider = fit_text("Glow all day", chain, L4x5.headline, 861, 360, name="headline")  # a new key
+    assert len(renders) == 1 and wider.size == first.size
+
+
+def test_scale_for_does_the_resizes_cover_would():
+    bg = Image.linear_gradient("L").convert("RGB").resize((300, 300))
+    expected = {size: typography.cover(bg.copy(), *size).tobytes() for size in ((1080, 1350), (1080, 1080))}
+    typography.scale_for(bg, list(expected))
+    assert sorted(typography._SCALED[id(bg)]) == [(1080, 1080), (1350, 1350)]
+    assert {size: typography.cover(bg, *size).tobytes() for size in expected} == expected
+    assert sorted(typography._SCALED[id(bg)]) == [(1080, 1080), (1350, 1350)]  # nothing scaled twice

@@ -25,6 +25,7 @@ from pydantic import (
 
 from creative.errors import ConfigError
 from creative.models import Channel
+from creative.yaml_text import safe_load
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def _read_yaml(path: Path) -> Any:
     if not path.is_file():
         raise ConfigError(f"{path}: file not found", hint="check the path or restore it from git")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""

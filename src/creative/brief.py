@@ -18,6 +18,7 @@ from creative.atomic import write_atomic
 from creative.errors import InputError
 from creative.models import Brief, Channel, Concept, ResearchNotes
 from creative.text import slugify
+from creative.yaml_text import safe_load
 
 log = logging.getLogger(__name__)
 
@@ -583,7 +584,7 @@ def parse_brief(text: str, source: str = "brief.md") -> Brief:
 
 def _parse_header(lines: list[str], first_lineno: int, fail) -> dict:
     try:
-        data = yaml.safe_load("\n".join(lines))
+        data = safe_load("\n".join(lines))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         lineno = first_lineno + (mark.line if mark else 0)

@@ -369,9 +369,13 @@ def entry() -> None:
 
     Output is flushed and every atexit handler runs (logging, thread pools); only the
     interpreter's teardown of its modules is skipped. That teardown (every pydantic model,
-    Pillow, httpx, ...) took about 0.13 s, longer than most stages of a run.
+    Pillow, httpx, ...) took about 0.13 s, longer than most stages of a run. Under a profiler
+    or coverage the exit is the normal one, so they can write their reports after main().
     Tests call main() in-process and are not affected.
     """
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        main()  # a profiler or coverage writes its report at the normal exit
+        return
     try:
         main()
         code = 0

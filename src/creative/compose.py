@@ -9,8 +9,10 @@ import logging
 import math
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -39,6 +41,7 @@ from creative.typography import (
     render_ad,
     required_contrast,
     safe_rect,
+    scale_for,
 )
 
 log = logging.getLogger(__name__)
@@ -178,9 +181,64 @@ def _concept(brief: Brief, name: str, variant: int) -> Concept:
 def _background(bg_path: Path, variant: int) -> Image.Image:
     try:
         with Image.open(bg_path) as im:
-            return im.convert("RGB")
+            im.load()
+            return im if im.mode == "RGB" else im.convert("RGB")  # no copy of what is already RGB
     except (UnidentifiedImageError, OSError) as exc:
         raise LayoutError(f"variant {variant}: background {bg_path} is not a readable image ({exc})") from exc
+
+
+def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
+    """The variant's background, decoded and already scaled for every size (see typography.cover)."""
+    background = _background(bg_path, variant)
+    scale_for(background, [(size.width, size.height) for size in sizes])
+    return background
+
+
+class _Later:
+    """A task run in the calling thread when its result is first asked for."""
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict):
+        self._task: Callable | None = partial(fn, *args, **kwargs)
+        self._value = None
+
+    def result(self):
+        if self._task is not None:
+            self._value = self._task()  # an error propagates, as from a Future
+            self._task = None
+        return self._value
+
+
+class _Inline:
+    """The executor for one core: each task runs, in order, when its result is asked for."""
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> _Later:
+        return _Later(fn, args, kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+class _Backgrounds:
+    """Prepares each variant's background in a task of its own, in variant order, a few variants
+    ahead of the ads that need it; lets it go once they are done."""
+
+    def __init__(self, pool: ThreadPoolExecutor | _Inline, found: dict[int, Path], sizes: list[AdSize], ahead: int):
+        self._pool, self._found, self._sizes = pool, found, sizes
+        self._queue = list(found)
+        self._started: dict[int, Future[Image.Image] | _Later] = {}
+        for _ in range(ahead):
+            self.start_next()
+
+    def start_next(self) -> None:
+        if self._queue:
+            variant = self._queue.pop(0)
+            self._started[variant] = self._pool.submit(_prepare, self._found[variant], variant, self._sizes)
+
+    def get(self, variant: int) -> Future[Image.Image] | _Later:
+        return self._started[variant]
+
+    def release(self, variant: int) -> None:
+        del self._started[variant]
 
 
 def compose_run(
@@ -198,36 +256,51 @@ def compose_run(
     cannot fit, a box outside the safe zone, copy that differs from the brief) or an ExportError
     leaves no ads behind. It names every failing variant. Variants without a background are skipped
     (generation failures are reported upstream). Each record carries its QC; QC warnings are in
-    record.warnings too. Variants are rendered in parallel threads; results keep variant order.
+    record.warnings too. Ads are rendered in parallel threads; results keep variant, then size order.
     """
     run_dir = Path(run_dir)
-    brand = load_brand(brand_dir)
-    jobs: list[tuple[VariantPrompt, Concept, Path]] = []
-    for vp in sorted(prompts.variants, key=lambda v: v.variant):
-        if variants is not None and vp.variant not in variants:
-            continue
-        bg_path = background_path(run_dir, vp.variant)
-        if not bg_path.is_file():
-            log.info("variant %d: no background at %s; skipped", vp.variant, bg_path)
-            continue
-        jobs.append((vp, _concept(brief, vp.concept, vp.variant), bg_path))
-    layouts: dict[str, Layout] = {}
-    for size in channel.sizes if jobs else []:
-        if size.layout not in layouts:
-            layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
+    wanted = [vp for vp in sorted(prompts.variants, key=lambda v: v.variant)
+              if variants is None or vp.variant in variants]
+    found = {vp.variant: path for vp in wanted if (path := background_path(run_dir, vp.variant)).is_file()}
+    sizes = list(channel.sizes)
+    # Pillow releases the GIL while decoding, resizing, filtering and encoding: threads use every
+    # core. Small tasks keep them all busy to the end: one per background (decode and scale), then
+    # one per ad (draw, check, encode).
+    workers = min(os.cpu_count() or 1, len(found) * len(sizes))
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="compose") if workers > 1 else _Inline()
+    try:
+        # the first backgrounds are prepared while the brand and layouts load (parsing YAML holds
+        # the GIL, decoding and scaling do not); then one more as each variant's ads are queued
+        backgrounds = _Backgrounds(pool, found, sizes, ahead=workers + 1)
+        brand = load_brand(brand_dir)
+        jobs: list[tuple[VariantPrompt, Concept]] = []
+        for vp in wanted:
+            if vp.variant not in found:
+                log.info("variant %d: no background at %s; skipped", vp.variant, background_path(run_dir, vp.variant))
+                continue
+            jobs.append((vp, _concept(brief, vp.concept, vp.variant)))
+        layouts: dict[str, Layout] = {}
+        for size in sizes if jobs else []:
+            if size.layout not in layouts:
+                layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
+        tasks: list[tuple[int, list[Future[_Pending | LayoutError] | _Later]]] = []
+        for vp, concept in jobs:
+            tasks.append((vp.variant, [
+                pool.submit(_compose_ad, vp, concept, backgrounds.get(vp.variant), size, run_dir=run_dir,
+                            run_id=run_id, brand=brand, brand_dir=brand_dir, channel=channel, layouts=layouts)
+                for size in sizes]))
+            backgrounds.start_next()
+        done: list[_Pending | LayoutError] = []
+        for variant, ads in tasks:  # variant, then size order, whichever finished first
+            done += [ad.result() for ad in ads]
+            backgrounds.release(variant)
+    finally:
+        pool.shutdown(cancel_futures=True)  # after an error, work not started yet is dropped
+    return _write_ads(run_dir, done)
 
-    def one(job: tuple[VariantPrompt, Concept, Path]) -> list[_Pending | LayoutError]:
-        return _compose_variant(*job, run_dir=run_dir, run_id=run_id, brand=brand, brand_dir=brand_dir, channel=channel,
-                                layouts=layouts)
 
-    # Pillow releases the GIL while resizing, filtering and encoding: threads use every core.
-    workers = min(os.cpu_count() or 1, len(jobs))
-    if workers > 1:
-        with ThreadPoolExecutor(workers, thread_name_prefix="compose") as pool:
-            outcomes = list(pool.map(one, jobs))  # map keeps variant order
-    else:
-        outcomes = [one(job) for job in jobs]
-    done = [o for variant in outcomes for o in variant]
+def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdRecord]:
+    """Write every ad, or none: a LayoutError naming every failing ad, else the first ExportError."""
     failures = [o for o in done if isinstance(o, LayoutError)]
     if failures:
         first = failures[0]
@@ -247,32 +320,27 @@ def compose_run(
     return records
 
 
-def _compose_variant(vp: VariantPrompt, concept: Concept, bg_path: Path, *, run_dir: Path, run_id: str, brand: Brand,
-                     brand_dir: Path, channel: Channel, layouts: dict[str, Layout]) -> list[_Pending | LayoutError]:
-    """Render, check and encode every size of one variant: an encoded ad or a LayoutError each."""
-    background = _background(bg_path, vp.variant)
-    copy = expected_copy(concept, brand)
-    out: list[_Pending | LayoutError] = []
-    for size in channel.sizes:
-        where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
-        try:
-            ad = render_ad(background, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
-        except LayoutError as exc:
-            # keep going: one message that names every variant that does not fit saves re-runs
-            out.append(LayoutError(f"{where}: {exc.message}", hint=exc.hint))
-            continue
-        qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, copy)
-        if qc.errors:
-            out.append(LayoutError(f"{where}: QC failed: {'; '.join(qc.errors)}"))
-            continue
-        name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)
-        record = AdRecord(
-            variant=vp.variant, concept=concept.name, seed=vp.seed, width=size.width,
-            height=size.height, path=f"ads/{name}", boxes=ad.boxes,
-            warnings=[*ad.warnings, *qc.warnings], qc=qc,
-        )
-        out.append(_Pending(record, _encode(ad.image, size, channel, run_dir / record.path)))
-    return out
+def _compose_ad(vp: VariantPrompt, concept: Concept, background: Future[Image.Image] | _Later, size: AdSize, *,
+                run_dir: Path, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
+                layouts: dict[str, Layout]) -> _Pending | LayoutError:
+    """Render, check and encode one ad of one variant: the encoded ad, or a LayoutError."""
+    image = background.result()  # an unreadable background is raised, not collected
+    where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
+    try:
+        ad = render_ad(image, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
+    except LayoutError as exc:
+        # keep going: one message that names every variant that does not fit saves re-runs
+        return LayoutError(f"{where}: {exc.message}", hint=exc.hint)
+    qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, expected_copy(concept, brand))
+    if qc.errors:
+        return LayoutError(f"{where}: QC failed: {'; '.join(qc.errors)}")
+    name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)
+    record = AdRecord(
+        variant=vp.variant, concept=concept.name, seed=vp.seed, width=size.width,
+        height=size.height, path=f"ads/{name}", boxes=ad.boxes,
+        warnings=[*ad.warnings, *qc.warnings], qc=qc,
+    )
+    return _Pending(record, _encode(ad.image, size, channel, run_dir / record.path))
 
 
 def _encode(image: Image.Image, size: AdSize, channel: Channel, name: Path) -> bytes | ExportError:

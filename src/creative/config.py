@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from creative.errors import ConfigError
+from creative.yaml_text import safe_load
 
 DEFAULT_CONFIG_NAME = "creative.yaml"
 DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
@@ -144,7 +145,7 @@ def format_validation_error(exc: ValidationError) -> str:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

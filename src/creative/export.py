@@ -42,7 +42,7 @@ def srgb_icc() -> bytes:
 def encode_image(image: Image.Image, fmt: Literal["jpg", "png"], quality: int = 92) -> bytes:
     """Encode to bytes: JPEG 4:4:4 (crisp text edges) with sRGB ICC, or optimised PNG."""
     buf = io.BytesIO()
-    rgb = image.convert("RGB")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")  # saving never changes the image: no copy
     if fmt == "jpg":
         options = {"quality": quality, "subsampling": 0, "icc_profile": srgb_icc()}
         try:

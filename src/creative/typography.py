@@ -8,6 +8,7 @@ hold on the final pixels. Same inputs and Pillow build give byte-identical image
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import logging
 import math
@@ -19,7 +20,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageMath, ImageStat, features
+from PIL import (
+    Image,
+    ImageChops,
+    ImageDraw,
+    ImageFilter,
+    ImageFont,
+    ImageMath,
+    ImageStat,
+    features,
+)
 
 from creative.brand import Box, Brand, Layout, TextBox
 from creative.errors import LayoutError
@@ -76,8 +86,10 @@ def required_contrast(size_px: int) -> float:
 # Bins are uniform in (L + 0.05) ** LUM_POWER, close to log(L + 0.05), in which a contrast ratio
 # is a distance: every bin spans under 0.12% of (L + 0.05). Percentiles are located on the bins,
 # then made exact from the few bins that straddle the answer, whose pixels' real colours are read
-# back (getcolors). Results equal the per-pixel computation; only the float32 luminance used to
-# bin a pixel can put it one bin off, which the 1e-6 slack below absorbs.
+# back (getcolors); readable() only asks on which side of a target the percentile lies, which the
+# bins settle but for those straddling the target. A region is binned once (_Pixels) for all its
+# selections. Results equal the per-pixel computation; only the float32 luminance used to bin a
+# pixel can put it one bin off, which the 1e-6 slack below absorbs.
 LUM_BINS = 4096
 LUM_POWER = 0.25
 _U0 = 0.05**LUM_POWER
@@ -87,27 +99,128 @@ _BIN_SPAN = max((_BIN_EDGES[i + 1] + 0.05) / (_BIN_EDGES[i] + 0.05) for i in ran
 _SLACK = 1 + 1e-6
 
 
-class Luminances:
-    """Relative luminance of a set of pixels: counts per bin, and the pixels to read exact values from."""
+# point() tables for "L" masks
+_SOLID = [0] * 255 + [255]  # fully covered pixels only
+_ANY_INK = [0] + [255] * 255
+_NO_INK = [255] + [0] * 255
 
-    def __init__(self, rgb: Image.Image | None = None, bins: Image.Image | None = None, mask: Image.Image | None = None):
-        self._rgb, self._q = rgb, bins  # bins: "I", LUM_BINS where the pixel is not selected
-        counts = [] if bins is None else bins.getcolors(LUM_BINS + 1)
-        self.bins = sorted((q, n) for n, q in counts if q != LUM_BINS)
-        self.total = sum(n for _, n in self.bins)
-        # one colour (text ink, a flat fill): its luminance, with no search at all
-        self.exact = _single_colour(rgb, mask) if self.total else None
-        self.stdev = _stdev(rgb, mask, self.total) if self.total and self.exact is None else 0.0
+
+def _sample_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a region is measured at: about MEASURE_MAX_PIXELS pixels at most."""
+    width, height = size
+    factor = max(1, math.ceil(math.sqrt(width * height / MEASURE_MAX_PIXELS)))
+    return (max(1, width // factor), max(1, height // factor)) if factor > 1 else size
+
+
+def _sampled(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    # nearest sampling keeps real pixel values: averaging would hide busy highlights
+    return img if img.size == size else img.resize(size, Image.NEAREST)
+
+
+class _Pixels:
+    """The pixels of one image region, sampled to stay fast, whose luminance and bins are computed
+    once, on first use, and shared by every selection of them (all pixels, the text, its surround)."""
+
+    def __init__(self, img: Image.Image):
+        self.source_size = img.size
+        self.size = _sample_size(img.size)
+        img = _sampled(img, self.size)
+        self.rgb = img if img.mode == "RGB" else img.convert("RGB")
+        self._lum: Image.Image | None = None
+        self._bins: Image.Image | None = None
+
+    def lum(self) -> Image.Image:
+        if self._lum is None:
+            self._lum = _lum_image(self.rgb)
+        return self._lum
+
+    def bins(self) -> Image.Image:
+        """An "I" image of every pixel's bin."""
+        if self._bins is None:
+            self._bins = ImageMath.lambda_eval(
+                lambda a: a["min"](a["int"]((a["lum"] + 0.05) ** LUM_POWER / _DU - _U0 / _DU), LUM_BINS - 1),
+                lum=self.lum(),
+            )
+        return self._bins
+
+    def select(self, mask: Image.Image | None = None) -> Luminances:
+        """The pixels where mask (the size of the region) is 255; every pixel without a mask."""
+        if mask is not None:
+            mask = _sampled(mask, self.size).point(_SOLID)  # the same sample positions as the pixels
+        return Luminances(self, mask)
+
+
+def _once(method):
+    """A property computed on first use, then kept: functools.cached_property without its lock,
+    which in Python 3.11 makes every thread wait for any instance's computation."""
+    key = method.__name__
+
+    @functools.wraps(method)
+    def get(self):
+        cache = self.__dict__.setdefault("_once", {})
+        if key not in cache:
+            cache[key] = method(self)
+        return cache[key]
+
+    return property(get)
+
+
+class Luminances:
+    """Relative luminance of a selection of pixels: counts per bin, and the pixels to read exact values from.
+
+    Everything but the count is computed on first use.
+    """
+
+    def __init__(self, pixels: _Pixels | None = None, mask: Image.Image | None = None):
+        self._pixels, self._mask = pixels, mask  # mask: "L", 255 where selected, else 0
+        if pixels is None:
+            self.total = 0
+        else:
+            self.total = pixels.size[0] * pixels.size[1] if mask is None else mask.histogram()[255]
 
     def __len__(self) -> int:
         return self.total
 
-    def values(self, first: int, last: int) -> list[tuple[float, int]]:
-        """(exact luminance, count) of the selected pixels in bins first..last."""
-        inside = ImageMath.lambda_eval(
-            lambda a: a["convert"]((a["q"] >= first) * (a["q"] <= last) * 255, "L"), q=self._q)
-        picked = Image.new("RGBA", self._rgb.size, (0, 0, 0, 0))
-        picked.paste(self._rgb, (0, 0), inside)  # everything else stays (0, 0, 0, 0)
+    @_once
+    def exact(self) -> float | None:
+        """The luminance of the one colour every selected pixel has; None if they differ."""
+        if not self.total or len(self.bins) > 1:  # one colour is one bin: no need to look closer
+            return None
+        return _single_colour(self._pixels.rgb, self._mask)
+
+    @_once
+    def _selected_bins(self) -> Image.Image:
+        """The pixels' bins, with LUM_BINS (never counted) where they are not selected."""
+        bins = self._pixels.bins()
+        if self._mask is None:
+            return bins
+        selected = Image.new("I", bins.size, LUM_BINS)
+        selected.paste(bins, (0, 0), self._mask)
+        return selected
+
+    @_once
+    def bins(self) -> list[tuple[int, int]]:
+        """(bin, count) of the selected pixels, by bin."""
+        if not self.total:
+            return []
+        counts = self._selected_bins.getcolors(LUM_BINS + 1)
+        return sorted([(q, n) for n, q in counts if q != LUM_BINS])
+
+    @_once
+    def stdev(self) -> float:
+        """Population standard deviation of the selected pixels' luminance (0 for one colour)."""
+        if not self.total or self.exact is not None:
+            return 0.0
+        return _stdev(self._pixels.lum(), self._mask, self.total)
+
+    def values(self, bins: list[int]) -> list[tuple[float, int]]:
+        """(exact luminance, count) of the selected pixels in the given bins."""
+        inside = _bin_mask(self._selected_bins, sorted(bins))
+        box = inside.getbbox()
+        if box is None:
+            return []
+        picked = Image.new("RGBA", (box[2] - box[0], box[3] - box[1]), (0, 0, 0, 0))
+        picked.paste(self._pixels.rgb.crop(box), (0, 0), inside.crop(box))  # the rest stays (0, 0, 0, 0)
         colours = picked.getcolors(picked.width * picked.height + 1)
         return [(luminance(c[:3]), n) for n, c in colours if c[3] == 255]
 
@@ -118,9 +231,29 @@ class Luminances:
         k, seen = self.total // 2, 0
         for q, n in self.bins:
             if seen + n > k:
-                return _kth(sorted(self.values(q, q)), k - seen)
+                return _kth(sorted(self.values([q])), k - seen)
             seen += n
         raise ValueError("median of no pixels")
+
+
+def _bin_mask(bins_image: Image.Image, bins: list[int]) -> Image.Image:
+    """An "L" mask, 255 where the "I" image holds one of the (sorted) bins.
+
+    Shifted so the first bin wanted is 1 and clipped to 0..255 by the "L" conversion, bins index a
+    point() table: a few C calls for up to 254 bins, instead of comparing bins one by one.
+    """
+    mask = None
+    start = 0
+    while start < len(bins):
+        base = bins[start] - 1
+        end = bisect.bisect_right(bins, base + 254, start)
+        table = [0] * 256
+        for q in bins[start:end]:
+            table[q - base] = 255
+        part = bins_image.point(lambda v, base=base: v - base).convert("L").point(table)
+        mask = part if mask is None else ImageChops.lighter(mask, part)
+        start = end
+    return mask if mask is not None else Image.new("L", bins_image.size, 0)
 
 
 def _kth(pairs: list[tuple[float, int]], k: int) -> float:
@@ -142,22 +275,7 @@ def _lum_image(img: Image.Image) -> Image.Image:
 
 def _luminances(img: Image.Image, mask: Image.Image | None = None) -> Luminances:
     """Luminance of every pixel of img (where mask is 255, if given), sampled to stay fast."""
-    factor = max(1, math.ceil(math.sqrt(img.width * img.height / MEASURE_MAX_PIXELS)))
-    if factor > 1:
-        # nearest sampling keeps real pixel values: averaging would hide busy highlights
-        size = (max(1, img.width // factor), max(1, img.height // factor))
-        img = img.resize(size, Image.NEAREST)
-        mask = mask.resize(size, Image.NEAREST) if mask is not None else None
-    img = img.convert("RGB")
-    q = ImageMath.lambda_eval(
-        lambda a: a["min"](a["int"]((a["lum"] + 0.05) ** LUM_POWER / _DU - _U0 / _DU), LUM_BINS - 1),
-        lum=_lum_image(img),
-    )
-    if mask is not None:
-        mask = mask.point(lambda v: 255 if v == 255 else 0)
-        # pixels outside the mask go to the sentinel bin LUM_BINS, never counted
-        q = ImageMath.lambda_eval(lambda a: a["min"](a["q"] + (255 - a["m"]) * LUM_BINS, LUM_BINS), q=q, m=mask)
-    return Luminances(img, q, mask)
+    return _Pixels(img).select(mask)
 
 
 def _single_colour(img: Image.Image, mask: Image.Image | None) -> float | None:
@@ -168,17 +286,16 @@ def _single_colour(img: Image.Image, mask: Image.Image | None) -> float | None:
     return None
 
 
-def _stdev(img: Image.Image, mask: Image.Image | None, total: int) -> float:
-    """Population standard deviation of the selected pixels' luminance.
+def _stdev(lum: Image.Image, mask: Image.Image | None, total: int) -> float:
+    """Population standard deviation of the selected pixels of an "F" luminance image.
 
     From float32 pixels averaged by a 1x1 BOX resize (double sums in Pillow): within 1e-6 of the
     per-pixel figure, where busy() compares it with BUSY_STDEV; bin centres would be 1000x coarser.
     """
-    lum = _lum_image(img)
     if mask is not None:
         lum = ImageMath.lambda_eval(lambda a: a["l"] * a["m"] / 255.0, l=lum, m=mask)
     square = ImageMath.lambda_eval(lambda a: a["l"] * a["l"], l=lum)
-    scale = img.width * img.height / total  # the mean over the selected pixels only
+    scale = lum.width * lum.height / total  # the mean over the selected pixels only
     mean = lum.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
     mean_square = square.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
     return math.sqrt(max(0.0, mean_square - mean * mean))
@@ -197,14 +314,22 @@ def _ratio_range(text_lum: float, q: int) -> tuple[float, float]:
 def _outwards(text_lum: float, bins: list[tuple[int, int]]):
     """Bins as (q, count, lowest ratio, highest ratio), by increasing lowest ratio: the ratio
     grows with the distance from the text's bin on either side, so walk out, nearer side first."""
+
+    def ratios(i: int) -> tuple[float, float]:
+        return _ratio_range(text_lum, bins[i][0]) if 0 <= i < len(bins) else (math.inf, math.inf)
+
     right = bisect.bisect_left(bins, (bisect.bisect_right(_BIN_EDGES, text_lum) - 1, 0))
     left = right - 1
+    below, above = ratios(left), ratios(right)
     while left >= 0 or right < len(bins):
-        lows = [_ratio_range(text_lum, bins[i][0]) if 0 <= i < len(bins) else (math.inf,) for i in (left, right)]
-        side = 0 if lows[0][0] <= lows[1][0] else 1
-        i = (left, right)[side]
-        yield bins[i][0], bins[i][1], *lows[side]
-        left, right = (left - 1, right) if side == 0 else (left, right + 1)
+        if below[0] <= above[0]:
+            yield bins[left][0], bins[left][1], *below
+            left -= 1
+            below = ratios(left)
+        else:
+            yield bins[right][0], bins[right][1], *above
+            right += 1
+            above = ratios(right)
 
 
 def worst_contrast(text_lum: float, background: Luminances, percentile: float = WORST_PERCENTILE) -> float:
@@ -227,12 +352,13 @@ def worst_contrast(text_lum: float, background: Luminances, percentile: float = 
             bound = low * _BIN_SPAN * _SLACK
         window.append((q, n, high))
     floor = bound / (_BIN_SPAN * _SLACK * _SLACK)  # = the lowest-ratio bound found above
-    exact: list[tuple[float, int]] = []
+    read: list[int] = []
     for q, n, high in window:
         if high * _SLACK < floor:
             below += n  # wholly under the answer: counted, never read
         else:
-            exact += [(contrast_ratio(text_lum, v), c) for v, c in background.values(q, q)]
+            read.append(q)
+    exact = [(contrast_ratio(text_lum, v), c) for v, c in background.values(read)]  # all read bins at once
     return _kth(sorted(exact), k - below)
 
 
@@ -242,7 +368,35 @@ def busy(background: Luminances) -> bool:
 
 
 def readable(text_lum: float, background: Luminances, target: float) -> bool:
-    return worst_contrast(text_lum, background, PICK_PERCENTILE) >= target and not busy(background)
+    """worst_contrast(text_lum, background, PICK_PERCENTILE) >= target, and the background is calm."""
+    return _reaches(text_lum, background, target, PICK_PERCENTILE) and not busy(background)
+
+
+def _reaches(text_lum: float, background: Luminances, target: float, percentile: float) -> bool:
+    """worst_contrast(text_lum, background, percentile) >= target, without finding that contrast.
+
+    It holds when at most k = int(n * percentile) pixels are under target. The bins settle most
+    pixels, under or not; only those in bins that straddle target are read.
+    """
+    if not background.total:
+        return 21.0 >= target
+    if background.exact is not None:
+        return contrast_ratio(text_lum, background.exact) >= target
+    k = int(background.total * percentile)
+    under, unsure, straddling = 0, 0, []
+    for q, n, low, high in _outwards(text_lum, background.bins):
+        if low / _SLACK >= target:
+            break  # this bin and every later one are wholly at or over target
+        if high * _SLACK < target:
+            under += n
+            if under > k:
+                return False
+        else:
+            unsure += n
+            straddling.append(q)
+    if under + unsure <= k:
+        return True
+    return under + sum(n for v, n in background.values(straddling) if contrast_ratio(text_lum, v) < target) <= k
 
 
 # --- fonts --------------------------------------------------------------------
@@ -363,6 +517,12 @@ class FittedText:
     ink: Image.Image  # "L" mask cropped to glyph ink
 
 
+# Fitted copy: every variant of a concept fits the same copy into the same box, and drawing
+# glyphs holds the GIL, so render threads would otherwise take turns redoing the same work.
+_FITTED: dict[tuple, FittedText] = {}
+_FITTED_LOCK = threading.Lock()
+
+
 def fit_text(
     text: str,
     chain: list[str],
@@ -376,6 +536,35 @@ def fit_text(
     min_content_h: float = 0.0,
 ) -> FittedText:
     """Largest size in [min_size, max_size] whose wrapped ink fits width x height (with padding in ems)."""
+    # every box field _fit reads is in the key
+    key = (text, tuple(chain), box.min_size, box.max_size, box.max_lines, box.line_height, box.align,
+           width, height, pad_x, pad_y, min_content_h)
+    with _FITTED_LOCK:
+        fitted = _FITTED.get(key)
+    if fitted is None:
+        fitted = _fit(text, chain, box, width, height, name=name, pad_x=pad_x, pad_y=pad_y,
+                      min_content_h=min_content_h)
+        with _FITTED_LOCK:
+            if len(_FITTED) >= 64:
+                _FITTED.clear()
+            _FITTED[key] = fitted
+    # a copy each: the cached one must never change
+    return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
+
+
+def _fit(
+    text: str,
+    chain: list[str],
+    box: TextBox,
+    width: int,
+    height: int,
+    *,
+    name: str,
+    pad_x: float,
+    pad_y: float,
+    min_content_h: float,
+) -> FittedText:
+    """fit_text, uncached."""
     _, missing = split_runs(text.replace("\n", " "), chain)
     if missing:
         listed = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing)
@@ -421,22 +610,39 @@ def _scaled_copies(background: Image.Image) -> dict[tuple[int, int], Image.Image
         return _SCALED[key]
 
 
-def cover(background: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale to cover width x height, then centre-crop."""
+def _cover_size(background: Image.Image, width: int, height: int) -> tuple[int, int]:
+    """The size the background is scaled to so that it covers width x height."""
     scale = max(width / background.width, height / background.height)
-    w = max(width, math.ceil(background.width * scale))
-    h = max(height, math.ceil(background.height * scale))
+    return max(width, math.ceil(background.width * scale)), max(height, math.ceil(background.height * scale))
+
+
+def _scaled(background: Image.Image, w: int, h: int) -> Image.Image:
+    """The background scaled to w x h, made once per background and size."""
     copies = _scaled_copies(background)
     scaled = copies.get((w, h))
     if scaled is None:
-        scaled = background.convert("RGB")
-        if (w, h) != scaled.size:
+        rgb = background if background.mode == "RGB" else background.convert("RGB")
+        if (w, h) != rgb.size:
             # BICUBIC: the background is soft by nature; LANCZOS costs twice as much for no visible gain.
-            scaled = scaled.resize((w, h), Image.BICUBIC)
+            scaled = rgb.resize((w, h), Image.BICUBIC)
+        else:
+            # a copy: holding the background itself here would keep it from ever being collected
+            scaled = rgb.copy() if rgb is background else rgb
         copies[w, h] = scaled
-    bg = scaled
+    return scaled
+
+
+def scale_for(background: Image.Image, sizes: list[tuple[int, int]]) -> None:
+    """Scale the background now for every (width, height) that cover() will be asked for."""
+    for size in dict.fromkeys(_cover_size(background, *s) for s in sizes):
+        _scaled(background, *size)
+
+
+def cover(background: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale to cover width x height, then centre-crop."""
+    w, h = _cover_size(background, width, height)
     left, top = (w - width) // 2, (h - height) // 2
-    return bg.crop((left, top, left + width, top + height))
+    return _scaled(background, w, h).crop((left, top, left + width, top + height))
 
 
 def _place(box_px: tuple[int, int, int, int], w: int, h: int, align: str, valign: str) -> tuple[int, int]:
@@ -525,22 +731,48 @@ def _scrim_mask(kind: str, canvas: tuple[int, int], rect: tuple[int, int, int, i
     return col.resize(canvas, Image.NEAREST)
 
 
-def _measure_final(canvas: Image.Image, ink: Image.Image, pos: tuple[int, int], pad: int) -> float:
-    """Contrast on the final pixels: solid glyph pixels vs background pixels around the glyphs."""
+def _measure_final(canvas: Image.Image, ink: Image.Image, pos: tuple[int, int], pad: int, *,
+                   colour: tuple[int, int, int] | None = None, before: _Pixels | None = None) -> float:
+    """Contrast on the final pixels: solid glyph pixels vs background pixels around the glyphs.
+
+    colour: the colour the ink was just pasted in, if it was: its solid pixels are exactly that
+    colour, so they need no reading. before: the region's pixels just before that paste, if
+    already measured: the background is read where no ink reaches, where nothing changed.
+    """
     x, y = pos
     region = _grow((x, y, x + ink.width, y + ink.height), pad, canvas.size)
     full = Image.new("L", (region[2] - region[0], region[3] - region[1]), 0)
     full.paste(ink, (x - region[0], y - region[1]))
-    crop = canvas.crop(region)
-    text_px = _luminances(crop, full.point(lambda v: 255 if v == 255 else 0))
-    # dilate so anti-aliased edges count as neither text nor background
-    # (two 3x3 max filters make the same 5x5 dilation at a fraction of the cost)
-    halo = full.filter(ImageFilter.MaxFilter(3)).filter(ImageFilter.MaxFilter(3)).point(lambda v: 0 if v else 255)
-    bg_px = _luminances(crop, halo)
-    if not text_px:
+    after = None
+    if colour is not None:
+        solid = _sampled(full, _sample_size(full.size)).histogram()[255]
+        text_lum = luminance(colour) if solid else None
+    else:
+        after = _Pixels(canvas.crop(region))
+        text_px = after.select(full)
+        text_lum = text_px.median() if text_px else None
+    if text_lum is None:
         return 1.0
-    text_lum = text_px.median()
-    return round(worst_contrast(text_lum, bg_px), 2)
+    assert before is None or before.source_size == full.size, "before must be the same region"
+    pixels = before or after or _Pixels(canvas.crop(region))
+    # the background: pixels no ink comes within 2 px of, so anti-aliased edges count as neither
+    near = Image.new("L", full.size, 0)
+    near.paste(_near_ink(ink), (x - region[0] - 2, y - region[1] - 2))  # clipped to the region
+    far = _sampled(near, pixels.size).point(_NO_INK)
+    return round(worst_contrast(text_lum, Luminances(pixels, far)), 2)
+
+
+def _near_ink(ink: Image.Image) -> Image.Image:
+    """Non-zero where any ink lies within 2 px (a 5x5 window), else 0: ink dilated, and grown by
+    2 px on every side to hold it.
+
+    A 5x5 box blur of the ink made 0/255 is non-zero exactly where a 5x5 max filter is, at a
+    fraction of the cost: a lone ink pixel still leaves 255 // 5 = 51, then 51 // 5 = 10, after the
+    two 8-bit passes; the zero border makes the filters' repeated edge pixels blank.
+    """
+    solid = Image.new("L", (ink.width + 4, ink.height + 4), 0)
+    solid.paste(ink.point(_ANY_INK), (2, 2))
+    return solid.filter(ImageFilter.BoxBlur(2))
 
 
 def _draw_text_box(
@@ -563,7 +795,9 @@ def _draw_text_box(
     required = required_contrast(size)
     target = max(required, DESIGN_CONTRAST)
 
-    background = _luminances(canvas.crop(region))
+    crop = canvas.crop(region)
+    pixels = _Pixels(crop)  # the region as the text will sit on it, kept for the final measure
+    background = pixels.select()
     names = [box.color] if box.color != "auto" else brand.text_color_names()
     color_name = next((n for n in names if readable(luminance(brand.rgb(n)), background, target)), None)
     if color_name is None:
@@ -584,12 +818,12 @@ def _draw_text_box(
         scrim_name = (brand.scrim_dark or by_lum[0]) if light_text else (brand.scrim_light or by_lum[-1])
         text_lum = luminance(brand.rgb(color_name))
         # try each strength on the measured region only; the whole canvas gets the one kept
-        base = canvas.crop(region)
         for alpha in SCRIM_ALPHAS:
             scrim = _scrim_mask(kind, canvas.size, rect, size, alpha)
-            trial = base.copy()
+            trial = crop.copy()
             trial.paste(brand.rgb(scrim_name), (0, 0), scrim.crop(region))
-            if readable(text_lum, _luminances(trial), target):
+            pixels = _Pixels(trial)  # = the canvas region once this scrim is kept
+            if readable(text_lum, pixels.select(), target):
                 break
         canvas.paste(brand.rgb(scrim_name), (0, 0), scrim)
         _over(layer, brand.rgb(scrim_name), (0, 0), scrim)  # only the scrim that was kept
@@ -597,7 +831,7 @@ def _draw_text_box(
 
     canvas.paste(brand.rgb(color_name), pos, ink)
     _over(layer, brand.rgb(color_name), pos, ink)
-    achieved = _measure_final(canvas, ink, pos, pad)
+    achieved = _measure_final(canvas, ink, pos, pad, colour=brand.rgb(color_name), before=pixels)
     # pass/fail against WCAG is QC's job (compose.qc_ad); the engine only measures
     return BoxCheck(box=name, text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=rect,
                     contrast=achieved)
@@ -623,22 +857,25 @@ def _draw_cta(
     bw, bh = ink.width + 2 * px, max(ink.height, round(0.75 * size)) + 2 * py
     bx, by = _place(box_px, bw, bh, box.align, box.valign)
     button = (bx, by, bx + bw, by + bh)
-    # supersample the rounded rectangle so its edge is smooth
-    ss = 4
-    mask = Image.new("L", (bw * ss, bh * ss), 0)
-    ImageDraw.Draw(mask).rounded_rectangle(
-        (0, 0, bw * ss - 1, bh * ss - 1), radius=round(style.radius * bh * ss), fill=255
-    )
-    mask = mask.resize((bw, bh), Image.LANCZOS)
+    mask = _button_mask(bw, bh, round(style.radius * bh * 4))
     canvas.paste(brand.rgb(style.background), (bx, by), mask)
     _over(layer, brand.rgb(style.background), (bx, by), mask)
     # centre the real glyph ink on the button
     tx, ty = bx + (bw - ink.width) // 2, by + (bh - ink.height) // 2
     canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
     _over(layer, brand.rgb(style.text_color), (tx, ty), ink)
-    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2))
+    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2), colour=brand.rgb(style.text_color))
     return BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
                     contrast=achieved)
+
+
+@lru_cache(maxsize=32)  # read-only use; every variant of a concept has the same button
+def _button_mask(width: int, height: int, radius_4x: int) -> Image.Image:
+    """The CTA button's "L" mask: a rounded rectangle supersampled 4x so its edge is smooth."""
+    ss = 4
+    mask = Image.new("L", (width * ss, height * ss), 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, width * ss - 1, height * ss - 1), radius=radius_4x, fill=255)
+    return mask.resize((width, height), Image.LANCZOS)
 
 
 @lru_cache(maxsize=16)

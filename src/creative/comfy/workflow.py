@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from creative.errors import WorkflowError
+from creative.yaml_text import safe_load
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def _load_binding(bind_path: Path, graph: dict) -> Binding:
                             hint=f"create it with the keys seed, width, height, output and "
                                  f"optionally positive, negative, e.g. {BIND_EXAMPLE}")
     try:
-        raw = yaml.safe_load(bind_path.read_text(encoding="utf-8"))
+        raw = safe_load(bind_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise WorkflowError(f"bind file {bind_path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
