@@ -467,3 +467,67 @@ def test_layout_error_in_a_later_variant_beats_an_export_error_in_an_earlier_one
     assert err.value.message.startswith("variant 2 ('Sữa rửa mặt') at 1080x1350: headline: text 'This headline")
     assert "cannot get under" not in err.value.message
     assert _ads_written(tmp_path) == []
+
+
+# --- drawing while the GPU works: AdComposer and the run's pipeline ----------------------------
+
+import time  # noqa: E402
+
+from creative.compose import AdComposer  # noqa: E402
+
+
+def _record_renders(monkeypatch) -> list[tuple[int, float]]:
+    """(variant, time) of every ad rendered from now on."""
+    real, seen = compose._compose_ad, []
+
+    def recorded(vp, *args, **kwargs):
+        out = real(vp, *args, **kwargs)
+        seen.append((vp.variant, time.time()))
+        return out
+
+    monkeypatch.setattr(compose, "_compose_ad", recorded)
+    return seen
+
+
+def test_composer_draws_a_variant_as_soon_as_it_is_added_and_writes_only_at_finish(tmp_path, monkeypatch):
+    _backgrounds(tmp_path, [1, 2])
+    seen = _record_renders(monkeypatch)
+    with AdComposer(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND, workers=2) as composer:
+        assert composer.add(1) and not composer.add(3)  # variant 3 has no background
+        deadline = time.monotonic() + 20
+        while len(seen) < 2:
+            assert time.monotonic() < deadline, "variant 1 was not drawn before finish()"
+            time.sleep(0.01)
+        assert _ads_written(tmp_path) == []  # drawn and encoded, nothing on disk yet
+        records = composer.finish()
+    assert [v for v, _ in seen] == [1, 1, 2, 2]
+    fresh = tmp_path / "fresh"
+    (fresh / "backgrounds").mkdir(parents=True)
+    for v in (1, 2):
+        (fresh / "backgrounds" / f"v{v:02d}.png").write_bytes((tmp_path / "backgrounds" / f"v{v:02d}.png").read_bytes())
+    expected = compose_run(fresh, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    assert [r.sha256 for r in records] == [r.sha256 for r in expected]  # same bytes as composing at the end
+
+
+def test_a_run_draws_its_ads_while_the_next_backgrounds_generate(tmp_path, monkeypatch):
+    from cli_helpers import EXAMPLE_PAGE
+
+    from creative.comfy.mock import MockOptions, MockServer
+    from creative.config import Settings
+    from creative.pipeline import RunOptions, run_pipeline
+    from creative.progress import Reporter
+    from creative.runlog import read_runlog
+
+    seen = _record_renders(monkeypatch)
+    with MockServer(MockOptions(latency=0.4)) as server:  # one server: images come one by one
+        settings = Settings.model_validate({
+            "comfyui": {"urls": [server.url]},
+            "paths": {"runs_dir": str(tmp_path / "runs"), "brand_dir": str(BRAND)},
+        })
+        result = run_pipeline(RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), variants=3, no_cache=True),
+                              settings, Reporter())
+    assert result.exit_code == 0, result.message
+    generate = next(s for s in read_runlog(result.run_dir).stages if s.name == "generate")
+    drawn_early = {variant for variant, at in seen if at < generate.ended_at}
+    assert {1, 2} <= drawn_early  # both ads of the first variants were ready before the last image
+    assert len(read_runlog(result.run_dir).variants[0].ads) == 2

@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -218,27 +219,110 @@ class _Inline:
         pass
 
 
-class _Backgrounds:
-    """Prepares each variant's background in a task of its own, in variant order, a few variants
-    ahead of the ads that need it; lets it go once they are done."""
+class _SharedBackground:
+    """A variant's prepared background, shared by its ads and let go when the last one is done,
+    so only the few variants in progress hold decoded images however many are queued."""
 
-    def __init__(self, pool: ThreadPoolExecutor | _Inline, found: dict[int, Path], sizes: list[AdSize], ahead: int):
-        self._pool, self._found, self._sizes = pool, found, sizes
-        self._queue = list(found)
-        self._started: dict[int, Future[Image.Image] | _Later] = {}
-        for _ in range(ahead):
-            self.start_next()
+    def __init__(self, task: Future[Image.Image] | _Later, users: int):
+        self._task: Future[Image.Image] | _Later | None = task
+        self._users = users
+        self._lock = threading.Lock()
 
-    def start_next(self) -> None:
-        if self._queue:
-            variant = self._queue.pop(0)
-            self._started[variant] = self._pool.submit(_prepare, self._found[variant], variant, self._sizes)
+    def get(self) -> Image.Image:
+        assert self._task is not None, "released before its last user"
+        return self._task.result()  # an unreadable background is raised, not collected
 
-    def get(self, variant: int) -> Future[Image.Image] | _Later:
-        return self._started[variant]
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._task = None
 
-    def release(self, variant: int) -> None:
-        del self._started[variant]
+
+class AdComposer:
+    """Renders a run's ads in worker threads, each variant as soon as its background is on disk.
+
+    `add(variant)` queues a variant and returns at once, so generation can hand each background
+    over the moment it is written and the ads are drawn while the GPU works on the next ones.
+    `finish()` queues whatever is left, waits, and writes every ad or none (see compose_run).
+    Used as a context manager: leaving early (an error, Ctrl-C) drops the work not started yet.
+    """
+
+    def __init__(self, run_dir: Path, run_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
+                 brand_dir: Path, workers: int | None = None):
+        self.run_dir, self.run_id, self.brief, self.channel = Path(run_dir), run_id, brief, channel
+        self.brand_dir = Path(brand_dir)
+        self._prompts = {vp.variant: vp for vp in prompts.variants}
+        self._sizes = list(channel.sizes)
+        # Pillow releases the GIL while decoding, resizing, filtering and encoding: threads use
+        # every core. Small tasks keep them all busy to the end: one per background (decode and
+        # scale), then one per ad (draw, check, encode), queued in that order.
+        self._workers = workers or os.cpu_count() or 1
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="compose") if self._workers > 1 else _Inline()
+        self._brand: Brand | None = None
+        self._layouts: dict[str, Layout] = {}
+        self._queued: dict[int, list[Future[_Pending | LayoutError] | _Later]] = {}
+        self._backgrounds: dict[int, _SharedBackground] = {}  # started, their ads not queued yet
+
+    def __enter__(self) -> AdComposer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+    def add(self, variant: int) -> bool:
+        """Queue this variant's ads; False when it has no prompt or no background to compose."""
+        if variant in self._queued:
+            return True
+        if not self._start_background(variant):
+            return False
+        vp = self._prompts[variant]
+        concept = _concept(self.brief, vp.concept, variant)
+        brand, layouts = self._brand_and_layouts()  # the first call loads YAML while decoding starts
+        background = self._backgrounds.pop(variant)
+        self._queued[variant] = [
+            self._pool.submit(_compose_ad, vp, concept, background, size, run_dir=self.run_dir, run_id=self.run_id,
+                              brand=brand, brand_dir=self.brand_dir, channel=self.channel, layouts=layouts)
+            for size in self._sizes]
+        return True
+
+    def finish(self, variants: list[int] | None = None) -> list[AdRecord]:
+        """Compose `variants` (default: every one with a prompt) and write their ads, all or none."""
+        wanted = sorted(self._prompts if variants is None else set(variants) & set(self._prompts))
+        left = [v for v in wanted if v not in self._queued]
+        for i, variant in enumerate(left):
+            # Backgrounds are decoded a few variants ahead of the ads that need them: an ad task
+            # queued right behind its own background would keep a worker waiting for it.
+            for ahead in left[i:i + self._workers + 1]:
+                self._start_background(ahead)
+            if not self.add(variant):
+                log.info("variant %d: no background at %s; skipped", variant, background_path(self.run_dir, variant))
+        done: list[_Pending | LayoutError] = []
+        for variant in wanted:  # variant, then size order, whichever finished first
+            done += [ad.result() for ad in self._queued.get(variant, [])]
+        return _write_ads(self.run_dir, done)
+
+    def _start_background(self, variant: int) -> bool:
+        """Start decoding and scaling a variant's background; False when it has none (or no prompt)."""
+        if variant in self._backgrounds:
+            return True
+        bg_path = background_path(self.run_dir, variant)
+        if variant not in self._prompts or not bg_path.is_file():
+            return False
+        task = self._pool.submit(_prepare, bg_path, variant, self._sizes)
+        self._backgrounds[variant] = _SharedBackground(task, len(self._sizes))
+        return True
+
+    def _brand_and_layouts(self) -> tuple[Brand, dict[str, Layout]]:
+        if self._brand is None:
+            self._brand = load_brand(self.brand_dir)
+            for size in self._sizes:
+                if size.layout not in self._layouts:
+                    self._layouts[size.layout] = load_layout(self.brand_dir, size.layout, self._brand)
+        return self._brand, self._layouts
 
 
 def compose_run(
@@ -258,45 +342,8 @@ def compose_run(
     (generation failures are reported upstream). Each record carries its QC; QC warnings are in
     record.warnings too. Ads are rendered in parallel threads; results keep variant, then size order.
     """
-    run_dir = Path(run_dir)
-    wanted = [vp for vp in sorted(prompts.variants, key=lambda v: v.variant)
-              if variants is None or vp.variant in variants]
-    found = {vp.variant: path for vp in wanted if (path := background_path(run_dir, vp.variant)).is_file()}
-    sizes = list(channel.sizes)
-    # Pillow releases the GIL while decoding, resizing, filtering and encoding: threads use every
-    # core. Small tasks keep them all busy to the end: one per background (decode and scale), then
-    # one per ad (draw, check, encode).
-    workers = min(os.cpu_count() or 1, len(found) * len(sizes))
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="compose") if workers > 1 else _Inline()
-    try:
-        # the first backgrounds are prepared while the brand and layouts load (parsing YAML holds
-        # the GIL, decoding and scaling do not); then one more as each variant's ads are queued
-        backgrounds = _Backgrounds(pool, found, sizes, ahead=workers + 1)
-        brand = load_brand(brand_dir)
-        jobs: list[tuple[VariantPrompt, Concept]] = []
-        for vp in wanted:
-            if vp.variant not in found:
-                log.info("variant %d: no background at %s; skipped", vp.variant, background_path(run_dir, vp.variant))
-                continue
-            jobs.append((vp, _concept(brief, vp.concept, vp.variant)))
-        layouts: dict[str, Layout] = {}
-        for size in sizes if jobs else []:
-            if size.layout not in layouts:
-                layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
-        tasks: list[tuple[int, list[Future[_Pending | LayoutError] | _Later]]] = []
-        for vp, concept in jobs:
-            tasks.append((vp.variant, [
-                pool.submit(_compose_ad, vp, concept, backgrounds.get(vp.variant), size, run_dir=run_dir,
-                            run_id=run_id, brand=brand, brand_dir=brand_dir, channel=channel, layouts=layouts)
-                for size in sizes]))
-            backgrounds.start_next()
-        done: list[_Pending | LayoutError] = []
-        for variant, ads in tasks:  # variant, then size order, whichever finished first
-            done += [ad.result() for ad in ads]
-            backgrounds.release(variant)
-    finally:
-        pool.shutdown(cancel_futures=True)  # after an error, work not started yet is dropped
-    return _write_ads(run_dir, done)
+    with AdComposer(run_dir, run_id, brief, prompts, channel, brand_dir) as composer:
+        return composer.finish(variants)
 
 
 def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdRecord]:
@@ -320,11 +367,20 @@ def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdReco
     return records
 
 
-def _compose_ad(vp: VariantPrompt, concept: Concept, background: Future[Image.Image] | _Later, size: AdSize, *,
+def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackground, size: AdSize, *,
                 run_dir: Path, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
                 layouts: dict[str, Layout]) -> _Pending | LayoutError:
     """Render, check and encode one ad of one variant: the encoded ad, or a LayoutError."""
-    image = background.result()  # an unreadable background is raised, not collected
+    try:
+        return _render_checked(vp, concept, background.get(), size, run_dir=run_dir, run_id=run_id, brand=brand,
+                               brand_dir=brand_dir, channel=channel, layouts=layouts)
+    finally:
+        background.release()
+
+
+def _render_checked(vp: VariantPrompt, concept: Concept, image: Image.Image, size: AdSize, *,
+                    run_dir: Path, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
+                    layouts: dict[str, Layout]) -> _Pending | LayoutError:
     where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
     try:
         ad = render_ad(image, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)

@@ -20,7 +20,7 @@ from creative.brand import load_brand, load_channels
 from creative.budget import LEDGER_NAME, BudgetState, Ledger, resolve_timezone
 from creative.comfy.dispatch import GenJob, generate_all
 from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
-from creative.compose import compose_run
+from creative.compose import AdComposer, compose_run
 from creative.config import Settings
 from creative.errors import (
     EXIT_CANCELLED,
@@ -267,8 +267,11 @@ def run_pipeline(options: RunOptions, settings: Settings, reporter: Reporter, *,
         with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
             ledger.reserve(run_id, estimate)
             spend.reserved = True
-        generate_stage(ctx, settings, jobs, cache_dir)
-        ads = compose_stage(ctx, brief, prompt_set, channel, settings)
+        # Each variant's ads are drawn as soon as its background is written, while the GPU works
+        # on the next ones; the compose stage then finishes the last and writes them all.
+        with AdComposer(run_dir, run_id, brief, prompt_set, channel, settings.brand_dir) as composer:
+            generate_stage(ctx, settings, jobs, cache_dir, on_background=composer.add)
+            ads = compose_stage(ctx, brief, prompt_set, channel, settings, composer=composer)
         report_stage(ctx, brief, prompt_set, ads, settings.brand_dir)
         return finish_run(ctx)
 
@@ -395,14 +398,25 @@ def cache_hits(jobs: list[GenJob], cache_dir: Path | None) -> int:
     return sum((cache_dir / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
 
 
-def generate_stage(ctx: RunContext, settings: Settings, jobs: list[GenJob], cache_dir: Path | None) -> list[GenerationResult]:
+def generate_stage(ctx: RunContext, settings: Settings, jobs: list[GenJob], cache_dir: Path | None,
+                   on_background: Callable[[int], object] | None = None) -> list[GenerationResult]:
+    """Generate every job's background; `on_background(variant)` is told of each one written."""
     urls = settings.comfyui.urls
+
+    def on_event(name: str, payload: dict) -> None:
+        ctx.reporter.generation_event(name, payload)
+        if name == "done" and on_background is not None:
+            try:
+                on_background(payload["variant"])
+            except CreativeError:
+                pass  # raised again, where it belongs, by the compose stage
+
     with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(urls)} server(s)"):
         ctx.reporter.generation_started([job.variant for job in jobs])
         try:
             results = asyncio.run(generate_all(
                 jobs, urls, ctx.run_dir / "backgrounds", timeout_s=settings.comfyui.timeout_s,
-                on_event=ctx.reporter.generation_event, cache_dir=cache_dir,
+                on_event=on_event, cache_dir=cache_dir,
             ))
         finally:
             ctx.reporter.generation_finished()
@@ -435,16 +449,21 @@ def _record_generation(ctx: RunContext, result: GenerationResult, cost_per_image
 
 
 def compose_stage(ctx: RunContext, brief: Brief, prompt_set: PromptSet, channel: Channel, settings: Settings,
-                  variants: list[int] | None = None, *, export: bool = True) -> list:
+                  variants: list[int] | None = None, *, export: bool = True, composer: AdComposer | None = None) -> list:
     """Compose `variants` (default: every generated one), then (export=True) run the export stage,
     which encodes videos for channels with video; returns all of the run's ads.
 
     run, resume and regen all come through here, so each of them also re-exports its videos.
+    `composer`: one that has been drawing variants since their backgrounds arrived.
     """
     if variants is None:
         variants = [v.variant for v in ctx.runlog.variants if v.status == "ok"]
     with ctx.stage("compose", f"{len(variants)} variants × {len(channel.sizes)} sizes"):
-        ads = compose_run(ctx.run_dir, ctx.runlog.run_id, brief, prompt_set, channel, settings.brand_dir, variants=variants)
+        if composer is not None:
+            ads = composer.finish(variants)
+        else:
+            ads = compose_run(ctx.run_dir, ctx.runlog.run_id, brief, prompt_set, channel, settings.brand_dir,
+                              variants=variants)
         replace_own_ads(ctx.runlog, ads, variants)
         for ad in ads:
             for warning in ad.warnings:
