@@ -542,8 +542,7 @@ def fit_text(
     with _FITTED_LOCK:
         fitted = _FITTED.get(key)
     if fitted is None:
-        fitted = _fit(text, chain, box, width, height, name=name, pad_x=pad_x, pad_y=pad_y,
-                      min_content_h=min_content_h)
+        fitted = _fit(text, chain, box, width, height, name, pad_x, pad_y, min_content_h)
         with _FITTED_LOCK:
             if len(_FITTED) >= 64:
                 _FITTED.clear()
@@ -552,18 +551,8 @@ def fit_text(
     return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
 
 
-def _fit(
-    text: str,
-    chain: list[str],
-    box: TextBox,
-    width: int,
-    height: int,
-    *,
-    name: str,
-    pad_x: float,
-    pad_y: float,
-    min_content_h: float,
-) -> FittedText:
+def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, name: str,
+         pad_x: float, pad_y: float, min_content_h: float) -> FittedText:
     """fit_text, uncached."""
     _, missing = split_runs(text.replace("\n", " "), chain)
     if missing:
