@@ -261,11 +261,15 @@ from creative.typography import (  # noqa: E402
     BUSY_STDEV,
     PICK_PERCENTILE,
     WORST_PERCENTILE,
-    _luminances,
     _measure_final,
     readable,
     worst_contrast,
 )
+
+
+def _luminances(img, mask=None):
+    """The luminance of img's pixels (where mask is 255), as the engine measures a region."""
+    return typography._Pixels(img).select(mask)
 
 
 def ref_channel(c: int) -> float:

@@ -10,10 +10,8 @@ import math
 import os
 import re
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -195,36 +193,12 @@ def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
     return background
 
 
-class _Later:
-    """A task run in the calling thread when its result is first asked for."""
-
-    def __init__(self, fn: Callable, args: tuple, kwargs: dict):
-        self._task: Callable | None = partial(fn, *args, **kwargs)
-        self._value = None
-
-    def result(self):
-        if self._task is not None:
-            self._value = self._task()  # an error propagates, as from a Future
-            self._task = None
-        return self._value
-
-
-class _Inline:
-    """The executor for one core: each task runs, in order, when its result is asked for."""
-
-    def submit(self, fn: Callable, /, *args, **kwargs) -> _Later:
-        return _Later(fn, args, kwargs)
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        pass
-
-
 class _SharedBackground:
     """A variant's prepared background, shared by its ads and let go when the last one is done,
     so only the few variants in progress hold decoded images however many are queued."""
 
-    def __init__(self, task: Future[Image.Image] | _Later, users: int):
-        self._task: Future[Image.Image] | _Later | None = task
+    def __init__(self, task: Future[Image.Image], users: int):
+        self._task: Future[Image.Image] | None = task
         self._users = users
         self._lock = threading.Lock()
 
@@ -256,12 +230,13 @@ class AdComposer:
         self._sizes = list(channel.sizes)
         # Pillow releases the GIL while decoding, resizing, filtering and encoding: threads use
         # every core. Small tasks keep them all busy to the end: one per background (decode and
-        # scale), then one per ad (draw, check, encode), queued in that order.
+        # scale), then one per ad (draw, check, encode). A background is always queued before its
+        # ads, so even a single worker never waits on a task behind it.
         self._workers = workers or os.cpu_count() or 1
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="compose") if self._workers > 1 else _Inline()
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="compose")
         self._brand: Brand | None = None
         self._layouts: dict[str, Layout] = {}
-        self._queued: dict[int, list[Future[_Pending | LayoutError] | _Later]] = {}
+        self._queued: dict[int, list[Future[_Pending | LayoutError]]] = {}
         self._backgrounds: dict[int, _SharedBackground] = {}  # started, their ads not queued yet
 
     def __enter__(self) -> AdComposer:
@@ -372,15 +347,9 @@ def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackgrou
                 layouts: dict[str, Layout]) -> _Pending | LayoutError:
     """Render, check and encode one ad of one variant: the encoded ad, or a LayoutError."""
     try:
-        return _render_checked(vp, concept, background.get(), size, run_dir=run_dir, run_id=run_id, brand=brand,
-                               brand_dir=brand_dir, channel=channel, layouts=layouts)
+        image = background.get()
     finally:
-        background.release()
-
-
-def _render_checked(vp: VariantPrompt, concept: Concept, image: Image.Image, size: AdSize, *,
-                    run_dir: Path, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
-                    layouts: dict[str, Layout]) -> _Pending | LayoutError:
+        background.release()  # the image stays alive while this ad uses it
     where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
     try:
         ad = render_ad(image, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)

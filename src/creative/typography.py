@@ -273,11 +273,6 @@ def _lum_image(img: Image.Image) -> Image.Image:
                                  r=r.point(_LR, "F"), g=g.point(_LG, "F"), b=b.point(_LB, "F"))
 
 
-def _luminances(img: Image.Image, mask: Image.Image | None = None) -> Luminances:
-    """Luminance of every pixel of img (where mask is 255, if given), sampled to stay fast."""
-    return _Pixels(img).select(mask)
-
-
 def _single_colour(img: Image.Image, mask: Image.Image | None) -> float | None:
     """Exact luminance when every selected pixel has the same colour."""
     extrema = ImageStat.Stat(img, mask).extrema
@@ -846,7 +841,7 @@ def _draw_cta(
     bw, bh = ink.width + 2 * px, max(ink.height, round(0.75 * size)) + 2 * py
     bx, by = _place(box_px, bw, bh, box.align, box.valign)
     button = (bx, by, bx + bw, by + bh)
-    mask = _button_mask(bw, bh, round(style.radius * bh * 4))
+    mask = _button_mask(bw, bh, style.radius)
     canvas.paste(brand.rgb(style.background), (bx, by), mask)
     _over(layer, brand.rgb(style.background), (bx, by), mask)
     # centre the real glyph ink on the button
@@ -859,11 +854,13 @@ def _draw_cta(
 
 
 @lru_cache(maxsize=32)  # read-only use; every variant of a concept has the same button
-def _button_mask(width: int, height: int, radius_4x: int) -> Image.Image:
-    """The CTA button's "L" mask: a rounded rectangle supersampled 4x so its edge is smooth."""
+def _button_mask(width: int, height: int, radius: float) -> Image.Image:
+    """The CTA button's "L" mask: a rounded rectangle (corner radius as a share of the height),
+    supersampled 4x so its edge is smooth."""
     ss = 4
     mask = Image.new("L", (width * ss, height * ss), 0)
-    ImageDraw.Draw(mask).rounded_rectangle((0, 0, width * ss - 1, height * ss - 1), radius=radius_4x, fill=255)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, width * ss - 1, height * ss - 1),
+                                           radius=round(radius * height * ss), fill=255)
     return mask.resize((width, height), Image.LANCZOS)
 
 
