@@ -46,7 +46,7 @@ def _wait_history(http: httpx.Client, pid: str) -> dict:
 
 def dispatched(jobs: list, servers: list[MockProcess], out_dir: Path) -> None:
     """Our dispatch: every job at once, least busy server first."""
-    from creative.comfy.dispatch import generate_all
+    from creative.gen.dispatch import generate_all
 
     results = asyncio.run(generate_all(jobs, [s.url for s in servers], out_dir))
     failed = [r for r in results if not r.ok]

@@ -17,7 +17,7 @@ LATENCY_S = 0.25  # long enough that every image is finished one at a time, not 
 MAX_MS = 20.0
 def one_run(mock: MockProcess) -> dict:
     """Per image: ms from execution_success to the 'done' event, and to the file's mtime."""
-    from creative.comfy.dispatch import generate_all, output_name
+    from creative.gen.dispatch import generate_all, output_name
 
     events: dict[int, dict] = {}
 

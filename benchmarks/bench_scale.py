@@ -34,7 +34,7 @@ MAX_BYTES_PER_VARIANT = 50 * 1024
 
 def child(variants: int, urls: list[str]) -> dict:
     """Generate `variants` backgrounds; wall time and this process's peak RSS."""
-    from creative.comfy.dispatch import generate_all
+    from creative.gen.dispatch import generate_all
 
     jobs = make_jobs(variants, fresh_seed_base())
     with tempfile.TemporaryDirectory() as tmp:

@@ -24,7 +24,7 @@ MIN_PARALLEL_SPEEDUP = 1.0  # parallel must at least not be slower than one at a
 PARALLEL_REPS = 1  # six 6 s encodes each way take minutes; one full repetition is the agreed minimum
 ZOOM_END = 1.06
 
-# The same encode as creative.video.build_video_command, written out by hand.
+# The same encode as creative.render.video.build_video_command, written out by hand.
 HAND = (
     "ffmpeg -hide_banner -nostdin -loglevel error -y"
     " -framerate {fps} -i {bg} -i {overlay}"
@@ -51,7 +51,7 @@ def hand_argv(bg: Path, overlay: Path, out: Path, duration: float) -> list[str]:
 
 
 def builder_argv(bg: Path, overlay: Path, out: Path, duration: float) -> list[str]:
-    from creative.video import build_video_command
+    from creative.render.video import build_video_command
 
     return build_video_command(bg, overlay, out, width=WIDTH, height=HEIGHT, duration_s=duration, fps=FPS,
                                encoder="libx264")
@@ -59,7 +59,7 @@ def builder_argv(bg: Path, overlay: Path, out: Path, duration: float) -> list[st
 
 def make_inputs(folder: Path) -> tuple[Path, Path]:
     """A mock-rendered background and an RGBA typography-like overlay at the video size."""
-    from creative.comfy.mock_render import render_background
+    from creative.mock.render import render_background
 
     bg, overlay = folder / "bg.png", folder / "overlay.png"
     render_background(7, "serum bottle on stone, soft light", 768, 1344).save(bg)
@@ -106,8 +106,8 @@ def compare_builder(folder: Path, bg: Path, overlay: Path, duration: float, reps
 
 def parallel_vs_sequential(folder: Path, bg: Path, overlay: Path, duration: float) -> dict:
     """encode_videos of six jobs with workers=cores and with workers=1."""
-    from creative.encoders import choose_encoder
-    from creative.video import VideoJob, encode_videos
+    from creative.render.encoders import choose_encoder
+    from creative.render.video import VideoJob, encode_videos
 
     encoder = choose_encoder("auto")
     jobs = [VideoJob(i, bg, overlay, folder / f"v{i:02d}.mp4", WIDTH, HEIGHT, duration, FPS)

@@ -176,9 +176,9 @@ def busy_seconds(spans: list[tuple[float, float]]) -> float:
 
 def make_jobs(count: int, seed_base: int = 0) -> list:
     """`count` GenJobs with distinct seeds at meta_static's background size."""
-    from creative.brand import load_channels
-    from creative.comfy.dispatch import GenJob
-    from creative.comfy.workflow import default_workflow_path, load_workflow
+    from creative.brand.kit import load_channels
+    from creative.gen.dispatch import GenJob
+    from creative.gen.workflow import default_workflow_path, load_workflow
     from creative.pipeline import background_size
 
     templates = ROOT / "templates"

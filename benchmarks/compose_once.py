@@ -17,11 +17,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from creative.brand import load_brand, load_channels
-from creative.brief import read_brief
-from creative.compose import _read_prompts, compose_run
-from creative.config import SOURCE_ROOT
-from creative.typography import _cmap
+from creative.brand.kit import load_brand, load_channels
+from creative.copy.brief import read_brief
+from creative.render.compose import _read_prompts, compose_run
+from creative.core.config import SOURCE_ROOT
+from creative.render.typography import _cmap
 
 
 def main(run_dir: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from PIL import Image
 
-RECORDED = Path(__file__).resolve().parents[1].parent / "shared" / "comfyui" / "recorded"
+RECORDED = Path(__file__).resolve().parent / "fixtures" / "comfyui" / "recorded"
 
 
 def load(name: str) -> dict:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from creative.comfy.mock import MockOptions, MockServer
+from creative.mock.comfy import MockOptions, MockServer
 from comfy_replay import ReplayServer
 from research_site import serve_site
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from creative.brand import load_brand, load_channels, load_layout
-from creative.errors import ConfigError
+from creative.brand.kit import load_brand, load_channels, load_layout
+from creative.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 BRAND_DIR = ROOT / "brand"

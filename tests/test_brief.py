@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from creative.brief import (
+from creative.copy.brief import (
     check_policy,
     draft_brief,
     format_price,
@@ -17,8 +17,8 @@ from creative.brief import (
     shorten,
     write_brief,
 )
-from creative.errors import InputError
-from creative.models import Brief, Channel, Concept, ResearchNotes
+from creative.core.errors import InputError
+from creative.core.models import Brief, Channel, Concept, ResearchNotes
 from creative.research import research
 
 ROOT = Path(__file__).resolve().parents[1]

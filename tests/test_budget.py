@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from creative.budget import Ledger, month_of
-from creative.errors import BudgetRefused
+from creative.budget.ledger import Ledger, month_of
+from creative.core.errors import BudgetRefused
 
 NOV = datetime(2026, 11, 15, 12, tzinfo=timezone.utc).timestamp()
 DEC = datetime(2026, 12, 2, 12, tzinfo=timezone.utc).timestamp()

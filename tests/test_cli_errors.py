@@ -85,7 +85,7 @@ def test_runs_folder_that_cannot_be_created(tmp_path):
 def test_full_disk_is_refused_before_anything_is_spent(tmp_path):
     from collections import namedtuple
 
-    from creative.errors import InputError
+    from creative.core.errors import InputError
     from creative.pipeline import check_runs_dir_writable
 
     usage = namedtuple("usage", "total used free")
@@ -96,8 +96,8 @@ def test_full_disk_is_refused_before_anything_is_spent(tmp_path):
 
 
 def test_copy_with_an_avoided_term_is_refused_before_anything_is_sent(tmp_path, mock_comfy):
-    from creative.brief import render_brief
-    from creative.models import Brief, Concept
+    from creative.copy.brief import render_brief
+    from creative.core.models import Brief, Concept
 
     server = mock_comfy()
     scene = "a glass dropper bottle on travertine"

@@ -273,7 +273,7 @@ def test_runs_list_show_and_schema(tmp_path, mock_comfy):
 
     schema = json.loads(run_creative("runlog", "schema", cwd=tmp_path).stdout)
     assert schema["title"] == "RunLog" and "variants" in schema["properties"]
-    from creative.runlog import RunLog
+    from creative.run.runlog import RunLog
 
     RunLog.model_validate_json((run_dir / "runlog.json").read_text())
 

@@ -19,14 +19,14 @@ import pytest
 from PIL import Image
 
 from comfy_replay import RECORDED, ReplayServer, png_bytes
-from creative.comfy.client import (
+from creative.gen.client import (
     ComfyClient,
     format_execution_error,
     format_validation_error,
     is_transient,
 )
-from creative.comfy.workflow import default_workflow_path, load_workflow
-from creative.errors import ComfyError, ComfyValidationError
+from creative.gen.workflow import default_workflow_path, load_workflow
+from creative.core.errors import ComfyError, ComfyValidationError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -234,7 +234,7 @@ def test_check_returns_system_stats(replay):
 
 @pytest.fixture
 def mock(request):
-    pytest.importorskip("creative.comfy.mock", reason="mock server not written yet")
+    pytest.importorskip("creative.mock.comfy", reason="mock server not written yet")
     return request.getfixturevalue("mock_comfy")
 
 
@@ -396,7 +396,7 @@ def test_png_helper_is_png():
 
 # --- polling: shared /queue snapshot, back-off for pending prompts ---------------------------------
 
-from creative.comfy import client as client_module  # noqa: E402
+from creative.gen import client as client_module  # noqa: E402
 
 
 def recording_http(log: list[tuple[float, str, str]]) -> httpx.AsyncClient:
@@ -564,7 +564,7 @@ def _plain_png(width: int = 6, height: int = 4, rows: bytes | None = None) -> by
 
 
 def test_png_pixel_stream_is_checked_without_a_full_decode():
-    from creative.comfy.client import _check_image, _png_pixels_intact
+    from creative.gen.client import _check_image, _png_pixels_intact
 
     good = _plain_png()
     assert _png_pixels_intact(good) is True
@@ -585,7 +585,7 @@ def test_png_pixel_stream_is_checked_without_a_full_decode():
 
 
 def test_certificates_are_loaded_only_for_https_servers():
-    from creative.comfy.client import new_http_client
+    from creative.gen.client import new_http_client
 
     plain = new_http_client(["http://gpu-1:8188", "http://gpu-2:8188"])
     mixed = new_http_client(["http://gpu-1:8188", "https://gpu.example:443"])

@@ -12,18 +12,18 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw
 
-from creative import compose
-from creative.brand import load_brand, load_channels, load_layout
-from creative.brief import read_brief, write_brief
-from creative.compose import (
+from creative.render import compose
+from creative.brand.kit import load_brand, load_channels, load_layout
+from creative.copy.brief import read_brief, write_brief
+from creative.render.compose import (
     compose_run,
     expected_copy,
     qc_ad,
     recompose_run,
     text_share,
 )
-from creative.errors import InputError, LayoutError
-from creative.models import (
+from creative.core.errors import InputError, LayoutError
+from creative.core.models import (
     AdRecord,
     AdSize,
     BoxCheck,
@@ -33,7 +33,7 @@ from creative.models import (
     SafeZone,
     VariantPrompt,
 )
-from creative.typography import render_ad
+from creative.render.typography import render_ad
 
 ROOT = Path(__file__).resolve().parents[1]
 BRAND = ROOT / "brand"
@@ -385,7 +385,7 @@ import os  # noqa: E402
 import random  # noqa: E402
 import threading  # noqa: E402
 
-from creative.errors import ExportError  # noqa: E402
+from creative.core.errors import ExportError  # noqa: E402
 
 
 def _finish_in_order(monkeypatch, order: list[int]) -> list[int]:
@@ -473,7 +473,7 @@ def test_layout_error_in_a_later_variant_beats_an_export_error_in_an_earlier_one
 
 import time  # noqa: E402
 
-from creative.compose import AdComposer  # noqa: E402
+from creative.render.compose import AdComposer  # noqa: E402
 
 
 def _record_renders(monkeypatch) -> list[tuple[int, float]]:
@@ -512,11 +512,11 @@ def test_composer_draws_a_variant_as_soon_as_it_is_added_and_writes_only_at_fini
 def test_a_run_draws_its_ads_while_the_next_backgrounds_generate(tmp_path, monkeypatch):
     from cli_helpers import EXAMPLE_PAGE
 
-    from creative.comfy.mock import MockOptions, MockServer
-    from creative.config import Settings
+    from creative.mock.comfy import MockOptions, MockServer
+    from creative.core.config import Settings
     from creative.pipeline import RunOptions, run_pipeline
-    from creative.progress import Reporter
-    from creative.runlog import read_runlog
+    from creative.core.progress import Reporter
+    from creative.run.runlog import read_runlog
 
     seen = _record_renders(monkeypatch)
     with MockServer(MockOptions(latency=0.4)) as server:  # one server: images come one by one

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from creative.config import load_settings
-from creative.errors import ConfigError
+from creative.core.config import load_settings
+from creative.core.errors import ConfigError
 
 
 def test_layers_defaults_file_env_flags(tmp_path):

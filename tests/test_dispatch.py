@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from comfy_replay import png_bytes
-from creative.comfy.dispatch import (
+from creative.gen.dispatch import (
     GenJob,
     _run_all,
     _Server,
@@ -21,8 +21,8 @@ from creative.comfy.dispatch import (
     output_name,
     pick_server,
 )
-from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
-from creative.errors import ComfyError
+from creative.gen.workflow import default_workflow_path, graph_sha256, load_workflow
+from creative.core.errors import ComfyError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -207,7 +207,7 @@ def test_non_png_output_is_stored_as_png(replay, tmp_path):
 
 @pytest.fixture
 def mock(request):
-    pytest.importorskip("creative.comfy.mock", reason="mock server not written yet")
+    pytest.importorskip("creative.mock.comfy", reason="mock server not written yet")
     return request.getfixturevalue("mock_comfy")
 
 
@@ -384,7 +384,7 @@ def test_cancel_propagates_only_after_every_job_has_cleaned_up():
 
 
 def test_prompts_in_flight_per_server_are_bounded(mock, tmp_path):
-    from creative.comfy.dispatch import MAX_IN_FLIGHT_PER_SERVER
+    from creative.gen.dispatch import MAX_IN_FLIGHT_PER_SERVER
 
     servers = [mock(latency=0.05) for _ in range(2)]
     count = 2 * MAX_IN_FLIGHT_PER_SERVER + 6

@@ -8,9 +8,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from creative import encoders
-from creative.encoders import EncoderChoice, choose_encoder, clear_probe_cache, failure_reason, nvenc_test_command
-from creative.errors import ExportError
+from creative.render import encoders
+from creative.render.encoders import EncoderChoice, choose_encoder, clear_probe_cache, failure_reason, nvenc_test_command
+from creative.core.errors import ExportError
 
 ENCODERS_OUT = """Encoders:
  V..... = Video

@@ -8,14 +8,14 @@ import random
 import pytest
 from PIL import Image, ImageCms
 
-from creative.errors import ExportError
-from creative.export import (
+from creative.core.errors import ExportError
+from creative.render.files import (
     ad_filename,
     ad_name_pattern,
     encode_capped,
     write_image,
 )
-from creative.text import slugify
+from creative.core.text import slugify
 
 
 def noisy(size=(600, 600), seed=1) -> Image.Image:

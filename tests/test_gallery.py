@@ -10,13 +10,13 @@ from channel_helpers import templates_with
 from cli_helpers import EXAMPLE_PAGE
 from PIL import Image, ImageStat
 
-from creative.brief import read_brief
-from creative.comfy.mock import MockOptions, MockServer
-from creative.config import Settings
+from creative.copy.brief import read_brief
+from creative.mock.comfy import MockOptions, MockServer
+from creative.core.config import Settings
 from creative.pipeline import RunOptions, run_pipeline
-from creative.progress import Reporter
+from creative.core.progress import Reporter
 from creative.research.browser import LAUNCH_ARGS, find_chromium
-from creative.runlog import read_runlog
+from creative.run.runlog import read_runlog
 
 ROOT = Path(__file__).resolve().parents[1]
 

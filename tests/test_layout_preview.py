@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from creative.brand import load_brand, load_channels, load_layout
-from creative.errors import InputError
-from creative.layout_preview import (
+from creative.brand.kit import load_brand, load_channels, load_layout
+from creative.core.errors import InputError
+from creative.render.layout_preview import (
     BOX_COLORS,
     CHECKER,
     SHADE,
@@ -20,7 +20,7 @@ from creative.layout_preview import (
     render_layout_preview,
     save_preview,
 )
-from creative.models import AdSize, SafeZone
+from creative.core.models import AdSize, SafeZone
 
 ROOT = Path(__file__).resolve().parents[1]
 BRAND_DIR = ROOT / "brand"

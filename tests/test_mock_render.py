@@ -10,7 +10,7 @@ import time
 import httpx
 from PIL import Image, ImageStat
 
-from creative.comfy.mock_render import image_difference, image_stddev, palette, prompt_colors, render_background
+from creative.mock.render import image_difference, image_stddev, palette, prompt_colors, render_background
 
 from test_mock_server import run_one, txt2img_graph
 

@@ -16,7 +16,7 @@ import pytest
 import websockets
 from PIL import Image
 
-COMFY = Path(__file__).resolve().parents[1].parent / "shared" / "comfyui"
+COMFY = Path(__file__).resolve().parent / "fixtures" / "comfyui"
 
 
 def recorded(name: str) -> dict:
@@ -504,7 +504,7 @@ def test_serve_runs_in_the_foreground_until_terminated(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code = ("from creative.comfy.mock import MockOptions, serve; "
+    code = ("from creative.mock.comfy import MockOptions, serve; "
             f"serve('127.0.0.1', {port}, MockOptions(checkpoints=['x.safetensors']))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-COMFY = Path(__file__).resolve().parents[1].parent / "shared" / "comfyui"
+COMFY = Path(__file__).resolve().parent / "fixtures" / "comfyui"
 RECORDED = json.loads((COMFY / "recorded" / "validation.json").read_text())
 
 

@@ -7,8 +7,8 @@ import re
 
 from rich.console import Console
 
-from creative.console_progress import ConsoleReporter
-from creative.progress import Reporter, make_reporter
+from creative.console import ConsoleReporter
+from creative.core.progress import Reporter, make_reporter
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from creative.models import Brief, Concept
-from creative.prompts import NEGATIVE_BASE, build_prompts, concept_seed, copy_space
+from creative.core.models import Brief, Concept
+from creative.copy.prompts import NEGATIVE_BASE, build_prompts, concept_seed, copy_space
 from creative.research import research
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +98,8 @@ def test_seed_override_and_new_seeds():
 
 
 def test_research_images_never_reach_prompts():
-    from creative.brief import draft_brief
-    from creative.models import Channel
+    from creative.copy.brief import draft_brief
+    from creative.core.models import Channel
     import yaml
 
     notes = research(str(ROOT / "examples" / "serum.html"))

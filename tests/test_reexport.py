@@ -11,8 +11,8 @@ import pytest
 from channel_helpers import TINY_VIDEO_CHANNEL, templates_with
 from cli_helpers import EXAMPLE_PAGE, run_creative
 
-from creative.comfy.mock import MockOptions, MockServer
-from creative.models import AdSize, Channel
+from creative.mock.comfy import MockOptions, MockServer
+from creative.core.models import AdSize, Channel
 from creative.reexport import MIN_COVER, check_sizes, cover_fraction
 
 ROOT = Path(__file__).resolve().parents[1]

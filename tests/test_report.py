@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from creative.export import srgb_icc
-from creative.models import AdRecord, Brief, Concept, PromptSet, VariantPrompt
-from creative.report import (
+from creative.render.files import srgb_icc
+from creative.core.models import AdRecord, Brief, Concept, PromptSet, VariantPrompt
+from creative.render.report import (
     GUTTER,
     LABEL_H,
     THUMB_W,

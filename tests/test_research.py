@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from creative.errors import ResearchError
-from creative.models import ResearchNotes
+from creative.core.errors import ResearchError
+from creative.core.models import ResearchNotes
 from creative.research import research, write_research
 from creative.research.static import USER_AGENT
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from creative.errors import ResearchError
-from creative.models import ResearchNotes
+from creative.core.errors import ResearchError
+from creative.core.models import ResearchNotes
 from creative.research import research
 from creative.research.auto import shell_reason
 from creative.research.robots import check_robots, robots_url

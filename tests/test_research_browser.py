@@ -10,7 +10,7 @@ import time
 import pytest
 from PIL import Image
 
-from creative.errors import ResearchError
+from creative.core.errors import ResearchError
 from creative.research import research
 from creative.research.browser import LAUNCH_ARGS, find_chromium
 from creative.research.static import USER_AGENT

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from creative.errors import ResearchError
+from creative.core.errors import ResearchError
 from creative.research import research, research_cost_usd
 from creative.research.firecrawl import DEFAULT_COST_PER_SCRAPE_USD, fetch_firecrawl, scrape_cost_usd
 from research_site import ROOT

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from cli_helpers import EXAMPLE_PAGE, run_creative
-from creative.redact import redact_text, redact_url
+from creative.core.redact import redact_text, redact_url
 
 API_KEY = "fc-planted-5ecret-key-0123456789"
 URL_TOKEN = "tok-planted-abcdef987654"

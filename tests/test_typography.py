@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from creative.brand import load_brand, load_layout
-from creative.errors import LayoutError
-from creative.models import AdSize, Concept, SafeZone
-from creative.typography import contrast_ratio, fit_text, luminance, render_ad
+from creative.brand.kit import load_brand, load_layout
+from creative.core.errors import LayoutError
+from creative.core.models import AdSize, Concept, SafeZone
+from creative.render.typography import contrast_ratio, fit_text, luminance, render_ad
 
 ROOT = Path(__file__).resolve().parents[1]
 BRAND_DIR = ROOT / "brand"
@@ -256,8 +256,8 @@ import statistics  # noqa: E402
 
 from PIL import ImageFilter, ImageFont  # noqa: E402
 
-from creative import typography  # noqa: E402
-from creative.typography import (  # noqa: E402
+from creative.render import typography  # noqa: E402
+from creative.render.typography import (  # noqa: E402
     BUSY_STDEV,
     PICK_PERCENTILE,
     WORST_PERCENTILE,
@@ -463,7 +463,7 @@ def test_measure_final_equals_per_pixel_reference(name):
 def test_cover_resizes_once_per_scale_and_forgets_collected_backgrounds():
     import gc
 
-    from creative import typography
+    from creative.render import typography
 
     bg = Image.linear_gradient("L").convert("RGB").resize((896, 1152))
     tall = typography.cover(bg, 1080, 1350)

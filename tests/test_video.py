@@ -15,10 +15,10 @@ import pytest
 import yaml
 from PIL import Image, ImageDraw, ImageFilter
 
-from creative.encoders import EncoderChoice
-from creative.errors import ExportError
-from creative.models import Channel
-from creative.video import (
+from creative.render.encoders import EncoderChoice
+from creative.core.errors import ExportError
+from creative.core.models import Channel
+from creative.render.video import (
     VideoJob,
     build_video_command,
     encode_videos,

@@ -15,12 +15,12 @@ from channel_helpers import templates_with
 from cli_helpers import EXAMPLE_PAGE, run_creative
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from creative.brand import load_brand, load_layout
-from creative.config import Settings, load_settings
-from creative.encoders import subprocess_runner
-from creative.errors import ConfigError, ExportError
-from creative.export import ad_filename
-from creative.models import (
+from creative.brand.kit import load_brand, load_layout
+from creative.core.config import Settings, load_settings
+from creative.render.encoders import subprocess_runner
+from creative.core.errors import ConfigError, ExportError
+from creative.render.files import ad_filename
+from creative.core.models import (
     AdSize,
     Brief,
     Channel,
@@ -31,9 +31,9 @@ from creative.models import (
     VideoSettings,
 )
 from creative.pipeline import RunContext, finish_run, guarded_run, ledger_for
-from creative.progress import Reporter
-from creative.runlog import RunLog, VariantRecord, read_runlog, sha256_file
-from creative.typography import cover, render_ad, render_overlay
+from creative.core.progress import Reporter
+from creative.run.runlog import RunLog, VariantRecord, read_runlog, sha256_file
+from creative.render.typography import cover, render_ad, render_overlay
 from creative.video_stage import export_stage, overlay_path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from creative.comfy.workflow import (
+from creative.gen.workflow import (
     checkpoint_names,
     default_workflow_path,
     graph_sha256,
@@ -15,11 +15,11 @@ from creative.comfy.workflow import (
     missing_models,
     model_loader_classes,
 )
-from creative.errors import WorkflowError
+from creative.core.errors import WorkflowError
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "templates"
-SHARED = REPO.parent / "shared" / "comfyui"
+SHARED = REPO / "tests" / "fixtures" / "comfyui"
 
 GRAPH = {
     "3": {"class_type": "KSampler", "inputs": {"seed": 1, "model": ["4", 0]}},

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from creative import yaml_text
+from creative.core import yaml_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted([*ROOT.glob("brand/**/*.yaml"), *ROOT.glob("templates/**/*.yaml")])

@@ -12,9 +12,9 @@ from typing import Optional
 
 import typer
 
-from creative.config import SOURCE_ROOT, load_settings
-from creative.errors import EXIT_BUDGET, CreativeError
-from creative.redact import RedactingFilter, redact_text
+from creative.core.config import SOURCE_ROOT, load_settings
+from creative.core.errors import EXIT_BUDGET, CreativeError
+from creative.core.redact import RedactingFilter, redact_text
 
 app = typer.Typer(
     help="Turn a product page into ready-to-upload, on-brand ad creatives.",
@@ -53,7 +53,7 @@ def run(
     """Research a page, write a brief, generate backgrounds and compose the ads."""
     from creative.pipeline import RunOptions, run_pipeline
     from creative.pipeline import dry_run as plan_dry_run
-    from creative.progress import make_reporter
+    from creative.core.progress import make_reporter
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
                          ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
@@ -90,7 +90,7 @@ def brief(
 ) -> None:
     """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
     from creative.pipeline import RunOptions, draft_only
-    from creative.progress import make_reporter
+    from creative.core.progress import make_reporter
 
     settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
     run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
@@ -107,7 +107,7 @@ def resume(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Finish a run, reusing every background already on disk, and settle its budget."""
-    from creative.progress import make_reporter
+    from creative.core.progress import make_reporter
     from creative.rerun import resume_run
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
@@ -126,8 +126,8 @@ def regen(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Regenerate one variant, re-compose and re-export it, and record the change in the runlog."""
-    from creative.errors import InputError
-    from creative.progress import make_reporter
+    from creative.core.errors import InputError
+    from creative.core.progress import make_reporter
     from creative.rerun import regen_variant
 
     if seed is not None and new_seed:
@@ -143,7 +143,7 @@ def compose(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Re-render a run's ads after brand/ or brief.md was edited (no ComfyUI, no cost)."""
-    from creative.progress import make_reporter
+    from creative.core.progress import make_reporter
     from creative.rerun import recompose
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent)
@@ -162,7 +162,7 @@ def export(
 
     Exits 2 naming the sizes its backgrounds cannot serve (cover-crop would keep under 70%).
     """
-    from creative.progress import make_reporter
+    from creative.core.progress import make_reporter
     from creative.reexport import reexport
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder)
@@ -182,8 +182,8 @@ def layout_preview(
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
-    from creative.brand import load_channels
-    from creative.layout_preview import (
+    from creative.brand.kit import load_channels
+    from creative.render.layout_preview import (
         default_preview_path,
         preview_target,
         render_layout_preview,
@@ -218,7 +218,7 @@ def mock_comfy(
     latency: float = typer.Option(0.0, "--latency", min=0.0, help="Seconds each prompt takes to 'execute'."),
 ) -> None:
     """Serve a mock ComfyUI (same routes, frames and errors as the real one) for tests and demos."""
-    from creative.comfy.mock import MockOptions, serve
+    from creative.mock.comfy import MockOptions, serve
 
     _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop")
     serve(host, port, MockOptions(latency=latency))
@@ -231,9 +231,9 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Start a mock ComfyUI and run the whole pipeline on the bundled sample product page."""
-    from creative.comfy.mock import MockOptions, MockServer
+    from creative.mock.comfy import MockOptions, MockServer
     from creative.pipeline import RunOptions, run_pipeline
-    from creative.progress import make_reporter
+    from creative.core.progress import make_reporter
 
     with MockServer(MockOptions(latency=latency)) as server:
         settings = load_settings(None, overrides={
@@ -259,8 +259,8 @@ def budget(
     """Show cap, settled, reserved and remaining for this month, and the runs behind them."""
     if ctx.invoked_subcommand is not None:
         return
-    from creative.budget import budget_summary
-    from creative.reports_cli import print_budget
+    from creative.budget.ledger import budget_summary
+    from creative.cli_tables import print_budget
 
     ledger = _ledger(config, runs_dir)
     summary = budget_summary(ledger.state())
@@ -276,7 +276,7 @@ def budget_release(
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Release the open reservation of a run that will not be resumed."""
-    from creative.runlog import read_runlog
+    from creative.run.runlog import read_runlog
 
     runs_dir = run_dir.resolve().parent
     run_id = run_dir.name
@@ -312,8 +312,8 @@ def runs_list(
     """One line per run: id, date, channel, variants ok/failed, cost, time."""
     from dataclasses import asdict
 
-    from creative.reports_cli import print_runs
-    from creative.runs_index import list_runs
+    from creative.cli_tables import print_runs
+    from creative.run.index import list_runs
 
     settings = _settings(config, runs_dir=runs_dir)
     runs = list_runs(settings.paths.runs_dir)
@@ -326,7 +326,7 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_dir: Path = typer.Argument(..., help="A run folder.")) -> None:
     """Print a run's runlog (whatever version wrote it)."""
-    from creative.runs_index import load_raw_runlog, summarize
+    from creative.run.index import load_raw_runlog, summarize
 
     data, problem = load_raw_runlog(run_dir)
     if data is None:
@@ -344,7 +344,7 @@ app.add_typer(runlog_app, name="runlog")
 @runlog_app.command("schema")
 def runlog_schema() -> None:
     """Print the JSON Schema of runlog.json."""
-    from creative.runlog import RunLog
+    from creative.run.runlog import RunLog
 
     typer.echo(json.dumps(RunLog.model_json_schema(), indent=2))
 

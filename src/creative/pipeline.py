@@ -13,16 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from creative import brief as brief_stage
-from creative import prompts as prompts_stage
-from creative.atomic import write_atomic
-from creative.brand import load_brand, load_channels
-from creative.budget import LEDGER_NAME, BudgetState, Ledger, resolve_timezone
-from creative.comfy.dispatch import GenJob, generate_all
-from creative.comfy.workflow import default_workflow_path, graph_sha256, load_workflow
-from creative.compose import AdComposer, compose_run
-from creative.config import Settings
-from creative.errors import (
+from creative.copy import brief as brief_stage
+from creative.copy import prompts as prompts_stage
+from creative.core.atomic import write_atomic
+from creative.brand.kit import load_brand, load_channels
+from creative.budget.ledger import LEDGER_NAME, BudgetState, Ledger, resolve_timezone
+from creative.gen.dispatch import GenJob, generate_all
+from creative.gen.workflow import default_workflow_path, graph_sha256, load_workflow
+from creative.render.compose import AdComposer, compose_run
+from creative.core.config import Settings
+from creative.core.errors import (
     EXIT_CANCELLED,
     EXIT_FAILURE,
     EXIT_OK,
@@ -33,12 +33,12 @@ from creative.errors import (
     CreativeError,
     InputError,
 )
-from creative.models import Brief, Channel, GenerationResult, PromptSet
-from creative.progress import Reporter
-from creative.redact import redact_url
-from creative.report import write_contact_sheet, write_gallery
+from creative.core.models import Brief, Channel, GenerationResult, PromptSet
+from creative.core.progress import Reporter
+from creative.core.redact import redact_url
+from creative.render.report import write_contact_sheet, write_gallery
 from creative.research import research, research_cost_usd, write_research
-from creative.runlog import (
+from creative.run.runlog import (
     BudgetRecord,
     RunLog,
     StageRecord,
@@ -46,7 +46,7 @@ from creative.runlog import (
     sha256_file,
     write_runlog,
 )
-from creative.text import slugify
+from creative.core.text import slugify
 from creative.video_stage import export_stage
 
 # SDXL works best near one megapixel with sides in multiples of 64.

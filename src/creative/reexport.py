@@ -21,15 +21,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from creative.brand import load_channels
-from creative.compose import background_path, compose_run
-from creative.config import Settings
-from creative.errors import EXIT_BAD_INPUT, CreativeError, InputError
-from creative.models import AdSize, Channel
+from creative.brand.kit import load_channels
+from creative.render.compose import background_path, compose_run
+from creative.core.config import Settings
+from creative.core.errors import EXIT_BAD_INPUT, CreativeError, InputError
+from creative.core.models import AdSize, Channel
 from creative.pipeline import RunResult, finish_run, guarded_run, ledger_for, report_stage, resolve_channel
-from creative.progress import Reporter
+from creative.core.progress import Reporter
 from creative.rerun import open_run
-from creative.text import slugify
+from creative.core.text import slugify
 from creative.video_stage import export_stage
 
 log = logging.getLogger(__name__)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from creative import brief as brief_stage
-from creative.atomic import write_atomic
-from creative.brand import load_channels
-from creative.comfy.workflow import graph_sha256, load_workflow
-from creative.compose import recompose_run
-from creative.config import Settings
-from creative.errors import InputError
-from creative.models import Brief, Channel, PromptSet
+from creative.copy import brief as brief_stage
+from creative.core.atomic import write_atomic
+from creative.brand.kit import load_channels
+from creative.gen.workflow import graph_sha256, load_workflow
+from creative.render.compose import recompose_run
+from creative.core.config import Settings
+from creative.core.errors import InputError
+from creative.core.models import Brief, Channel, PromptSet
 from creative.pipeline import (
     CACHE_DIR_NAME,
     RunContext,
@@ -33,8 +33,8 @@ from creative.pipeline import (
     resolve_channel,
 )
 from creative.video_stage import export_stage
-from creative.progress import Reporter
-from creative.runlog import RUNLOG_VERSION, read_runlog, sha256_file
+from creative.core.progress import Reporter
+from creative.run.runlog import RUNLOG_VERSION, read_runlog, sha256_file
 
 
 @dataclass

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from creative.atomic import write_atomic
-from creative.brand import load_brand, load_layout
-from creative.compose import background_path
-from creative.config import Settings
-from creative.encoders import Runner, choose_encoder
-from creative.errors import CreativeError, ExportError
-from creative.export import ad_filename
-from creative.models import Brief, Channel, PromptSet
-from creative.runlog import VideoRecord, sha256_file
-from creative.typography import render_overlay
-from creative.video import VideoJob, VideoResult, encode_videos
+from creative.core.atomic import write_atomic
+from creative.brand.kit import load_brand, load_layout
+from creative.render.compose import background_path
+from creative.core.config import Settings
+from creative.render.encoders import Runner, choose_encoder
+from creative.core.errors import CreativeError, ExportError
+from creative.render.files import ad_filename
+from creative.core.models import Brief, Channel, PromptSet
+from creative.run.runlog import VideoRecord, sha256_file
+from creative.render.typography import render_overlay
+from creative.render.video import VideoJob, VideoResult, encode_videos
 
 if TYPE_CHECKING:  # pipeline imports this module; the context is only a type here
     from creative.pipeline import RunContext

@@ -10,9 +10,9 @@ from urllib.request import url2pathname
 
 import httpx
 
-from creative.atomic import write_atomic
-from creative.errors import ResearchError
-from creative.models import ResearchNotes
+from creative.core.atomic import write_atomic
+from creative.core.errors import ResearchError
+from creative.core.models import ResearchNotes
 from creative.research.auto import shell_reason
 from creative.research.browser import BrowserSession, find_chromium, render_page
 from creative.research.extract import extract_notes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from creative.models import ResearchNotes
+from creative.core.models import ResearchNotes
 
 # Fewer visible words than this, with no product facts, reads as a shell rather than a page.
 MIN_VISIBLE_WORDS = 60

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from creative.atomic import write_atomic
-from creative.errors import ResearchError
+from creative.core.atomic import write_atomic
+from creative.core.errors import ResearchError
 from creative.research.static import HTML_TYPES, USER_AGENT
 
 log = logging.getLogger(__name__)

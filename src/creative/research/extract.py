@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from typing import Any, Iterator
 from urllib.parse import urljoin
 
-from creative.models import ResearchNotes
+from creative.core.models import ResearchNotes
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from creative.errors import ResearchError
-from creative.models import ResearchNotes
+from creative.core.errors import ResearchError
+from creative.core.models import ResearchNotes
 from creative.research.extract import MAX_MAIN_TEXT, extract_notes
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from creative.errors import ResearchError
+from creative.core.errors import ResearchError
 from creative.research.static import USER_AGENT
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from creative import __version__
-from creative.errors import ResearchError
+from creative.core.errors import ResearchError
 
 log = logging.getLogger(__name__)
 

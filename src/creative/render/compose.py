@@ -1,0 +1,437 @@
+"""The compose stage: backgrounds + brief copy -> finished ads in run_dir/ads/, with QC per ad."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from pydantic import ValidationError
+
+from creative.brand.kit import Brand, Layout, load_brand, load_channels, load_layout
+from creative.copy.brief import check_policy, read_brief
+from creative.core.errors import ConfigError, ExportError, InputError, LayoutError
+from creative.render.files import ad_filename, ad_name_pattern, encode_capped, write_bytes
+from creative.core.models import (
+    AdQC,
+    AdRecord,
+    AdSize,
+    BoxCheck,
+    Brief,
+    Channel,
+    Concept,
+    ContrastCheck,
+    PromptSet,
+    SafeZone,
+    VariantPrompt,
+)
+from creative.render.typography import (
+    copy_key,
+    inside,
+    render_ad,
+    required_contrast,
+    safe_rect,
+    scale_for,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_SHARE = 0.20  # Meta's old 20% text rule is gone, but text-heavy ads still reach fewer people
+ASPECT_TOLERANCE = 0.01  # layout names like 191x100 are rounded standards (1200x627 is 1.914:1)
+TEXT_BOXES = ("headline", "subhead", "cta")
+
+
+def background_path(run_dir: Path, variant: int) -> Path:
+    return Path(run_dir) / "backgrounds" / f"v{variant:02d}.png"
+
+
+# --- QC -------------------------------------------------------------------------
+
+
+def text_share(boxes: list[BoxCheck], width: int, height: int) -> float:
+    """Share of the canvas covered by text boxes (headline, subhead, CTA button), overlaps counted once."""
+    rects = [b.bounds for b in boxes if b.box != "logo" and b.bounds]
+    # exact union area by scanning rows of the (few) rectangles
+    area = 0
+    ys = sorted({y for r in rects for y in (r[1], r[3])})
+    for y0, y1 in itertools.pairwise(ys):
+        spans = sorted((r[0], r[2]) for r in rects if r[1] <= y0 and r[3] >= y1)
+        covered, end = 0, -1
+        for a, b in spans:
+            if b > end:
+                covered += b - max(a, end)
+                end = b
+        area += covered * (y1 - y0)
+    return area / (width * height)
+
+
+def expected_copy(concept: Concept, brand: Brand) -> dict[str, str]:
+    """The copy each text box must show, straight from the brief (CTA falls back to the brand default)."""
+    return {"headline": concept.headline, "subhead": concept.subhead, "cta": concept.cta or brand.cta.text}
+
+
+def _aspect(width: int, height: int) -> str:
+    g = math.gcd(width, height)
+    return f"{width // g}:{height // g}"
+
+
+def _copy_errors(boxes: list[BoxCheck], copy: dict[str, str]) -> tuple[list[str], list[str]]:
+    drawn = {b.box: b for b in boxes if b.box in TEXT_BOXES}
+    mismatched, errors = [], []
+    for name in TEXT_BOXES:
+        want = copy_key(copy.get(name, ""))
+        box = drawn.get(name)
+        got = copy_key(box.drawn or "") if box is not None and box.drawn is not None else None
+        if box is not None and box.drawn is None:
+            msg = f"{name}: the engine did not record the text it drew"
+        elif got is None and want:
+            msg = f"{name}: brief copy '{want}' was not drawn"
+        elif got is not None and got != want:
+            msg = f"{name}: drew '{got}' but the brief says '{want}'"
+        else:
+            continue
+        mismatched.append(name)
+        errors.append(msg)
+    return mismatched, errors
+
+
+def qc_ad(
+    image_size: tuple[int, int],
+    boxes: list[BoxCheck],
+    size: AdSize,
+    zone: SafeZone,
+    copy: dict[str, str],
+) -> AdQC:
+    """Objective checks on one rendered ad. Never raises: compose_run turns errors into a LayoutError.
+
+    Errors: size not exact, a box outside the safe zone, drawn copy != brief copy.
+    Warnings: contrast below WCAG AA for the text size, text over 20% of the canvas, layout aspect off.
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    width, height = image_size
+    size_ok = (width, height) == (size.width, size.height)
+    if not size_ok:
+        errors.append(f"rendered {width}x{height} ({_aspect(width, height)}), expected {size.label} "
+                      f"({_aspect(size.width, size.height)})")
+    named = re.fullmatch(r"(\d+)x(\d+)", size.layout)
+    if named and int(named[2]) and abs(width * int(named[2]) / (height * int(named[1])) - 1) > ASPECT_TOLERANCE:
+        warnings.append(f"layout {size.layout} is drawn at {width}x{height} ({_aspect(width, height)})")
+
+    safe = safe_rect(size, zone)
+    outside = [b.box for b in boxes if b.bounds is None or not inside(b.bounds, safe)]
+    for b in boxes:
+        if b.box in outside:
+            errors.append(f"{b.box}: drawn at {b.bounds}, outside the safe zone {safe} at {size.label}")
+
+    contrast = []
+    for b in boxes:
+        if b.contrast is None or b.font_size is None:
+            continue
+        need = required_contrast(b.font_size)
+        contrast.append(ContrastCheck(box=b.box, value=b.contrast, required=need, ok=b.contrast >= need))
+        if b.contrast < need:
+            fix = "change the brand's cta colours" if b.box == "cta" else "use a scrim or another text colour"
+            warnings.append(f"{b.box}: contrast {b.contrast}:1 is below WCAG AA {need}:1 at {b.font_size} px; {fix}")
+
+    share = round(text_share(boxes, width, height), 4)
+    if share > MAX_TEXT_SHARE:
+        warnings.append(f"text covers {share:.0%} of the image (over {MAX_TEXT_SHARE:.0%}); shorten the copy")
+
+    mismatched, copy_errors = _copy_errors(boxes, copy)
+    errors += copy_errors
+    return AdQC(
+        size=f"{width}x{height}", expected_size=size.label, aspect=_aspect(width, height), size_ok=size_ok,
+        safe_zone_ok=not outside, outside_safe_zone=outside, contrast=contrast, text_share=share,
+        text_share_ok=share <= MAX_TEXT_SHARE, copy_ok=not mismatched, copy_mismatches=mismatched,
+        errors=errors, warnings=warnings,
+    )
+
+
+# --- compose --------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    record: AdRecord
+    data: bytes | ExportError  # the encoded file, or why it could not be encoded
+
+
+def _concept(brief: Brief, name: str, variant: int) -> Concept:
+    for concept in brief.concepts:
+        if concept.name == name:
+            return concept
+    names = ", ".join(f"'{c.name}'" for c in brief.concepts)
+    raise LayoutError(
+        f"variant {variant}: concept '{name}' from prompts.json is not in brief.md (concepts: {names})",
+        hint="re-run the prompts stage after editing brief.md",
+    )
+
+
+def _background(bg_path: Path, variant: int) -> Image.Image:
+    try:
+        with Image.open(bg_path) as im:
+            im.load()
+            return im if im.mode == "RGB" else im.convert("RGB")  # no copy of what is already RGB
+    except (UnidentifiedImageError, OSError) as exc:
+        raise LayoutError(f"variant {variant}: background {bg_path} is not a readable image ({exc})") from exc
+
+
+def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
+    """The variant's background, decoded and already scaled for every size (see typography.cover)."""
+    background = _background(bg_path, variant)
+    scale_for(background, [(size.width, size.height) for size in sizes])
+    return background
+
+
+class _SharedBackground:
+    """A variant's prepared background, shared by its ads and let go when the last one is done,
+    so only the few variants in progress hold decoded images however many are queued."""
+
+    def __init__(self, task: Future[Image.Image], users: int):
+        self._task: Future[Image.Image] | None = task
+        self._users = users
+        self._lock = threading.Lock()
+
+    def get(self) -> Image.Image:
+        assert self._task is not None, "released before its last user"
+        return self._task.result()  # an unreadable background is raised, not collected
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._task = None
+
+
+class AdComposer:
+    """Renders a run's ads in worker threads, each variant as soon as its background is on disk.
+
+    `add(variant)` queues a variant and returns at once, so generation can hand each background
+    over the moment it is written and the ads are drawn while the GPU works on the next ones.
+    `finish()` queues whatever is left, waits, and writes every ad or none (see compose_run).
+    Used as a context manager: leaving early (an error, Ctrl-C) drops the work not started yet.
+    """
+
+    def __init__(self, run_dir: Path, run_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
+                 brand_dir: Path, workers: int | None = None):
+        self.run_dir, self.run_id, self.brief, self.channel = Path(run_dir), run_id, brief, channel
+        self.brand_dir = Path(brand_dir)
+        self._prompts = {vp.variant: vp for vp in prompts.variants}
+        self._sizes = list(channel.sizes)
+        # Pillow releases the GIL while decoding, resizing, filtering and encoding: threads use
+        # every core. Small tasks keep them all busy to the end: one per background (decode and
+        # scale), then one per ad (draw, check, encode). A background is always queued before its
+        # ads, so even a single worker never waits on a task behind it.
+        self._workers = workers or os.cpu_count() or 1
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="compose")
+        self._brand: Brand | None = None
+        self._layouts: dict[str, Layout] = {}
+        self._queued: dict[int, list[Future[_Pending | LayoutError]]] = {}
+        self._backgrounds: dict[int, _SharedBackground] = {}  # started, their ads not queued yet
+
+    def __enter__(self) -> AdComposer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+    def add(self, variant: int) -> bool:
+        """Queue this variant's ads; False when it has no prompt or no background to compose."""
+        if variant in self._queued:
+            return True
+        if not self._start_background(variant):
+            return False
+        vp = self._prompts[variant]
+        concept = _concept(self.brief, vp.concept, variant)
+        brand, layouts = self._brand_and_layouts()  # the first call loads YAML while decoding starts
+        background = self._backgrounds.pop(variant)
+        self._queued[variant] = [
+            self._pool.submit(_compose_ad, vp, concept, background, size, run_dir=self.run_dir, run_id=self.run_id,
+                              brand=brand, brand_dir=self.brand_dir, channel=self.channel, layouts=layouts)
+            for size in self._sizes]
+        return True
+
+    def finish(self, variants: list[int] | None = None) -> list[AdRecord]:
+        """Compose `variants` (default: every one with a prompt) and write their ads, all or none."""
+        wanted = sorted(self._prompts if variants is None else set(variants) & set(self._prompts))
+        left = [v for v in wanted if v not in self._queued]
+        for i, variant in enumerate(left):
+            # Backgrounds are decoded a few variants ahead of the ads that need them: an ad task
+            # queued right behind its own background would keep a worker waiting for it.
+            for ahead in left[i:i + self._workers + 1]:
+                self._start_background(ahead)
+            if not self.add(variant):
+                log.info("variant %d: no background at %s; skipped", variant, background_path(self.run_dir, variant))
+        done: list[_Pending | LayoutError] = []
+        for variant in wanted:  # variant, then size order, whichever finished first
+            done += [ad.result() for ad in self._queued.get(variant, [])]
+        return _write_ads(self.run_dir, done)
+
+    def _start_background(self, variant: int) -> bool:
+        """Start decoding and scaling a variant's background; False when it has none (or no prompt)."""
+        if variant in self._backgrounds:
+            return True
+        bg_path = background_path(self.run_dir, variant)
+        if variant not in self._prompts or not bg_path.is_file():
+            return False
+        task = self._pool.submit(_prepare, bg_path, variant, self._sizes)
+        self._backgrounds[variant] = _SharedBackground(task, len(self._sizes))
+        return True
+
+    def _brand_and_layouts(self) -> tuple[Brand, dict[str, Layout]]:
+        if self._brand is None:
+            self._brand = load_brand(self.brand_dir)
+            for size in self._sizes:
+                if size.layout not in self._layouts:
+                    self._layouts[size.layout] = load_layout(self.brand_dir, size.layout, self._brand)
+        return self._brand, self._layouts
+
+
+def compose_run(
+    run_dir: Path,
+    run_id: str,
+    brief: Brief,
+    prompts: PromptSet,
+    channel: Channel,
+    brand_dir: Path,
+    variants: list[int] | None = None,
+) -> list[AdRecord]:
+    """Render every channel size for each variant with a background; write run_dir/ads/.
+
+    Every ad is rendered, checked and encoded before any is written, so a LayoutError (text that
+    cannot fit, a box outside the safe zone, copy that differs from the brief) or an ExportError
+    leaves no ads behind. It names every failing variant. Variants without a background are skipped
+    (generation failures are reported upstream). Each record carries its QC; QC warnings are in
+    record.warnings too. Ads are rendered in parallel threads; results keep variant, then size order.
+    """
+    with AdComposer(run_dir, run_id, brief, prompts, channel, brand_dir) as composer:
+        return composer.finish(variants)
+
+
+def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdRecord]:
+    """Write every ad, or none: a LayoutError naming every failing ad, else the first ExportError."""
+    failures = [o for o in done if isinstance(o, LayoutError)]
+    if failures:
+        first = failures[0]
+        more = "".join(f" | {f.message}" for f in failures[1:])
+        raise LayoutError(first.message + more, hint=first.hint)
+    pending = [o for o in done if isinstance(o, _Pending)]
+    for p in pending:
+        if isinstance(p.data, ExportError):
+            raise p.data  # the first in variant order, as when encoding one by one
+    records = []
+    for p in pending:
+        p.record.bytes = write_bytes(run_dir / p.record.path, p.data)
+        p.record.sha256 = hashlib.sha256(p.data).hexdigest()
+        for w in p.record.warnings:
+            log.warning("%s: %s", p.record.path, w)
+        records.append(p.record)
+    return records
+
+
+def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackground, size: AdSize, *,
+                run_dir: Path, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
+                layouts: dict[str, Layout]) -> _Pending | LayoutError:
+    """Render, check and encode one ad of one variant: the encoded ad, or a LayoutError."""
+    try:
+        image = background.get()
+    finally:
+        background.release()  # the image stays alive while this ad uses it
+    where = f"variant {vp.variant} ('{concept.name}') at {size.label}"
+    try:
+        ad = render_ad(image, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
+    except LayoutError as exc:
+        # keep going: one message that names every variant that does not fit saves re-runs
+        return LayoutError(f"{where}: {exc.message}", hint=exc.hint)
+    qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, expected_copy(concept, brand))
+    if qc.errors:
+        return LayoutError(f"{where}: QC failed: {'; '.join(qc.errors)}")
+    name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)
+    record = AdRecord(
+        variant=vp.variant, concept=concept.name, seed=vp.seed, width=size.width,
+        height=size.height, path=f"ads/{name}", boxes=ad.boxes,
+        warnings=[*ad.warnings, *qc.warnings], qc=qc,
+    )
+    return _Pending(record, _encode(ad.image, size, channel, run_dir / record.path))
+
+
+def _encode(image: Image.Image, size: AdSize, channel: Channel, name: Path) -> bytes | ExportError:
+    try:
+        return encode_capped(image, size.format, channel.max_file_kb, name)
+    except ExportError as exc:
+        return exc  # raised by compose_run, and only if every ad rendered
+
+
+# --- recompose ------------------------------------------------------------------
+
+
+def _run_id(run_dir: Path) -> str:
+    """runlog.json's run_id (survives renaming the folder), else the folder name."""
+    try:
+        run_id = json.loads((run_dir / "runlog.json").read_text(encoding="utf-8")).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        run_id = None
+    return run_id if isinstance(run_id, str) and run_id else run_dir.name
+
+
+def _read_prompts(path: Path) -> PromptSet:
+    try:
+        return PromptSet.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: not found", hint="is this a run folder? it needs brief.md and prompts.json") from None
+    except (ValidationError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a valid prompts file ({str(exc).splitlines()[0]})") from exc
+
+
+def remove_stale_ads(run_dir: Path, run_id: str, keep: list[AdRecord]) -> list[Path]:
+    """Delete this run's ad files that `keep` does not list; other files in ads/ are left alone."""
+    ads_dir = Path(run_dir) / "ads"
+    pattern = ad_name_pattern(run_id)
+    kept = {Path(r.path).name for r in keep}
+    removed = []
+    for path in sorted(ads_dir.glob("*")) if ads_dir.is_dir() else []:
+        if path.is_file() and pattern.fullmatch(path.name) and path.name not in kept:
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def recompose_run(run_dir: Path, brand_dir: Path, channels_path: Path) -> list[AdRecord]:
+    """Re-render a run's ads from its brief.md and prompts.json after brand/ or the brief was edited.
+
+    New ads are written (atomically, over the old ones) only when every ad renders; then this run's
+    ads that are no longer produced are removed. A failure leaves the old ads as they were.
+    """
+    run_dir = Path(run_dir)
+    brief = read_brief(run_dir / "brief.md")
+    prompts = _read_prompts(run_dir / "prompts.json")
+    channels = load_channels(channels_path)
+    if brief.channel not in channels:
+        raise ConfigError(
+            f"{run_dir / 'brief.md'}: channel '{brief.channel}' is not in {channels_path}",
+            hint=f"use one of: {', '.join(channels)}",
+        )
+    # the copy may have been edited by hand: the same policy as `creative run` applies
+    check_policy(brief, load_brand(brand_dir).banned_words)
+    run_id = _run_id(run_dir)
+    try:
+        records = compose_run(run_dir, run_id, brief, prompts, channels[brief.channel], brand_dir)
+    except LayoutError as exc:
+        exc.hint = " ".join(filter(None, [exc.hint, "The run's existing ads were left unchanged."]))
+        raise
+    for path in remove_stale_ads(run_dir, run_id, records):
+        log.info("removed stale ad %s", path.name)
+    return records

@@ -1,0 +1,124 @@
+"""runlog.json: what a run did, rewritten atomically after every stage."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from creative.core.atomic import write_atomic
+from creative.core.models import AdRecord, Attempt
+from creative.core.redact import redact_text
+
+RUNLOG_VERSION = 1
+RunStatus = Literal["running", "ok", "partial", "failed", "cancelled", "refused", "drafted"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StageRecord(_Model):
+    name: str
+    started_at: float
+    ended_at: float | None = None
+    seconds: float | None = None
+    outcome: Literal["running", "ok", "failed", "skipped"] = "running"
+    error: str | None = None
+
+
+class VideoRecord(_Model):
+    """One encoded video ad file."""
+
+    variant: int
+    width: int
+    height: int
+    path: str  # relative to the run folder
+    bytes: int = 0
+    sha256: str | None = None
+    seconds: float = 0.0  # encode time
+    encoder: str | None = None  # may differ from RunLog.encoder after an NVENC -> libx264 fallback
+    duration_s: float | None = None
+    fps: int | None = None
+
+
+class VariantRecord(_Model):
+    variant: int
+    concept: str
+    positive: str
+    negative: str
+    seed: int
+    width: int
+    height: int
+    workflow: str | None = None
+    workflow_sha256: str | None = None
+    graph_sha256: str | None = None
+    status: Literal["pending", "ok", "failed"] = "pending"
+    background: str | None = None
+    background_sha256: str | None = None
+    server: str | None = None
+    prompt_ids: list[str] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=list)
+    cached: bool = False
+    seconds: float | None = None
+    error: str | None = None
+    ads: list[AdRecord] = Field(default_factory=list)
+    videos: list[VideoRecord] = Field(default_factory=list)
+    cost_estimate_usd: float = 0.0
+    cost_actual_usd: float = 0.0
+
+
+class BudgetRecord(_Model):
+    cap_usd: float
+    spent_before_usd: float | None = None
+    reserved_before_usd: float | None = None
+    estimate_usd: float = 0.0
+    actual_usd: float | None = None
+    spent_after_usd: float | None = None
+
+
+class RunLog(_Model):
+    version: int = RUNLOG_VERSION
+    run_id: str
+    created_at: float = Field(default_factory=time.time)
+    status: RunStatus = "running"
+    exit_code: int | None = None
+    message: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    input_hashes: dict[str, str] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    stages: list[StageRecord] = Field(default_factory=list)
+    variants: list[VariantRecord] = Field(default_factory=list)
+    budget: BudgetRecord | None = None
+    research_cost_usd: float = 0.0
+    encoder: dict[str, str] | None = None  # video encoder used and why: {"name": ..., "reason": ...}
+    totals: dict[str, Any] = Field(default_factory=dict)
+    history: list[dict[str, Any]] = Field(default_factory=list)  # resume, regen, compose: what changed when
+
+    def variant(self, number: int) -> VariantRecord:
+        for record in self.variants:
+            if record.variant == number:
+                return record
+        raise KeyError(number)
+
+
+def write_runlog(runlog: RunLog, run_dir: Path) -> Path:
+    path = run_dir / "runlog.json"
+    # Last line of defence: no secret reaches the runlog, whatever a stage put in it.
+    write_atomic(path, redact_text(runlog.model_dump_json(indent=2)) + "\n")
+    return path
+
+
+def read_runlog(run_dir: Path) -> RunLog:
+    return RunLog.model_validate_json((run_dir / "runlog.json").read_text(encoding="utf-8"))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
