@@ -30,6 +30,19 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def make_reporter(quiet: bool):
+    """Progress on stderr: the rich display, or nothing when quiet (a quiet run never imports rich)."""
+    from creative.core.progress import Reporter
+
+    if quiet:
+        return Reporter()
+    from rich.console import Console
+
+    from creative.console import ConsoleReporter
+
+    return ConsoleReporter(Console(file=sys.stderr, highlight=False))
+
+
 @app.command()
 def run(
     url: Optional[str] = typer.Option(None, "--url", help="Product page URL or local HTML file."),
@@ -51,20 +64,20 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.pipeline import dry_run as plan_dry_run
-    from creative.core.progress import make_reporter
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
+    from creative.run.plan import dry_run as plan_dry_run
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
                          ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
-    options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
+    options = RunRequest(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:
         verdict = plan_dry_run(options, settings)
         typer.echo(json.dumps(verdict, indent=2))
         _err(("allowed" if verdict["allowed"] else "would be refused") + f": estimate ${verdict['estimate_usd']:.2f}, "
              f"${verdict['committed_usd']:.2f} of ${verdict['cap_usd']:.2f} already committed this month")
         raise typer.Exit(0 if verdict["allowed"] else EXIT_BUDGET)
-    _finish(run_pipeline(options, settings, make_reporter(quiet)), quiet)
+    _finish(run_command(options, settings, make_reporter(quiet)), quiet)
 
 
 def _finish(result, quiet: bool, extra: str = "") -> None:
@@ -89,14 +102,14 @@ def brief(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
-    from creative.pipeline import RunOptions, draft_only
-    from creative.core.progress import make_reporter
+    from creative.commands.brief import draft
+    from creative.run.context import RunRequest
 
     settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
-    run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
+    brief_path = draft(RunRequest(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
-        _err(f"edit {run_dir / 'brief.md'}, then: creative run --brief {run_dir / 'brief.md'}")
-    typer.echo(str(run_dir / "brief.md"))
+        _err(f"edit {brief_path}, then: creative run --brief {brief_path}")
+    typer.echo(str(brief_path))
 
 
 @app.command()
@@ -107,8 +120,7 @@ def resume(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Finish a run, reusing every background already on disk, and settle its budget."""
-    from creative.core.progress import make_reporter
-    from creative.rerun import resume_run
+    from creative.commands.resume import resume as resume_run
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
     _finish(resume_run(run_dir, settings, make_reporter(quiet)), quiet)
@@ -127,8 +139,7 @@ def regen(
 ) -> None:
     """Regenerate one variant, re-compose and re-export it, and record the change in the runlog."""
     from creative.core.errors import InputError
-    from creative.core.progress import make_reporter
-    from creative.rerun import regen_variant
+    from creative.commands.regen import regen as regen_variant
 
     if seed is not None and new_seed:
         raise InputError("--seed and --new-seed cannot be used together")
@@ -143,8 +154,7 @@ def compose(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Re-render a run's ads after brand/ or brief.md was edited (no ComfyUI, no cost)."""
-    from creative.core.progress import make_reporter
-    from creative.rerun import recompose
+    from creative.commands.compose import recompose
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent)
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
@@ -162,8 +172,7 @@ def export(
 
     Exits 2 naming the sizes its backgrounds cannot serve (cover-crop would keep under 70%).
     """
-    from creative.core.progress import make_reporter
-    from creative.reexport import reexport
+    from creative.commands.export import reexport
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder)
     _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
@@ -232,16 +241,16 @@ def demo(
 ) -> None:
     """Start a mock ComfyUI and run the whole pipeline on the bundled sample product page."""
     from creative.mock.comfy import MockOptions, MockServer
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.core.progress import make_reporter
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
 
     with MockServer(MockOptions(latency=latency)) as server:
         settings = load_settings(None, overrides={
             "comfyui.urls": [server.url],
             "paths.runs_dir": str(runs_dir) if runs_dir else None,
         })
-        options = RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
-        result = run_pipeline(options, settings, make_reporter(quiet))
+        options = RunRequest(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
+        result = run_command(options, settings, make_reporter(quiet))
     _finish(result, quiet, f"; open {result.run_dir / 'index.html'} to pick your favourites")
 
 
@@ -276,14 +285,10 @@ def budget_release(
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Release the open reservation of a run that will not be resumed."""
-    from creative.run.runlog import read_runlog
+    from creative.run.folder import RunFolder
 
     runs_dir = run_dir.resolve().parent
-    run_id = run_dir.name
-    try:
-        run_id = read_runlog(run_dir).run_id
-    except (OSError, ValueError):
-        pass
+    run_id = RunFolder(run_dir).run_id()
     ledger = _ledger(config, runs_dir)
     state = ledger.state()
     spend = state.runs.get(run_id)
@@ -294,7 +299,7 @@ def budget_release(
 
 
 def _ledger(config: Optional[Path], runs_dir: Optional[Path]):
-    from creative.pipeline import ledger_for
+    from creative.run.context import ledger_for
 
     return ledger_for(_settings(config, runs_dir=runs_dir))
 

@@ -184,6 +184,21 @@ class AdRecord(Strict):
     qc: AdQC | None = None
 
 
+class VideoRecord(Strict):
+    """One encoded video ad file."""
+
+    variant: int
+    width: int
+    height: int
+    path: str  # relative to the run folder
+    bytes: int = 0
+    sha256: str | None = None
+    seconds: float = 0.0  # encode time
+    encoder: str | None = None  # may differ from RunLog.encoder after an NVENC -> libx264 fallback
+    duration_s: float | None = None
+    fps: int | None = None
+
+
 class ContrastCheck(Strict):
     """Measured contrast of one text box against its WCAG AA threshold."""
 

@@ -48,6 +48,7 @@ class GenJob:
     graph: dict
     output_node: str
     seed: int
+    filename: str  # written into generate_all's out_dir
 
 
 @dataclass
@@ -57,11 +58,6 @@ class _Server:
     busy: int = 0  # our prompts queued or running there
     up: bool = True
     done: int = field(default=0)
-
-
-def output_name(variant: int) -> str:
-    """`vNN.png`, two digits (v01 ... v99, then v100)."""
-    return f"v{variant:02d}.png"
 
 
 def pick_server(pool: list[_Server], exclude: _Server | None = None) -> _Server | None:
@@ -164,7 +160,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
                        on_event: EventFn | None = None, cache_dir: Path | None = None,
                        poll_interval_s: float = 1.0,
                        clock: Callable[[], float] = time.time) -> list[GenerationResult]:
-    """Generate every job's background into `out_dir/vNN.png`; one result per job, in order.
+    """Generate every job's background into `out_dir/<job.filename>`; one result per job, in order.
 
     Raises ComfyError only when no server is reachable; a failed job is a result with
     ok=False. With `cache_dir`, a graph generated before (same graph_sha256) is copied from
@@ -231,7 +227,7 @@ class _JobRunner:
     async def run(self, job: GenJob, plan: _Plan) -> GenerationResult:
         t0 = time.monotonic()
         sha = graph_sha256(job.graph)
-        target = self.out_dir / output_name(job.variant)
+        target = self.out_dir / job.filename
         rel = f"{self.out_dir.name}/{target.name}"
         result = GenerationResult(variant=job.variant, ok=False, seed=job.seed, graph_sha256=sha)
         if self._from_cache(sha, target):
