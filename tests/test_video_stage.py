@@ -192,14 +192,16 @@ def test_failed_encode_fails_only_its_variant_and_the_run_exits_4(tmp_path):
 
 def test_missing_ffmpeg_is_an_export_error_naming_what_was_written(tmp_path):
     ctx, brief, prompts = make_run(tmp_path)
+    for background in (ctx.folder.path / "backgrounds").iterdir():  # written long before this command
+        os.utime(background, (1_000_000, 1_000_000))
     settings = settings_for(tmp_path, ffmpeg=str(tmp_path / "no-such-ffmpeg"))
     with pytest.raises(ExportError) as caught:
         with guarded(ctx):
             export_stage(ctx, brief, prompts, SMALL, settings)
     exc = caught.value
     assert "ffmpeg not found" in exc.message and "no-such-ffmpeg" in exc.message
-    assert {"backgrounds/v01.png", "backgrounds/v02.png"} <= set(exc.written)
-    assert "Already written: " in exc.user_message()
+    assert "runlog.json" in exc.written and not any(name.startswith("backgrounds/") for name in exc.written)
+    assert f"Already written in {ctx.folder.path}: " in exc.user_message()
     runlog = ctx.folder.read_runlog()
     assert runlog.status == "failed" and runlog.stages[-1].name == "export" and runlog.stages[-1].outcome == "failed"
     assert not (ctx.folder.path / "video").exists() or not list((ctx.folder.path / "video").glob("*.mp4"))

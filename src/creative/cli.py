@@ -251,7 +251,9 @@ def demo(
         })
         options = RunRequest(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
         result = run_command(options, settings, make_reporter(quiet))
-    _finish(result, quiet, f"; open {result.run_dir / 'index.html'} to pick your favourites")
+    from creative.run.folder import RunFolder
+
+    _finish(result, quiet, f"; open {RunFolder(result.run_dir).gallery} to pick your favourites")
 
 
 budget_app = typer.Typer(help="This month's spend against the cap.", invoke_without_command=True, no_args_is_help=False)

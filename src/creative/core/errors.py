@@ -1,7 +1,7 @@
 """Error tree: every failure a user can see carries a message and an exit code.
 
 Exit codes: 0 success, 1 failure, 2 bad input or usage, 3 refused by the budget
-guard, 4 partial (some variants failed; the rest are delivered).
+guard, 4 partial (some variants failed; the rest are delivered), 130 cancelled.
 """
 
 from __future__ import annotations
@@ -19,18 +19,21 @@ class CreativeError(Exception):
 
     exit_code = EXIT_FAILURE
 
-    def __init__(self, message: str, *, hint: str | None = None, written: list[str] | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, written: list[str] | None = None,
+                 written_in: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
-        self.written = written or []
+        self.written = written or []  # files this command wrote before it failed, relative to `written_in`
+        self.written_in = written_in
 
     def user_message(self) -> str:
         parts = [self.message]
         if self.hint:
             parts.append(self.hint)
         if self.written:
-            parts.append("Already written: " + ", ".join(self.written))
+            where = f" in {self.written_in}" if self.written_in else ""
+            parts.append(f"Already written{where}: " + ", ".join(self.written))
         return " — ".join(parts)
 
 
@@ -78,9 +81,3 @@ class Cancelled(CreativeError):
     """The user pressed Ctrl-C; our prompts were cancelled and the runlog says so."""
 
     exit_code = EXIT_CANCELLED
-
-
-class PartialFailure(CreativeError):
-    """Some variants failed for good; the rest were delivered."""
-
-    exit_code = EXIT_PARTIAL

@@ -180,7 +180,8 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         up, down = (clients, []) if all_cached else await check_servers(clients)
         if not up:
             raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
-                             hint="start ComfyUI or fix the server URLs in the config")
+                             hint="start ComfyUI, pass --comfy-url URL, set comfyui.urls in creative.yaml, "
+                                  "or run `creative mock-comfy` for a trial")
         pool = [_Server(url=c.base_url, client=c) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -331,7 +331,13 @@ def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdReco
     failures = [o for o in done if isinstance(o, LayoutError)]
     if failures:
         first = failures[0]
-        more = "".join(f" | {f.message}" for f in failures[1:])
+        # One line per distinct problem: the same copy failing at every size is said once.
+        seen = {_without_size(first.message)}
+        more = ""
+        for failure in failures[1:]:
+            if _without_size(failure.message) not in seen:
+                seen.add(_without_size(failure.message))
+                more += f" | {failure.message}"
         raise LayoutError(first.message + more, hint=first.hint)
     pending = [o for o in done if isinstance(o, _Pending)]
     for p in pending:
@@ -345,6 +351,10 @@ def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdReco
             log.info("%s: %s", p.record.path, w)
         records.append(p.record)
     return records
+
+
+def _without_size(message: str) -> str:
+    return re.sub(r" at \d+x\d+:", ":", message, count=1)
 
 
 def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackground, size: AdSize, *,

@@ -20,6 +20,7 @@ from creative.core.errors import InputError
 from creative.core.models import Brief, Channel, PromptSet, ResearchNotes
 from creative.core.progress import Reporter
 from creative.gen.workflow import Workflow, default_workflow_path, load_workflow
+from creative.render.compose import AdComposer
 from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RunLog, StageRecord
 
@@ -76,7 +77,7 @@ class RunContext:
     spend: Spend | None = None
     # Resources that live as long as the command (e.g. the composer drawing ads during generation).
     resources: ExitStack = field(default_factory=ExitStack)
-    composer: object | None = None
+    composer: AdComposer | None = None
 
     @property
     def run_id(self) -> str:

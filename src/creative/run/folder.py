@@ -133,9 +133,10 @@ class RunFolder:
         """A path inside the folder as the runlog records it: relative, with forward slashes."""
         return Path(path).relative_to(self.path).as_posix()
 
-    def files(self, limit: int = 12) -> list[str]:
-        """The files written so far (for error messages that say what was already written)."""
-        return sorted(self.relative(p) for p in self.path.rglob("*") if p.is_file() and not p.name.startswith("."))[:limit]
+    def files(self, since: float = 0.0, limit: int = 12) -> list[str]:
+        """The files written since `since` (a time stamp), for errors that say what was already written."""
+        return sorted(self.relative(p) for p in self.path.rglob("*")
+                      if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime >= since)[:limit]
 
     # --- readers and writers ----------------------------------------------------------
 

@@ -40,6 +40,7 @@ def guarded(ctx: RunContext) -> Iterator[Spend]:
     """Record how a run ends in its runlog and settle its reservation, whatever happens."""
     runlog = ctx.runlog
     spend = ctx.spend = ctx.spend or Spend(runlog.run_id)
+    started = time.time() - 1  # file times are coarse on some file systems
     try:
         with ctx.resources:
             yield spend
@@ -54,7 +55,8 @@ def guarded(ctx: RunContext) -> Iterator[Spend]:
         raise
     except CreativeError as exc:
         runlog.status, runlog.exit_code, runlog.message = "failed", exc.exit_code, exc.message
-        exc.written = exc.written or ctx.folder.files()
+        if not exc.written:  # only what this command wrote, not files it left as they were
+            exc.written, exc.written_in = ctx.folder.files(since=started), str(ctx.folder.path)
         raise
     finally:
         if spend.reserved:

@@ -12,7 +12,7 @@ def run(ctx: RunContext) -> None:
     if source is not None:
         with ctx.stage("brief", f"from {source}"):
             ctx.folder.copy_brief(source)
-            ctx.runlog.input_hashes["brief.md"] = sha256_file(source)
+            ctx.runlog.input_hashes[ctx.folder.brief.name] = sha256_file(source)
         return
     with ctx.stage("brief"):
         brief = draft_brief(

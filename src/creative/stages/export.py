@@ -8,6 +8,7 @@ A failed encode fails only its variant; a missing ffmpeg fails the stage (Export
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from pathlib import Path
 
@@ -91,7 +92,13 @@ def run(ctx: RunContext, *, runner: Runner | None = None, workers: int | None = 
         ctx.runlog.encoder = {"name": choice.name, "reason": choice.reason}
         ctx.reporter.info(f"video encoder: {choice.name} ({choice.reason})")
         jobs, failed = build_jobs(ctx, variants)
-        results = encode_videos(jobs, encoder=choice, workers=workers, **probe)
+        done = itertools.count(1)
+
+        def progress(result: VideoResult) -> None:
+            state = result.path.name if result.ok and result.path else f"v{result.variant:02d} failed"
+            ctx.reporter.info(f"video {next(done)} of {len(jobs)}: {state}")
+
+        results = encode_videos(jobs, encoder=choice, workers=workers, on_done=progress, **probe)
         records = _record(ctx, jobs, results, failed)
     return records
 
