@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +14,7 @@ from typing import Optional
 import typer
 
 from creative.core.config import SOURCE_ROOT, load_settings
-from creative.core.errors import EXIT_BUDGET, CreativeError
+from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
 app = typer.Typer(
@@ -361,14 +362,40 @@ def main() -> None:
 
     Typer handles usage errors itself (exit 2); our own errors carry their exit code.
     """
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+        handler.addFilter(_once())
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except CreativeError as exc:
         _err(f"error: {redact_text(exc.user_message())}")
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
+        terminated = isinstance(exc, Terminated)
+        _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: prompts cancelled, runlog closed, budget settled."""
+    raise Terminated()
+
+
+def _once() -> logging.Filter:
+    """A log filter that lets each distinct message through once (six variants, one warning)."""
+    seen: set[str] = set()
+
+    def first_time(record: logging.LogRecord) -> bool:
+        record.levelname = record.levelname.lower()
+        message = record.getMessage()
+        if message in seen:
+            return False
+        seen.add(message)
+        return True
+
+    return first_time  # type: ignore[return-value]
 
 
 def entry() -> None:

@@ -48,10 +48,14 @@ def resume(run_dir: Path, settings: Settings, reporter: Reporter) -> RunResult:
     runlog = ctx.runlog
     missing = collect_backgrounds(ctx)
     held = ctx.ledger.state().runs.get(runlog.run_id)
-    # The crashed run's reservation stays open until now; without one, what is missing is reserved.
-    carried = bool(held and held.open_reservation > 0)
-    ctx.spend = Spend(runlog.run_id, reason="resume", reserved=carried, carried=carried)
+    if held is not None and held.open_reservation > 0:
+        # A killed run's reservation stays open until now: it covers what is left, and is settled here.
+        ctx.spend = Spend(runlog.run_id, reason="resume", reserved=True, carried=True)
+    else:
+        # The run was settled when it stopped: this resume reserves and settles only what it adds.
+        paid = runlog.budget.actual_usd if runlog.budget is not None and runlog.budget.actual_usd else 0.0
+        ctx.spend = Spend(f"{runlog.run_id}#resume-{int(time.time())}", reason="resume", already_settled=paid)
     runlog.status, runlog.exit_code, runlog.message = "running", None, None
     runlog.history.append({"time": time.time(), "action": "resume", "regenerate": missing})
     reporter.stage("resume", f"{len(ctx.prompts.variants) - len(missing)} backgrounds on disk, {len(missing)} to generate")
-    return execute(ctx, [budget.run, generate.run, compose.run, export.run, report.run])
+    return execute(ctx, [generate.collect, budget.run, generate.run, compose.run, export.run, report.run])

@@ -135,8 +135,9 @@ class Attempt(Strict):
     prompt_id: str
     started_at: float
     ended_at: float | None = None
-    outcome: Literal["ok", "error", "timeout", "cancelled"] = "ok"
+    outcome: Literal["queued", "ok", "error", "timeout", "cancelled"] = "ok"
     error: str | None = None
+    billed: bool = False  # the server made the image (paid for), even if it then failed to arrive
 
 
 class GenerationResult(Strict):

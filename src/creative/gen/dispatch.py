@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 EventFn = Callable[[str, dict], None]
 # Our prompts queued or running on one server at a time: six variants on one server all go at once.
 MAX_IN_FLIGHT_PER_SERVER = 8
-CLEANUP_GRACE_S = 10.0  # time the jobs get to cancel their prompts before being cut short
+CLEANUP_GRACE_S = 10.0
+KEEP_IF_MADE_S = 3.0  # how long a cancelled job looks for an image the server finished anyway  # time the jobs get to cancel their prompts before being cut short
 
 
 @dataclass
@@ -262,7 +263,7 @@ class _JobRunner:
                 _emit(self.on_event, "retry", {"variant": job.variant, "server": server.url,
                                                "previous": previous.url, "error": attempt.error})
         if not result.ok:
-            log.warning("variant %d failed: %s", job.variant, result.error)
+            log.info("variant %d failed: %s", job.variant, result.error)  # the reporter shows it
             _emit(self.on_event, "failed", {"variant": job.variant, "error": result.error,
                                             "server": result.attempts[-1].server
                                             if result.attempts else None})
@@ -285,6 +286,7 @@ class _JobRunner:
         try:
             out = await server.client.run(job.graph, job.output_node, on_progress=progress,
                                           timeout_s=limit, prompt_id=prompt_id)
+            attempt.billed = True  # made by the server: paid for even if writing it fails
             if len(out.images) > 1:
                 log.info("variant %d: %d images, keeping the first", job.variant,
                          len(out.images))
@@ -294,9 +296,14 @@ class _JobRunner:
             error = exc
             attempt.outcome = getattr(exc, "kind", "error")
             attempt.error = exc.message
+            attempt.billed = bool(getattr(exc, "executed", False))
         except OSError as exc:
             error = exc
             attempt.outcome, attempt.error = "error", f"could not write {target}: {exc}"
+        except asyncio.CancelledError:
+            attempt.outcome = "cancelled"
+            await self._keep_if_made(job, server, attempt, target)
+            raise
         except Exception as exc:  # unexpected server answer: fail this job, not the run
             log.exception("variant %d on %s failed unexpectedly", job.variant, server.url)
             error = exc
@@ -307,9 +314,25 @@ class _JobRunner:
             async with self.slot_freed:
                 self.slot_freed.notify_all()
         if error is not None:
-            log.warning("variant %d attempt %d on %s: %s", job.variant, attempt_no,
+            log.info("variant %d attempt %d on %s: %s", job.variant, attempt_no,
                         server.url, attempt.error)
         return attempt, error
+
+    async def _keep_if_made(self, job: GenJob, server: _Server, attempt: Attempt, target: Path) -> None:
+        """A prompt we cancel may have finished on the server a moment before: keep its image and pay
+        for it, so a cancelled run settles everything the server made for it."""
+        try:
+            out = await asyncio.wait_for(server.client.collect(attempt.prompt_id, job.output_node, KEEP_IF_MADE_S),
+                                         KEEP_IF_MADE_S * 2)
+            if out is None or not out.images:
+                return
+            write_atomic(target, as_png(out.images[0]))
+        except (ComfyError, OSError, httpx.HTTPError, asyncio.TimeoutError):
+            return  # interrupted or deleted in time: nothing was made
+        attempt.outcome, attempt.billed, attempt.error = "ok", True, None
+        rel = f"{target.parent.name}/{target.name}"
+        _emit(self.on_event, "done", {"variant": job.variant, "server": server.url, "path": rel,
+                                      "cached": False, "seconds": 0.0})
 
     async def _claim(self, servers: list[_Server], exclude: _Server | None = None) -> _Server | None:
         """Take a slot on the least busy server, waiting while every server has MAX_IN_FLIGHT_PER_SERVER

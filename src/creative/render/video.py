@@ -271,7 +271,7 @@ def encode_video(
         return VideoResult(job.variant, True, job.out, encoder.name, None, seconds, size)
     except (ExportError, OSError) as exc:
         message = exc.message if isinstance(exc, ExportError) else str(exc)
-        log.warning("variant %d: video failed: %s", job.variant, message)
+        log.info("variant %d: video failed: %s", job.variant, message)  # the export stage reports it
         return VideoResult(job.variant, False, None, encoder.name, message, time.monotonic() - started)
     finally:
         if tmp is not None:

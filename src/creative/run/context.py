@@ -7,6 +7,7 @@ a list of stages; each stage reads what it needs from the context and records it
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Spend:
     reserved: bool = False
     carried: bool = False  # a crashed run's open reservation already covers this work
     actual: float | None = None  # what to settle; default: the whole run's actual cost
+    already_settled: float = 0.0  # what earlier commands settled for this run (never counted twice)
 
 
 @dataclass
@@ -145,6 +147,7 @@ def open_run(run_dir: Path, settings: Settings, reporter: Reporter, *,
     """An existing run folder as a context: its runlog, brief, prompts, channel and workflow."""
     folder = RunFolder(Path(run_dir))
     runlog = folder.read_runlog()
+    runlog.pid = os.getpid()
     brief = folder.read_brief()
     prompts = folder.read_prompts()
     channel = resolve_channel(load_channels(settings.templates_dir / "channels.yaml"), brief.channel)

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from creative.budget.ledger import pid_alive
 from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RUNLOG_VERSION
 
@@ -57,6 +58,10 @@ def summarize(run_dir: Path) -> RunSummary:
     inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
     summary.channel = str(inputs.get("channel") or "")
     summary.status = str(data.get("status") or "")
+    pid = data.get("pid")
+    if summary.status == "running" and isinstance(pid, int) and not pid_alive(pid):
+        # Killed (kill -9, a crash, a reboot): it will never finish by itself.
+        summary.status, summary.problem = "failed", "stopped without finishing; `creative resume` continues it"
     variants = data.get("variants") if isinstance(data.get("variants"), list) else []
     statuses = [v.get("status") for v in variants if isinstance(v, dict)]
     if statuses:

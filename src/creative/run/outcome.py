@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from creative.core.errors import EXIT_CANCELLED, EXIT_OK, EXIT_PARTIAL, BudgetRefused, Cancelled, CreativeError
+from creative.core.errors import (
+    EXIT_CANCELLED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_TERMINATED,
+    BudgetRefused,
+    Cancelled,
+    CreativeError,
+    Terminated,
+)
 from creative.run.context import RunContext, Spend
 from creative.run.runlog import RunLog
 
@@ -44,12 +53,17 @@ def guarded(ctx: RunContext) -> Iterator[Spend]:
     try:
         with ctx.resources:
             yield spend
-    except KeyboardInterrupt:
-        runlog.status, runlog.exit_code, runlog.message = "cancelled", EXIT_CANCELLED, "cancelled by the user (Ctrl-C)"
-        raise Cancelled(
-            "cancelled: our running prompts were interrupted and pending ones deleted",
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        code = EXIT_TERMINATED if terminated else EXIT_CANCELLED
+        how = "stopped by SIGTERM" if terminated else "cancelled by the user (Ctrl-C)"
+        runlog.status, runlog.exit_code, runlog.message = "cancelled", code, how
+        cancelled = Cancelled(
+            f"{how}: our running prompts were interrupted and pending ones deleted",
             hint=f"the runlog records status cancelled; `creative resume {ctx.folder.path}` finishes the run",
-        ) from None
+        )
+        cancelled.exit_code = code
+        raise cancelled from None
     except BudgetRefused as exc:
         runlog.status, runlog.exit_code, runlog.message = "refused", exc.exit_code, exc.message
         raise
@@ -61,6 +75,7 @@ def guarded(ctx: RunContext) -> Iterator[Spend]:
     finally:
         if spend.reserved:
             actual = actual_cost(runlog) if spend.actual is None else spend.actual
+            actual = max(0.0, round(actual - spend.already_settled, 6))
             if runlog.budget is not None:
                 runlog.budget.actual_usd = actual_cost(runlog)
             ctx.ledger.settle(spend.ledger_id, actual)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -116,7 +117,7 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
         }
         hashes = {"workflow": sha256_file(plan.workflow.path), "brand.yaml": sha256_file(settings.brand_dir / "brand.yaml")}
     runlog = RunLog(
-        run_id=folder.path.name, created_at=clock(), inputs=inputs, input_hashes=hashes, config=settings.redacted(),
+        run_id=folder.path.name, created_at=clock(), pid=os.getpid(), inputs=inputs, input_hashes=hashes, config=settings.redacted(),
         budget=BudgetRecord(cap_usd=plan.ledger.cap, spent_before_usd=before.settled,
                             reserved_before_usd=before.reserved, estimate_usd=estimate),
     )

@@ -70,6 +70,7 @@ class RunLog(_Model):
     run_id: str
     created_at: float = Field(default_factory=time.time)
     status: RunStatus = "running"
+    pid: int | None = None  # the process working on the run (a "running" run whose process is gone was killed)
     exit_code: int | None = None
     message: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
