@@ -84,12 +84,6 @@ _cache: dict[tuple[str, Runner], _Probe] = {}
 _cache_lock = threading.Lock()
 
 
-def clear_probe_cache() -> None:
-    """Forget cached probe results (tests; or after installing a driver in a long-lived process)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 def _run(runner: Runner, args: list[str], ffmpeg: str) -> subprocess.CompletedProcess[str] | None:
     """Run ffmpeg; a missing binary is an ExportError, a timeout returns None."""
     try:
