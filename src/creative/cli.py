@@ -214,6 +214,7 @@ def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_
     return load_settings(config, overrides={
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
+        "comfyui.backends": [] if comfy_url else None,  # servers named on the command line replace the config's
         "comfyui.workflow": str(workflow) if workflow else None,
         "research.backend": research_backend,
         "research.ignore_robots": ignore_robots or None,

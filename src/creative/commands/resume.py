@@ -13,6 +13,7 @@ from creative.run.context import RunContext, Spend, open_run
 from creative.run.outcome import RunResult, execute
 from creative.run.runlog import sha256_file
 from creative.stages import budget, compose, export, generate, report
+from creative.run.pricing import estimate_per_image
 
 
 def background_ok(path: Path) -> bool:
@@ -27,7 +28,7 @@ def background_ok(path: Path) -> bool:
 
 def collect_backgrounds(ctx: RunContext) -> list[int]:
     """Mark variants whose background was written (and paid) before the crash; return the missing ones."""
-    cost = ctx.settings.budget.cost_per_image_usd
+    cost = estimate_per_image(ctx.settings, None)  # made before the crash, its timing unknown
     missing = []
     for prompt in ctx.prompts.variants:
         record = ctx.runlog.variant(prompt.variant)

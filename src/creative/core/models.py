@@ -138,6 +138,8 @@ class Attempt(Strict):
     outcome: Literal["queued", "ok", "error", "timeout", "cancelled"] = "ok"
     error: str | None = None
     billed: bool = False  # the server made the image (paid for), even if it then failed to arrive
+    gpu_seconds: float | None = None  # execution time the provider measured, where it reports one
+    cost_usd: float = 0.0  # at the backend's price; counted only when billed
 
 
 class GenerationResult(Strict):

@@ -72,6 +72,8 @@ class RunOutput:
     ended_at: float
     cached: bool = False
     server: str = ""
+    gpu_seconds: float | None = None  # measured execution time where the server reports it (RunPod)
+    delay_seconds: float | None = None  # time in the provider's queue, cold start included (RunPod)
 
 
 # --- error formatting (pure) ----------------------------------------------------------

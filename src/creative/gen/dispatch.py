@@ -27,7 +27,8 @@ import httpx
 from PIL import Image
 
 from creative.core.atomic import write_atomic
-from creative.gen.client import ComfyClient, is_transient, new_http_client
+from creative.gen.backends import Backend, Client, as_backend, make_client
+from creative.gen.client import is_transient, new_http_client
 from creative.gen.workflow import graph_sha256, model_loader_classes
 from creative.core.errors import ComfyError, ComfyValidationError
 from creative.core.models import Attempt, GenerationResult
@@ -55,7 +56,8 @@ class GenJob:
 @dataclass
 class _Server:
     url: str
-    client: ComfyClient
+    client: Client
+    backend: Backend = field(default_factory=Backend)
     busy: int = 0  # our prompts queued or running there
     up: bool = True
     done: int = field(default=0)
@@ -79,6 +81,10 @@ def as_png(data: bytes) -> bytes:
         return buf.getvalue()
 
 
+def _billed(attempts: list[Attempt]) -> float:
+    return round(sum(a.cost_usd for a in attempts if a.billed), 6)
+
+
 def _emit(on_event: EventFn | None, name: str, payload: dict) -> None:
     if on_event is None:
         return
@@ -88,7 +94,7 @@ def _emit(on_event: EventFn | None, name: str, payload: dict) -> None:
         log.exception("on_event callback failed for %s", name)
 
 
-async def check_servers(clients: list[ComfyClient]) -> tuple[list[ComfyClient], list[str]]:
+async def check_servers(clients: list[Client]) -> tuple[list[Client], list[str]]:
     """Check every server at once: (usable clients, ["url (why)" for each one down])."""
     answers = await asyncio.gather(*(c.check() for c in clients), return_exceptions=True)
     up, down = [], []
@@ -156,25 +162,27 @@ def _plan(servers: list[_Server], refusals: list[ComfyValidationError],
     return _Plan(servers)
 
 
-async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
+async def generate_all(jobs: list[GenJob], servers: list[str | Backend], out_dir: Path, *,
                        timeout_s: float = 600.0, http: httpx.AsyncClient | None = None,
                        on_event: EventFn | None = None, cache_dir: Path | None = None,
                        poll_interval_s: float = 1.0,
                        clock: Callable[[], float] = time.time) -> list[GenerationResult]:
     """Generate every job's background into `out_dir/<job.filename>`; one result per job, in order.
 
-    Raises ComfyError only when no server is reachable; a failed job is a result with
+    `servers`: ComfyUI URLs or backends (ComfyUI servers and RunPod endpoints, mixed freely).
+    Raises ComfyError only when no backend is reachable; a failed job is a result with
     ok=False. With `cache_dir`, a graph generated before (same graph_sha256) is copied from
     `cache_dir/<sha>.png` at no cost, and new images are stored there.
     """
     if not servers:
         raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
+    backends = [as_backend(s) for s in servers]
     own_http = http is None
-    http = http or new_http_client(servers)
-    clients: list[ComfyClient] = []
+    http = http or new_http_client([b.name for b in backends])
+    clients: list[Client] = []
     try:
-        clients = [ComfyClient(url, http=http, timeout_s=timeout_s,
-                               poll_interval_s=poll_interval_s, clock=clock) for url in servers]
+        clients = [make_client(b, http=http, timeout_s=timeout_s, poll_interval_s=poll_interval_s, clock=clock)
+                   for b in backends]
         all_cached = cache_dir is not None and all(
             (Path(cache_dir) / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
         # A run served wholly from the cache needs no server at all.
@@ -183,7 +191,8 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
             raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
                              hint="start ComfyUI, pass --comfy-url URL, set comfyui.urls in creative.yaml, "
                                   "or run `creative mock-comfy` for a trial")
-        pool = [_Server(url=c.base_url, client=c) for c in up]
+        backend_of = dict(zip(map(id, clients), backends))
+        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)]) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)
@@ -252,7 +261,8 @@ class _JobRunner:
                 self._to_cache(sha, target)
                 _emit(self.on_event, "done", {"variant": job.variant, "server": server.url,
                                               "path": rel, "cached": False,
-                                              "seconds": round(time.monotonic() - t0, 3)})
+                                              "seconds": round(time.monotonic() - t0, 3),
+                                              "cost_usd": _billed(result.attempts)})
                 break
             result.error = attempt.error
             if attempt_no == 2 or not is_transient(error):
@@ -285,8 +295,10 @@ class _JobRunner:
         error: BaseException | None = None
         try:
             out = await server.client.run(job.graph, job.output_node, on_progress=progress,
-                                          timeout_s=limit, prompt_id=prompt_id)
+                                          timeout_s=limit, prompt_id=prompt_id, **self._naming(job, server, attempt))
             attempt.billed = True  # made by the server: paid for even if writing it fails
+            attempt.gpu_seconds = out.gpu_seconds
+            attempt.cost_usd = server.backend.cost(out)
             if len(out.images) > 1:
                 log.info("variant %d: %d images, keeping the first", job.variant,
                          len(out.images))
@@ -297,6 +309,7 @@ class _JobRunner:
             attempt.outcome = getattr(exc, "kind", "error")
             attempt.error = exc.message
             attempt.billed = bool(getattr(exc, "executed", False))
+            attempt.cost_usd = server.backend.cost(None) if attempt.billed else 0.0
         except OSError as exc:
             error = exc
             attempt.outcome, attempt.error = "error", f"could not write {target}: {exc}"
@@ -318,6 +331,17 @@ class _JobRunner:
                         server.url, attempt.error)
         return attempt, error
 
+    def _naming(self, job: GenJob, server: _Server, attempt: Attempt) -> dict:
+        """For backends that name their own jobs (RunPod): record the real id the moment it is known."""
+        if not getattr(server.client, "assigns_ids", False):
+            return {}
+
+        def queued(job_id: str) -> None:
+            previous, attempt.prompt_id = attempt.prompt_id, job_id
+            _emit(self.on_event, "queued", {"variant": job.variant, "server": server.url,
+                                            "prompt_id": job_id, "previous": previous})
+        return {"on_queued": queued}
+
     async def _keep_if_made(self, job: GenJob, server: _Server, attempt: Attempt, target: Path) -> None:
         """A prompt we cancel may have finished on the server a moment before: keep its image and pay
         for it, so a cancelled run settles everything the server made for it."""
@@ -330,9 +354,10 @@ class _JobRunner:
         except (ComfyError, OSError, httpx.HTTPError, asyncio.TimeoutError):
             return  # interrupted or deleted in time: nothing was made
         attempt.outcome, attempt.billed, attempt.error = "ok", True, None
+        attempt.gpu_seconds, attempt.cost_usd = out.gpu_seconds, server.backend.cost(out)
         rel = f"{target.parent.name}/{target.name}"
         _emit(self.on_event, "done", {"variant": job.variant, "server": server.url, "path": rel,
-                                      "cached": False, "seconds": 0.0})
+                                      "cached": False, "seconds": 0.0, "cost_usd": attempt.cost_usd})
 
     async def _claim(self, servers: list[_Server], exclude: _Server | None = None) -> _Server | None:
         """Take a slot on the least busy server, waiting while every server has MAX_IN_FLIGHT_PER_SERVER

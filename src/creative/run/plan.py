@@ -22,6 +22,7 @@ from creative.gen.workflow import Workflow
 from creative.research import research_cost_usd
 from creative.run.context import RunContext, RunRequest, ledger_for, load_run_workflow, resolve_channel
 from creative.run.folder import RunsRoot
+from creative.run.pricing import estimate_per_image, recent_gpu_seconds
 from creative.run.runlog import BudgetRecord, RunLog, sha256_file
 
 # Room a run needs: backgrounds, ads in every size, contact sheet, videos; generous on purpose.
@@ -58,7 +59,8 @@ def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], flo
     workflow = load_run_workflow(settings)
     variants = request.variants or settings.variants
     research_cost = 0.0 if given_brief else research_cost_usd(settings.research.backend, settings.research.firecrawl_cost_per_scrape_usd)
-    estimate = round(variants * settings.budget.cost_per_image_usd + research_cost, 6)
+    per_image = estimate_per_image(settings, recent_gpu_seconds(RunsRoot(settings.paths.runs_dir), workflow.name))
+    estimate = round(variants * per_image + research_cost, 6)
     ledger = ledger_for(settings, clock=clock)
     return RunPlan(channel_name, channel, brand, workflow, variants, estimate, research_cost, ledger, given_brief)
 

@@ -7,7 +7,9 @@ import asyncio
 from creative.core.errors import ComfyError, CreativeError
 from creative.core.models import Attempt, GenerationResult
 from creative.core.atomic import write_atomic
-from creative.gen.client import ComfyClient, RunOutput, new_http_client
+from creative.gen.client import RunOutput, new_http_client
+from creative.gen.backends import Backend, make_client
+from creative.run.pricing import backends_for, estimate_per_image
 from creative.gen.dispatch import GenJob, as_png, generate_all
 from creative.gen.workflow import graph_sha256
 from creative.render.compose import AdComposer
@@ -38,38 +40,36 @@ def run(ctx: RunContext) -> None:
     jobs = pending_jobs(ctx)
     if not jobs:
         return
-    settings, urls = ctx.settings, ctx.settings.comfyui.urls
+    settings, backends = ctx.settings, backends_for(ctx.settings)
     # Each variant's ads are drawn as soon as its background is written, while the GPU works
     # on the next ones; the compose stage then finishes the last and writes them all.
     composer = ctx.resources.enter_context(AdComposer(ctx.folder, ctx.name_id or ctx.run_id, ctx.brief, ctx.prompts,
                                                       ctx.channel, settings.brand_dir))
     ctx.composer = composer
 
-    cost = settings.budget.cost_per_image_usd
-
     def on_event(name: str, payload: dict) -> None:
         ctx.reporter.generation_event(name, payload)
-        if name == "submitted":
+        if name in ("submitted", "queued"):
             # On disk before the prompt is sent: after a crash, resume collects it instead of paying twice.
             _record_submitted(ctx, payload)
         elif name == "done":
-            _record_done(ctx, payload, cost)
+            _record_done(ctx, payload)
             try:
                 composer.add(payload["variant"])
             except CreativeError:
                 pass  # raised again, where it belongs, by the compose stage
 
-    with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(urls)} server(s)"):
+    with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(backends)} server(s)"):
         ctx.reporter.generation_started([job.variant for job in jobs])
         try:
             results = asyncio.run(generate_all(
-                jobs, urls, ctx.folder.backgrounds, timeout_s=settings.comfyui.timeout_s,
+                jobs, backends, ctx.folder.backgrounds, timeout_s=settings.comfyui.timeout_s,
                 on_event=on_event, cache_dir=ctx.cache_dir,
             ))
         finally:
             ctx.reporter.generation_finished()
         for result in results:
-            _record(ctx, result, cost)
+            _record(ctx, result, estimate_per_image(settings, None))
         cached = sum(r.cached for r in results)
         if cached:
             ctx.reporter.info(f"{cached} of {len(results)} variants came from the cache (no cost)")
@@ -80,6 +80,9 @@ def run(ctx: RunContext) -> None:
 
 def _record_submitted(ctx: RunContext, payload: dict) -> None:
     record = ctx.runlog.variant(payload["variant"])
+    previous = payload.get("previous")  # a backend that names its own jobs: replace our id by its own
+    record.attempts = [a for a in record.attempts if a.prompt_id != previous]
+    record.prompt_ids = [p for p in record.prompt_ids if p != previous]
     record.attempts.append(Attempt(server=payload["server"], prompt_id=payload["prompt_id"],
                                    started_at=ctx.clock(), outcome="queued"))
     record.prompt_ids.append(payload["prompt_id"])
@@ -87,15 +90,15 @@ def _record_submitted(ctx: RunContext, payload: dict) -> None:
     ctx.save()
 
 
-def _record_done(ctx: RunContext, payload: dict, cost_per_image: float) -> None:
+def _record_done(ctx: RunContext, payload: dict) -> None:
     """A background on disk is paid for at once, so a cancelled run settles what it received."""
     record = ctx.runlog.variant(payload["variant"])
     record.status, record.cached, record.background = "ok", bool(payload.get("cached")), payload.get("path")
-    record.cost_actual_usd = 0.0 if record.cached else cost_per_image
+    record.cost_actual_usd = float(payload.get("cost_usd") or 0.0)
     ctx.save()
 
 
-def _record(ctx: RunContext, result: GenerationResult, cost_per_image: float) -> None:
+def _record(ctx: RunContext, result: GenerationResult, estimate: float) -> None:
     record = ctx.runlog.variant(result.variant)
     record.status = "ok" if result.ok else "failed"
     record.attempts = result.attempts
@@ -105,9 +108,9 @@ def _record(ctx: RunContext, result: GenerationResult, cost_per_image: float) ->
     record.seconds = result.seconds
     record.error = result.error
     record.graph_sha256 = result.graph_sha256 or record.graph_sha256
-    record.cost_estimate_usd = cost_per_image
+    record.cost_estimate_usd = estimate
     # Every image the server made for us is paid once: failed downloads included, cache hits free.
-    record.cost_actual_usd = 0.0 if result.cached else cost_per_image * sum(a.billed for a in result.attempts)
+    record.cost_actual_usd = 0.0 if result.cached else round(sum(a.cost_usd for a in result.attempts if a.billed), 6)
     if result.ok and result.path:
         record.background = result.path
         record.background_sha256 = sha256_file(ctx.folder.path / result.path)
@@ -124,7 +127,7 @@ def collect(ctx: RunContext) -> None:
         return
     with ctx.stage("collect", f"{len(waiting)} prompts queued before the run stopped"):
         outputs = asyncio.run(_collect_all(ctx, waiting))
-        cost = ctx.settings.budget.cost_per_image_usd
+        backends = {b.name: b for b in backends_for(ctx.settings)}
         for (record, attempt), output in zip(waiting, outputs):
             if isinstance(output, RunOutput) and output.images:
                 target = ctx.folder.background(record.variant)
@@ -132,7 +135,8 @@ def collect(ctx: RunContext) -> None:
                 attempt.outcome, attempt.billed, attempt.ended_at = "ok", True, ctx.clock()
                 record.status, record.error, record.background = "ok", None, ctx.folder.relative(target)
                 record.background_sha256 = sha256_file(target)
-                record.cost_actual_usd = cost * sum(a.billed for a in record.attempts)
+                attempt.cost_usd = backends.get(attempt.server, Backend()).cost(output)
+                record.cost_actual_usd = round(sum(a.cost_usd for a in record.attempts if a.billed), 6)
             else:
                 attempt.outcome, attempt.ended_at = "cancelled", ctx.clock()
                 attempt.error = f"not finished on {attempt.server}: {output}" if output else "gone from the server"
@@ -141,14 +145,24 @@ def collect(ctx: RunContext) -> None:
 
 
 async def _collect_all(ctx: RunContext, waiting: list) -> list:
+    configured = {b.name: b for b in backends_for(ctx.settings)}
     servers = sorted({attempt.server for _, attempt in waiting})
+    timeout = ctx.settings.comfyui.timeout_s
     async with new_http_client(servers) as http:
-        clients = {url: ComfyClient(url, http=http, timeout_s=ctx.settings.comfyui.timeout_s) for url in servers}
+        clients = {}
+        for name in servers:
+            try:
+                clients[name] = make_client(configured.get(name, Backend(kind="comfyui", url=name)), http=http,
+                                            timeout_s=timeout, poll_interval_s=1.0)
+            except ComfyError as exc:
+                clients[name] = exc.message  # e.g. an endpoint whose key is gone: generate again
 
         async def one(attempt: Attempt) -> RunOutput | str | None:
+            client = clients[attempt.server]
+            if isinstance(client, str):
+                return client
             try:
-                return await clients[attempt.server].collect(attempt.prompt_id, ctx.workflow.output_node,
-                                                              ctx.settings.comfyui.timeout_s)
+                return await client.collect(attempt.prompt_id, ctx.workflow.output_node, timeout)
             except ComfyError as exc:  # a server that is down or failed the prompt: generate it again
                 return exc.message
 
