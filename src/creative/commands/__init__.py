@@ -1,0 +1,1 @@
+"""One module per command: the logic behind a CLI command, called by cli.py."""
