@@ -187,7 +187,7 @@ def build_brand_kit(
     site = read_site(html, final_url)
     notes: list[str] = []
     name = site.name or Sourced(urlparse(final_url).hostname or "brand", "the site's host name (no name found)")
-    folder = out if out is not None else brands_dir / slugify(name.value, fallback="brand")
+    folder = (out if out is not None else brands_dir / slugify(name.value, fallback="brand")).resolve()
     refuse_existing(folder, force)
 
     with new_client(limits.timeout_s, transport) as client:

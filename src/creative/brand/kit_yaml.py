@@ -55,8 +55,9 @@ def brand_yaml(facts: KitFacts, when: str) -> str:
     lines += [
         "# Colours \"auto\" text may use (the accent is kept for the button).",
         "text_colors: [ink, paper]",
-        "# Scrims behind text when no text colour is readable on the scene: the darkest and lightest colours.",
+        "# Scrims behind text when no text colour is readable on the scene: the darkest colour behind light text,",
         "scrim_dark: ink",
+        "# and the lightest colour behind dark text.",
         "scrim_light: paper",
         "",
         "# Font roles -> files in fonts/.",
@@ -78,9 +79,11 @@ def brand_yaml(facts: KitFacts, when: str) -> str:
         "  background: accent",
         f"  # the palette colour that reads best on the accent: {ratio:.1f}:1",
         f"  text_color: {p.cta_text}",
-        "  # share of button height (0.5 is a pill), then padding in ems: defaults",
+        "  # corner radius as a share of button height, 0.5 is a pill (default)",
         "  radius: 0.5",
+        "  # horizontal padding in ems (default)",
         "  padding_x: 0.9",
+        "  # vertical padding in ems (default)",
         "  padding_y: 0.45",
         "",
     ]

@@ -72,7 +72,8 @@ def logo_colours(logo: Image.Image, count: int = 4) -> list[tuple[RGB, float]]:
     """The logo's dominant opaque colours with their share of its opaque pixels, most first."""
     rgba = logo.convert("RGBA")
     rgba.thumbnail((128, 128))
-    opaque = [p[:3] for p in rgba.getdata() if p[3] >= 128]
+    colours = rgba.getcolors(maxcolors=rgba.width * rgba.height) or []
+    opaque = [c[:3] for n, c in colours if c[3] >= 128 for _ in range(n)]
     if not opaque:
         return []
     strip = Image.new("RGB", (len(opaque), 1))

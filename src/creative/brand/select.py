@@ -144,19 +144,25 @@ def brand_mismatch(researched_brand: str | None, site_name: str | None, brand: s
             f"or choose another brand with --brand NAME")
 
 
-def sample_brand_hint(choice: BrandChoice, runs_dir: Path) -> str | None:
-    """On the first run with the bundled sample brand: how to make one's own. None otherwise."""
-    if not choice.sample or _sample_used_before(runs_dir):
+def sample_brand_hint(choice: BrandChoice, runs_dir: Path, current_run: Path | None = None) -> str | None:
+    """On the first run with the bundled sample brand: how to make one's own. None otherwise.
+
+    `current_run` (the run asking) is not counted as an earlier run.
+    """
+    if not choice.sample or _sample_used_before(runs_dir, current_run):
         return None
     return (f"this run uses the bundled sample brand '{choice.name}' (logo, colours, fonts); "
             f"make your own with `{INIT_COMMAND}` (it writes brands/<name>/), then run with --brand NAME")
 
 
-def _sample_used_before(runs_dir: Path) -> bool:
+def _sample_used_before(runs_dir: Path, current_run: Path | None) -> bool:
     """True when an earlier run in `runs_dir` recorded the sample brand in its runlog."""
     if not runs_dir.is_dir():
         return False
+    skip = current_run.resolve() if current_run is not None else None
     for runlog in runs_dir.glob("*/runlog.json"):
+        if skip is not None and runlog.parent.resolve() == skip:
+            continue
         try:
             entry = json.loads(runlog.read_text(encoding="utf-8")).get("brand") or {}
         except (OSError, ValueError, AttributeError):
@@ -164,6 +170,14 @@ def _sample_used_before(runs_dir: Path) -> bool:
         if isinstance(entry, dict) and entry.get("sample"):
             return True
     return False
+
+
+def run_notices(choice: BrandChoice, runs_dir: Path, *, researched_brand: str | None = None,
+                site_name: str | None = None, current_run: Path | None = None) -> list[str]:
+    """The run-wide warnings about the brand: a page of another brand, and the first-run sample hint."""
+    found = [brand_mismatch(researched_brand, site_name, choice.name),
+             sample_brand_hint(choice, runs_dir, current_run)]
+    return [text for text in found if text]
 
 
 def product_slug(url: str | None = None, product: str | None = None) -> str:
