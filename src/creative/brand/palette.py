@@ -119,7 +119,7 @@ def palette_word(rgb: RGB) -> str:
         base = "black" if l < 0.15 else "charcoal" if l < 0.35 else "grey" if l < 0.75 else "white"
         return "warm cream" if base == "white" and rgb[0] > rgb[2] + 6 else base
     deg = h * 360
-    names = [(15, "red"), (40, "coral" if l > 0.55 else "orange"), (65, "yellow"), (165, "green"),
+    names = [(8, "red"), (40, "coral" if l > 0.55 else "orange"), (65, "yellow"), (165, "green"),
              (200, "teal"), (255, "blue"), (290, "purple"), (335, "pink"), (361, "red")]
     hue = next(name for limit, name in names if deg < limit)
     tone = "deep" if l < 0.3 else "soft" if l > 0.7 else "muted" if s < 0.4 else ""
