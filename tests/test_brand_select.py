@@ -154,3 +154,21 @@ def test_runlog_and_gallery_carry_the_brand_warning(tmp_path):
     assert '<div class="notice">⚠ this page is from &#x27;Northbean Roasters&#x27;' in page
     assert "&lt;b&gt;" in page
     assert 'class="notice"' not in gallery_html(run_id="r1", brief=brief, prompts=prompts, ads=[], totals={})
+
+
+def test_cli_run_notes_the_sample_brand_on_the_first_run_only(workdir):
+    runner = CliRunner()
+    args = ["run", "--url", str(SAMPLE_DIR.parent / "examples" / "serum.html"), "--channel", "meta_static",
+            "--dry-run"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "note: this run uses the bundled sample brand 'Lumen Skin'" in first.stderr
+    earlier = workdir / "runs" / "20260101-000000-serum-lumen-skin-meta-static"
+    earlier.mkdir(parents=True)
+    write_runlog(RunLog(run_id=earlier.name, brand=resolve_brand(_settings()).record()), earlier)
+    later = runner.invoke(app, args)
+    assert later.exit_code == 0 and "bundled sample brand" not in later.stderr
+    _make_brand(workdir / "brands" / "own", "Own Brand")
+    earlier.joinpath("runlog.json").unlink()
+    own = runner.invoke(app, args)
+    assert own.exit_code == 0 and "bundled sample brand" not in own.stderr

@@ -59,6 +59,7 @@ def run(
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
                          ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, brand=brand or "")
     options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
+    _sample_brand_note(settings, quiet)
     if dry_run:
         verdict = plan_dry_run(options, settings)
         typer.echo(json.dumps(verdict, indent=2))
@@ -96,6 +97,7 @@ def brief(
 
     settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots,
                          brand=brand or "")
+    _sample_brand_note(settings, quiet)
     run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
         _err(f"edit {run_dir / 'brief.md'}, then: creative run --brief {run_dir / 'brief.md'}")
@@ -240,6 +242,15 @@ def brand_list(config: Optional[Path] = typer.Option(None, "--config")) -> None:
         mark = "*" if row.in_use else " "
         typer.echo(f"{mark} {row.folder.name:<24} {row.name}{' (bundled sample)' if row.sample else ''}")
     _err(why)
+
+
+def _sample_brand_note(settings, quiet: bool) -> None:
+    """On the first run with the bundled sample brand, say how to make one's own."""
+    from creative.brand.select import resolve_brand, sample_brand_hint
+
+    hint = sample_brand_hint(resolve_brand(settings), settings.paths.runs_dir)
+    if hint and not quiet:
+        _err(f"note: {hint}")
 
 
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
