@@ -11,12 +11,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from brand_sites import serve_brand_site
-from creative.brand.init import build_brand_kit
+from creative.brand.init import FetchLimits, build_brand_kit
 from creative.brand.kit import load_brand
 from creative.brand.preview import AD_SHOWN, MARGIN, WIDTH
 from creative.brand.select import SAMPLE_DIR
 from creative.cli import app
-from creative.core.errors import InputError
+from creative.core.errors import InputError, ResearchError
 
 
 def _build(site: str, out: Path, **kw):
@@ -194,3 +194,12 @@ def test_cli_brand_init_refuses_a_non_http_address_and_firecrawl(tmp_path, monke
         fc = runner.invoke(app, ["brand", "init", "--url", url, "--research", "firecrawl"])
     assert isinstance(fc.exception, InputError) and "static or browser" in fc.exception.message
     assert not (tmp_path / "brands").exists()
+
+
+def test_robots_txt_is_followed_unless_ignored(tmp_path):
+    with pytest.raises(ResearchError) as err:
+        _build("robots_blocked", tmp_path / "private")
+    assert "robots.txt" in err.value.message and err.value.exit_code == 2
+    assert not (tmp_path / "private").exists()
+    result = _build("robots_blocked", tmp_path / "private", limits=FetchLimits(ignore_robots=True))
+    assert result.name.value == "Private Label" and (result.folder / "logo.png").is_file()

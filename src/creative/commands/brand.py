@@ -9,10 +9,7 @@ from creative.brand.init import BrandKitResult, FetchLimits, build_brand_kit
 from creative.brand.kit import brand_name
 from creative.brand.select import SAMPLE_DIR, BrandChoice, own_brand_folders, resolve_brand
 from creative.core.config import Settings
-from creative.core.errors import ConfigError, CreativeError, InputError
-
-INIT_BACKENDS = ("static", "browser")
-
+from creative.core.errors import ConfigError, CreativeError
 
 def init_brand(url: str, settings: Settings, *, out: Path | None = None, force: bool = False,
                research: str | None = None) -> tuple[BrandKitResult, list[str]]:
@@ -20,9 +17,6 @@ def init_brand(url: str, settings: Settings, *, out: Path | None = None, force: 
     backend = research or settings.research.backend
     if backend == "auto":
         backend = "static"  # a shop's home page carries its brand in plain HTML; --research browser otherwise
-    if backend not in INIT_BACKENDS:
-        raise InputError(f"brand init reads a site with the static or browser backend, not {backend!r}",
-                         hint="use --research static or --research browser")
     r = settings.research
     result = build_brand_kit(
         url, out=out, brands_dir=settings.paths.brands_dir, sample_dir=SAMPLE_DIR, backend=backend, force=force,
