@@ -127,3 +127,8 @@ def test_downloads_follow_the_size_cap_and_content_type():
             fetch_asset(url, accept=("image/",), max_bytes=10_000, timeout_s=5)
         with pytest.raises(AssetError, match="HTTP 404"):
             fetch_asset(url + "missing.png", accept=("image/",), max_bytes=10_000, timeout_s=5)
+
+
+def test_a_vivid_dark_colour_is_an_accent_not_the_text_ink():
+    pal = choose_palette([Candidate((105, 47, 158), "logo", 40), Candidate((255, 255, 255), "logo", 10)])
+    assert pal.ink.value == "#111111" and pal.accent.value == "#692F9E" and pal.paper.value == "#FFFFFF"

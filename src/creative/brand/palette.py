@@ -19,9 +19,11 @@ from creative.render.typography import contrast_ratio, luminance
 DARK_MAX = 0.08  # relative luminance: text colour dark enough for light scenes
 LIGHT_MIN = 0.75
 MIN_CHROMA = 0.18  # below this a colour reads as grey, not as a brand colour
+MAX_TEXT_CHROMA = 0.3  # ink and paper may be tinted (navy, cream), not vivid (purple text is an accent)
+MIN_LOGO_SHARE = 0.08  # smaller logo "colours" are mostly anti-aliased edges
 DISTINCT = 60  # RGB distance under which two colours count as one
-DEFAULT_INK = Sourced("#111111", "default: the site shows no dark colour")
-DEFAULT_PAPER = Sourced("#FFFFFF", "default: the site shows no light colour")
+DEFAULT_INK = Sourced("#111111", "default: the site shows no dark, muted colour for text")
+DEFAULT_PAPER = Sourced("#FFFFFF", "default: the site shows no light, muted colour")
 # custom property names that announce the brand's own colour
 _BRAND_WORDS = ("brand", "primary", "accent", "main", "theme", "highlight", "cta")
 
@@ -82,7 +84,8 @@ def logo_colours(logo: Image.Image, count: int = 4) -> list[tuple[RGB, float]]:
     palette = quant.getpalette() or []
     out = []
     for n, index in sorted(quant.getcolors() or [], reverse=True):
-        out.append((tuple(palette[index * 3:index * 3 + 3]), n / len(opaque)))
+        if n / len(opaque) >= MIN_LOGO_SHARE:
+            out.append((tuple(palette[index * 3:index * 3 + 3]), n / len(opaque)))
     return out  # type: ignore[return-value]
 
 
@@ -128,8 +131,10 @@ def palette_word(rgb: RGB) -> str:
 
 def choose_palette(found: list[Candidate]) -> Palette:
     """Pick ink, paper and accents from the weighted candidates."""
-    ink_c = _best(found, lambda rgb: luminance(rgb) <= DARK_MAX, neutral_first=True)
-    paper_c = _best(found, lambda rgb: luminance(rgb) >= LIGHT_MIN, neutral_first=True)
+    ink_c = _best(found, lambda rgb: luminance(rgb) <= DARK_MAX and chroma(rgb) <= MAX_TEXT_CHROMA,
+                  neutral_first=True)
+    paper_c = _best(found, lambda rgb: luminance(rgb) >= LIGHT_MIN and chroma(rgb) <= MAX_TEXT_CHROMA,
+                    neutral_first=True)
     ink = Sourced(hex_of(ink_c.rgb), ink_c.source) if ink_c else DEFAULT_INK
     paper = Sourced(hex_of(paper_c.rgb), paper_c.source) if paper_c else DEFAULT_PAPER
     ink_rgb, paper_rgb = parse_hex(ink.value), parse_hex(paper.value)
