@@ -64,6 +64,7 @@ def test_structured_logo_name_palette_fonts_and_voice(tmp_path):
     # DejaVu Serif is installed: copied and used; Work Sans is not: bundled Noto Sans, said so
     assert brand.fonts == {"bold": "DejaVuSerif-Bold.ttf", "regular": "NotoSans-Regular.ttf"}
     assert (folder / "fonts" / "DejaVuSerif-Bold.ttf").is_file()
+    assert brand.fallback_fonts == ["DejaVuSans.ttf"]  # Noto Sans Regular is a role font already
     assert "speaks to the reader as 'you'" in brand.voice and "coffee" in brand.voice
 
     text = (folder / "brand.yaml").read_text(encoding="utf-8")

@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 MAX_STYLESHEETS = 12
 MAX_CSS_BYTES = 2_000_000
 LICENCES = ("OFL.txt", "DejaVu-LICENSE.txt")
-FALLBACK_FONT = "DejaVuSans.ttf"
+# Noto Sans covers Latin, Vietnamese, Greek and Cyrillic; DejaVu Sans the symbols. Noto Sans Regular is
+# always copied: the run's contact sheet labels are drawn with it.
+FALLBACK_FONTS = ("NotoSans-Regular.ttf", "DejaVuSans.ttf")
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def _assemble(tmp: Path, sample_dir: Path, facts: KitFacts, logo: Image.Image, s
     fonts.mkdir()
     for _, (file, choice) in facts.fonts.items():
         shutil.copyfile(choice.file, fonts / file)
-    shutil.copyfile(sample_dir / "fonts" / FALLBACK_FONT, fonts / FALLBACK_FONT)
+    for name in FALLBACK_FONTS:
+        shutil.copyfile(sample_dir / "fonts" / name, fonts / name)
     for licence in LICENCES:
         if (sample_dir / "fonts" / licence).is_file():
             shutil.copyfile(sample_dir / "fonts" / licence, fonts / licence)
@@ -208,7 +211,10 @@ def build_brand_kit(
         logo = Logo(wordmark(name.value, choices["bold"].file, parse_hex(palette.accent.value)),
                     "no usable logo on the site: a wordmark of the name was drawn; replace logo.png with yours")
         notes.append(logo.source)
-    facts = KitFacts(url=url, name=name, palette=palette, fonts=_font_files(choices), fallback_font=FALLBACK_FONT,
+    fonts = _font_files(choices)
+    used = {file for file, _ in fonts.values()}
+    facts = KitFacts(url=url, name=name, palette=palette, fonts=fonts,
+                     fallback_fonts=[f for f in FALLBACK_FONTS if f not in used],
                      logo_source=logo.source, voice=voice_hints(site.description, site.headlines))
 
     folder.parent.mkdir(parents=True, exist_ok=True)

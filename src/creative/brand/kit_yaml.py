@@ -20,7 +20,7 @@ class KitFacts:
     name: Sourced
     palette: Palette
     fonts: dict[str, tuple[str, FontChoice]]  # role -> (file name in fonts/, choice)
-    fallback_font: str
+    fallback_fonts: list[str]
     logo_source: str
     voice: Voice | None
 
@@ -66,8 +66,8 @@ def brand_yaml(facts: KitFacts, when: str) -> str:
     for role, (file, choice) in facts.fonts.items():
         lines += [f"  {_c(choice.note)}", f"  {role}: {_q(file)}"]
     lines += [
-        "# Bundled; tried for characters the brand fonts lack (symbols, arrows, stars).",
-        f"fallback_fonts: [{_q(facts.fallback_font)}]",
+        "# Bundled; tried in order for characters the brand fonts lack (accents, other scripts, symbols).",
+        "fallback_fonts: [" + ", ".join(_q(f) for f in facts.fallback_fonts) + "]",
         "",
         _c(f"from {facts.logo_source}"),
         "logo: logo.png",
