@@ -17,6 +17,7 @@ from creative.brand.select import (
     run_folder_name,
     run_notices,
     sample_brand_hint,
+    use_brand,
 )
 from creative.cli import app
 from creative.core.config import load_settings
@@ -172,3 +173,18 @@ def test_cli_run_notes_the_sample_brand_on_the_first_run_only(workdir):
     earlier.joinpath("runlog.json").unlink()
     own = runner.invoke(app, args)
     assert own.exit_code == 0 and "bundled sample brand" not in own.stderr
+
+
+def test_commands_on_a_run_use_the_brand_it_was_made_with(workdir):
+    red = _make_brand(workdir / "brands" / "red", "Red Co")
+    _make_brand(workdir / "brands" / "blue", "Blue Co")
+    run = workdir / "runs" / "r1"
+    run.mkdir(parents=True)
+    write_runlog(RunLog(run_id="r1", brand=resolve_brand(_settings(brand="red")).record()), run)
+    settings = _settings()
+    choice = use_brand(settings, None, run)
+    assert choice.name == "Red Co" and settings.brand_dir == red.resolve() and "r1 was made with" in choice.reason
+    assert use_brand(_settings(), "blue", run).name == "Blue Co"  # --brand names another
+    shutil.rmtree(red)
+    fallback = use_brand(_settings(), None, run)  # its brand is gone: the usual resolution, which says why
+    assert fallback.name == "Blue Co" and fallback.reason.startswith("the only brand in")

@@ -116,7 +116,7 @@ def resume(
     from creative.core.progress import make_reporter
     from creative.rerun import resume_run
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "")
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "", run_dir=run_dir)
     _finish(resume_run(run_dir, settings, make_reporter(quiet)), quiet)
 
 
@@ -139,7 +139,7 @@ def regen(
 
     if seed is not None and new_seed:
         raise InputError("--seed and --new-seed cannot be used together")
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "")
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "", run_dir=run_dir)
     _finish(regen_variant(run_dir, settings, make_reporter(quiet), variant, seed=seed, new_seed=new_seed, prompt=prompt), quiet)
 
 
@@ -154,7 +154,7 @@ def compose(
     from creative.core.progress import make_reporter
     from creative.rerun import recompose
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, brand=brand or "")
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, brand=brand or "", run_dir=run_dir)
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
 
 
@@ -174,7 +174,7 @@ def export(
     from creative.core.progress import make_reporter
     from creative.reexport import reexport
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder, brand=brand or "")
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder, brand=brand or "", run_dir=run_dir)
     _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
 
 
@@ -255,10 +255,11 @@ def _sample_brand_note(settings, quiet: bool) -> None:
 
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
               research_backend: Optional[str] = None, ignore_robots: bool = False, workflow: Optional[Path] = None,
-              encoder: Optional[str] = None, brand: Optional[str] = None):
+              encoder: Optional[str] = None, brand: Optional[str] = None, run_dir: Optional[Path] = None):
     """Settings with the flags a command was given laid over config file and environment.
 
-    brand: None for commands that draw nothing; "" (no --brand) or a name resolves the brand folder.
+    brand: None for commands that draw nothing; "" (no --brand) or a name resolves the brand folder
+    (for a command on `run_dir`, the brand that run was made with, unless --brand names another).
     """
     settings = load_settings(config, overrides={
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
@@ -271,7 +272,7 @@ def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_
     if brand is not None:
         from creative.brand.select import use_brand
 
-        use_brand(settings, brand or None)
+        use_brand(settings, brand or None, run_dir)
     return settings
 
 

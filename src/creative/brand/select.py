@@ -111,11 +111,28 @@ def resolve_brand(settings: Settings) -> BrandChoice:
     return _choice(SAMPLE_DIR, "no brand of your own found (brands/ or brand/)")
 
 
-def use_brand(settings: Settings, name: str | None = None) -> BrandChoice:
-    """Resolve the brand (with `name` from --brand over the settings) and point settings.brand_dir at it."""
+def recorded_brand(run_dir: Path) -> BrandChoice | None:
+    """The brand a run was made with, from its runlog, while that folder still exists."""
+    try:
+        entry = json.loads((run_dir / "runlog.json").read_text(encoding="utf-8")).get("brand")
+    except (OSError, ValueError, AttributeError):
+        return None
+    folder = Path(entry["folder"]) if isinstance(entry, dict) and isinstance(entry.get("folder"), str) else None
+    if folder is None or not (folder / "brand.yaml").is_file():
+        return None
+    return _choice(folder, f"the brand {run_dir.name} was made with")
+
+
+def use_brand(settings: Settings, name: str | None = None, run_dir: Path | None = None) -> BrandChoice:
+    """Resolve the brand and point settings.brand_dir at it.
+
+    `name` (--brand) wins; then, for a command on an existing run, the brand that run recorded; then
+    resolve_brand's order.
+    """
     if name:
         settings.brand = name
-    choice = resolve_brand(settings)
+    choice = None if name or run_dir is None else recorded_brand(run_dir)
+    choice = choice or resolve_brand(settings)
     settings.paths.brand_dir = choice.folder
     return choice
 
