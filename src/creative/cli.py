@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 
 EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
+BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
 
 
 def _err(message: str) -> None:
@@ -40,7 +41,7 @@ def run(
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
     workflow: Optional[Path] = typer.Option(None, "--workflow", help="API-format workflow JSON with a .bind.yaml beside it."),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where run folders go (default runs/)."),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed: variant N gets seed + N - 1."),
     new_seeds: bool = typer.Option(False, "--new-seeds", help="Random seeds instead of seeds derived from the brief."),
@@ -87,7 +88,7 @@ def brief(
     research_backend: Optional[str] = typer.Option(None, "--research", help="auto, static, browser or firecrawl."),
     ignore_robots: bool = typer.Option(False, "--ignore-robots"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir"),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -108,7 +109,7 @@ def brief(
 def resume(
     run_dir: Path = typer.Argument(..., help="Run folder of a crashed or cancelled run."),
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -128,7 +129,7 @@ def regen(
     new_seed: bool = typer.Option(False, "--new-seed", help="Pick a new random seed."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Replace the variant's scene prompt."),
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url"),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -146,7 +147,7 @@ def regen(
 @app.command()
 def compose(
     run_dir: Path = typer.Argument(..., help="Run folder to re-render."),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -163,7 +164,7 @@ def export(
     run_dir: Path = typer.Argument(..., help="Run folder to export for another channel."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml, e.g. tiktok."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto, nvenc or x264."),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -188,7 +189,7 @@ def layout_preview(
     background: Optional[Path] = typer.Option(None, "--background", help="Image to preview the layout over."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Take size and safe zone from this channel."),
     out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
-    brand: Optional[str] = typer.Option(None, "--brand", help="Brand to use: a folder in brands/ or its name."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
