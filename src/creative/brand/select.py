@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -101,7 +100,7 @@ def resolve_brand(settings: Settings) -> BrandChoice:
     if settings.brand:
         return find_brand(settings.brand, settings)
     if settings.paths.brand_dir is not None:
-        return _choice(settings.paths.brand_dir, "paths.brand_dir setting")
+        return _choice(settings.paths.brand_dir, "brand folder given (paths.brand_dir, or chosen for this command)")
     own = own_brand_folders(settings)
     if len(own) == 1:
         return _choice(own[0], f"the only brand in {own[0].parent}")
@@ -138,9 +137,8 @@ def use_brand(settings: Settings, name: str | None = None, run_dir: Path | None 
 
 
 def _norm(name: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
-    words = re.findall(r"[a-z0-9]+", ascii_text.encode("ascii", "ignore").decode().lower())
-    return " ".join(w for w in words if w not in _NOISE)
+    """'The Lumen Skin Co.' -> 'lumen skin': ASCII words without legal-form words."""
+    return " ".join(w for w in slugify(name, max_len=200).split("-") if w and w not in _NOISE)
 
 
 def _same_brand(found: str, used: str) -> bool:
