@@ -21,9 +21,9 @@ def test_background_names_keep_two_digits_then_grow():
 def test_runs_root_places_ledger_cache_and_database_beside_the_runs(tmp_path):
     root = RunsRoot(tmp_path)
     assert {root.ledger.parent, root.cache.parent, root.database.parent} == {tmp_path}
-    first = root.create_run(0, "Lumen Skin", "meta_static")
-    second = root.create_run(0, "Lumen Skin", "meta_static")
-    assert first.path.name.endswith("-lumen-skin-meta-static")
+    first = root.create_run("20260101-000000-serum-lumen-skin-meta-static")
+    second = root.create_run("20260101-000000-serum-lumen-skin-meta-static")
+    assert first.path.name == "20260101-000000-serum-lumen-skin-meta-static"
     assert second.path.name == first.path.name + "-2"
     root.cache.mkdir()
     assert [f.path for f in root.runs()] == [first.path, second.path]  # the hidden cache is not a run

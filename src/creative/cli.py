@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 
 EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
+BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
 
 
 def _err(message: str) -> None:
@@ -54,6 +55,7 @@ def run(
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
     workflow: Optional[Path] = typer.Option(None, "--workflow", help="API-format workflow JSON with a .bind.yaml beside it."),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where run folders go (default runs/)."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed: variant N gets seed + N - 1."),
     new_seeds: bool = typer.Option(False, "--new-seeds", help="Random seeds instead of seeds derived from the brief."),
@@ -70,8 +72,9 @@ def run(
     from creative.run.plan import dry_run as plan_dry_run
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
-                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
+                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, brand=brand or "")
     options = RunRequest(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
+    _sample_brand_note(settings, quiet)
     if dry_run:
         verdict = plan_dry_run(options, settings)
         typer.echo(json.dumps(verdict, indent=2))
@@ -99,6 +102,7 @@ def brief(
     research_backend: Optional[str] = typer.Option(None, "--research", help="auto, static, browser or firecrawl."),
     ignore_robots: bool = typer.Option(False, "--ignore-robots"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir"),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -106,7 +110,9 @@ def brief(
     from creative.commands.brief import draft
     from creative.run.context import RunRequest
 
-    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
+    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots,
+                         brand=brand or "")
+    _sample_brand_note(settings, quiet)
     brief_path = draft(RunRequest(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
         _err(f"edit {brief_path}, then: creative run --brief {brief_path}")
@@ -117,13 +123,14 @@ def brief(
 def resume(
     run_dir: Path = typer.Argument(..., help="Run folder of a crashed or cancelled run."),
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Finish a run, reusing every background already on disk, and settle its budget."""
     from creative.commands.resume import resume as resume_run
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "", run_dir=run_dir)
     _finish(resume_run(run_dir, settings, make_reporter(quiet)), quiet)
 
 
@@ -135,6 +142,7 @@ def regen(
     new_seed: bool = typer.Option(False, "--new-seed", help="Pick a new random seed."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Replace the variant's scene prompt."),
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url"),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -144,20 +152,21 @@ def regen(
 
     if seed is not None and new_seed:
         raise InputError("--seed and --new-seed cannot be used together")
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "", run_dir=run_dir)
     _finish(regen_variant(run_dir, settings, make_reporter(quiet), variant, seed=seed, new_seed=new_seed, prompt=prompt), quiet)
 
 
 @app.command()
 def compose(
     run_dir: Path = typer.Argument(..., help="Run folder to re-render."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Re-render a run's ads after brand/ or brief.md was edited (no ComfyUI, no cost)."""
     from creative.commands.compose import recompose
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, brand=brand or "", run_dir=run_dir)
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
 
 
@@ -166,6 +175,7 @@ def export(
     run_dir: Path = typer.Argument(..., help="Run folder to export for another channel."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml, e.g. tiktok."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto, nvenc or x264."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -175,7 +185,7 @@ def export(
     """
     from creative.commands.export import reexport
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder, brand=brand or "", run_dir=run_dir)
     _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
 
 
@@ -189,6 +199,7 @@ def layout_preview(
     background: Optional[Path] = typer.Option(None, "--background", help="Image to preview the layout over."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Take size and safe zone from this channel."),
     out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
@@ -200,18 +211,70 @@ def layout_preview(
         save_preview,
     )
 
-    settings = _settings(config)
+    settings = _settings(config, brand=brand or "")
     channels_path = settings.templates_dir / "channels.yaml"
     size, zone = preview_target(load_channels(channels_path), layout, channel)
     image = render_layout_preview(settings.brand_dir, layout, size=size, safe_zone=zone, background=background)
     typer.echo(str(save_preview(image, out or default_preview_path(layout, size))))
 
 
+brand_app = typer.Typer(help="Brand kits: brands/<name>/ (or a single brand/).", no_args_is_help=True)
+app.add_typer(brand_app, name="brand")
+
+
+@brand_app.command("init")
+def brand_init(
+    url: str = typer.Option(..., "--url", help="The brand's own site (home page), http(s)://."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Brand folder to write (default brands/<name>/)."),
+    force: bool = typer.Option(False, "--force", help="Replace the folder if it exists."),
+    research_backend: Optional[str] = typer.Option(None, "--research", help="static (default) or browser."),
+    ignore_robots: bool = typer.Option(False, "--ignore-robots", help="Fetch pages even where robots.txt disallows it."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Build a brand folder from a site: name, logo, palette, fonts, voice; brand.yaml and brand_preview.png."""
+    from creative.commands.brand import init_brand
+
+    settings = _settings(config, research_backend=research_backend, ignore_robots=ignore_robots)
+    result, lines = init_brand(url, settings, out=out, force=force, research=research_backend)
+    if not quiet:
+        for line in lines:
+            _err(line)
+    typer.echo(str(result.folder))
+
+
+@brand_app.command("list")
+def brand_list(config: Optional[Path] = typer.Option(None, "--config")) -> None:
+    """The brands a run can use, and the one it uses now."""
+    from creative.commands.brand import list_brands
+
+    rows, why = list_brands(_settings(config))
+    for row in rows:
+        mark = "*" if row.in_use else " "
+        typer.echo(f"{mark} {row.folder.name:<24} {row.name}{' (bundled sample)' if row.sample else ''}")
+    _err(why)
+
+
+def _sample_brand_note(settings, quiet: bool) -> None:
+    """On the first run with the bundled sample brand, say how to make one's own."""
+    from creative.brand.select import resolve_brand, sample_brand_hint
+    from creative.run.brands import sample_used_before
+    from creative.run.folder import RunsRoot
+
+    hint = sample_brand_hint(resolve_brand(settings), sample_used_before(RunsRoot(settings.paths.runs_dir)))
+    if hint and not quiet:
+        _err(f"note: {hint}")
+
+
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
               research_backend: Optional[str] = None, ignore_robots: bool = False, workflow: Optional[Path] = None,
-              encoder: Optional[str] = None):
-    """Settings with the flags a command was given laid over config file and environment."""
-    return load_settings(config, overrides={
+              encoder: Optional[str] = None, brand: Optional[str] = None, run_dir: Optional[Path] = None):
+    """Settings with the flags a command was given laid over config file and environment.
+
+    brand: None for commands that draw nothing; "" (no --brand) or a name resolves the brand folder
+    (for a command on `run_dir`, the brand that run was made with, unless --brand names another).
+    """
+    settings = load_settings(config, overrides={
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
         "comfyui.backends": [] if comfy_url else None,  # servers named on the command line replace the config's
@@ -220,6 +283,13 @@ def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_
         "research.ignore_robots": ignore_robots or None,
         "encoder": encoder,
     })
+    if brand is not None:
+        from creative.brand.select import use_brand
+        from creative.run.brands import brand_of_run
+        from creative.run.folder import RunFolder
+
+        use_brand(settings, brand or None, brand_of_run(RunFolder(run_dir)) if run_dir is not None else None)
+    return settings
 
 
 @app.command("mock-comfy")

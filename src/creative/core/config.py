@@ -62,7 +62,8 @@ class BudgetSettings(_Section):
 
 class PathSettings(_Section):
     runs_dir: Path = Path("runs")
-    brand_dir: Path | None = None
+    brand_dir: Path | None = None  # one brand folder; `brand` picks one of brands_dir instead
+    brands_dir: Path = Path("brands")  # brands side by side: brands/<name>/brand.yaml
     templates_dir: Path | None = None
 
 
@@ -81,6 +82,7 @@ class Settings(_Section):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
+    brand: str | None = None  # a brand in paths.brands_dir, by folder name or brand.yaml name
     variants: int = Field(6, ge=1, le=100)
     # H.264 encoder for video channels: auto = NVENC when a test encode works, else libx264.
     encoder: Literal["auto", "nvenc", "x264"] = "auto"
@@ -115,6 +117,8 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CREATIVE_BUDGET_TIMEZONE": ("budget", "timezone"),
     "CREATIVE_RUNS_DIR": ("paths", "runs_dir"),
     "CREATIVE_BRAND_DIR": ("paths", "brand_dir"),
+    "CREATIVE_BRANDS_DIR": ("paths", "brands_dir"),
+    "CREATIVE_BRAND": ("brand",),
     "CREATIVE_TEMPLATES_DIR": ("paths", "templates_dir"),
     "CREATIVE_RESEARCH_BACKEND": ("research", "backend"),
     "CREATIVE_CHROMIUM_PATH": ("research", "chromium_path"),

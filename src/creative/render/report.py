@@ -182,6 +182,7 @@ figure{margin:0}figure img{width:100%;height:auto;display:block;border-radius:8p
 figcaption{font-size:13px;margin-top:6px}table{border-collapse:collapse;width:100%;font-size:12px;margin-top:4px}
 td,th{text-align:left;padding:2px 6px;border-bottom:1px solid var(--line)}th{color:var(--muted);font-weight:500}
 .warn{color:var(--warn)}.ok{color:var(--ok)}.sheet img{max-width:100%;border-radius:8px}
+.notice{border:1px solid var(--warn);border-radius:8px;padding:10px 14px;margin:12px 0;color:var(--warn)}
 figure video{width:100%;height:auto;display:block;border-radius:8px;border:1px solid var(--line);background:#000}
 .qc{font-size:12px;margin-top:4px}h3{font-size:14px;margin:16px 0 8px;color:var(--muted);font-weight:600}
 """
@@ -264,10 +265,11 @@ def _video_html(video: VideoRecord) -> str:
 
 def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord], totals: dict,
                  contact_sheet_name: str | None = None, videos: list[VideoRecord] | None = None,
-                 encoder: dict | None = None) -> str:
+                 encoder: dict | None = None, warnings: list[str] | None = None) -> str:
     """The gallery page as a string. totals: scalar entries are shown as stats; an optional
     "per_variant" mapping (variant number -> {key: value}) is shown on each variant, its "error"
-    as a warning. Videos get <video> tags under their variant; `encoder` is {"name", "reason"}."""
+    as a warning. Videos get <video> tags under their variant; `encoder` is {"name", "reason"}.
+    `warnings` about the whole run (e.g. a page of another brand) head the page."""
     per_variant = totals.get("per_variant", {}) or {}
     concepts = {c.name: c for c in brief.concepts}
     by_variant: dict[int, list[AdRecord]] = defaultdict(list)
@@ -312,16 +314,17 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(run_id)} · ads</title><style>{CSS}</style></head><body><main>"
         f'<h1>{_e(run_id)}</h1><div class="muted">{meta}</div>'
+        + "".join(f'<div class="notice">⚠ {_e(w)}</div>' for w in warnings or []) +
         f"{_totals_html(scalar_totals)}{sheet}{''.join(sections)}</main></body></html>\n"
     )
 
 
 def write_gallery(path: Path, *, contact_sheet: Path | None, run_id: str, brief: Brief, prompts: PromptSet,
                   ads: list[AdRecord], totals: dict, videos: list[VideoRecord] | None = None,
-                  encoder: dict | None = None) -> Path:
+                  encoder: dict | None = None, warnings: list[str] | None = None) -> Path:
     """Write the gallery page to `path` (beside the ads): self-contained, relative links only, works from file://."""
     sheet = contact_sheet.name if contact_sheet is not None and contact_sheet.is_file() else None
     page = gallery_html(run_id=run_id, brief=brief, prompts=prompts, ads=ads, totals=totals,
-                        contact_sheet_name=sheet, videos=videos, encoder=encoder)
+                        contact_sheet_name=sheet, videos=videos, encoder=encoder, warnings=warnings)
     write_atomic(path, page.encode("utf-8"))
     return path

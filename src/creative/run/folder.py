@@ -12,7 +12,6 @@ handed the paths they write, so the layout can change here without touching them
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,7 +20,6 @@ from creative.copy.brief import read_brief, write_brief
 from creative.core.atomic import write_atomic
 from creative.core.errors import CreativeError, InputError
 from creative.core.models import Brief, PromptSet
-from creative.core.text import slugify
 from creative.run.runlog import RUNLOG_VERSION, RunLog, read_runlog, write_runlog
 
 LEDGER_NAME = "budget.jsonl"
@@ -54,10 +52,8 @@ class RunsRoot:
         return [RunFolder(p) for p in sorted(self.path.iterdir(), key=lambda p: p.name)
                 if p.is_dir() and not p.name.startswith(".")]
 
-    def create_run(self, now: float, *names: str) -> RunFolder:
-        """Create `<YYYYMMDD-HHMMSS>-<name>-...`; a numeric suffix keeps parallel runs apart."""
-        stamp = datetime.fromtimestamp(now).strftime("%Y%m%d-%H%M%S")
-        base = "-".join([stamp, *(slugify(n, fallback="run") for n in names if n)])
+    def create_run(self, base: str) -> RunFolder:
+        """Create `<base>` (the run id); a numeric suffix keeps parallel runs apart."""
         self.path.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, 1000):
             run_id = base if attempt == 1 else f"{base}-{attempt}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from creative.brand.kit import Brand, load_brand, load_channels
+from creative.brand.select import resolve_brand, run_folder_name
 from creative.budget.ledger import BudgetState, Ledger
 from creative.copy.brief import check_policy, read_brief
 from creative.core.config import Settings
@@ -105,7 +106,9 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
     # Fail fast (a corrupt ledger refuses here too); the binding check is the locked
     # reservation just before the paid work.
     before = plan.ledger.check(estimate)
-    folder = runs.create_run(clock(), plan.brand.name, plan.channel_name)
+    product = plan.given_brief.product if plan.given_brief else None
+    folder = runs.create_run(run_folder_name(clock(), plan.brand.name, plan.channel_name, url=request.url,
+                                             product=product))
     if brief_only:
         inputs = {"url": request.url and redact_url(request.url), "channel": plan.channel_name, "offer": request.offer}
         hashes: dict[str, str] = {}
@@ -123,6 +126,7 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
         budget=BudgetRecord(cap_usd=plan.ledger.cap, spent_before_usd=before.settled,
                             reserved_before_usd=before.reserved, estimate_usd=estimate),
     )
+    runlog.brand = resolve_brand(settings).record()
     ctx = RunContext(folder=folder, runlog=runlog, settings=settings, reporter=reporter, brand=plan.brand,
                      channel_name=plan.channel_name, channel=plan.channel, workflow=plan.workflow, ledger=plan.ledger,
                      clock=clock, request=request, brief=plan.given_brief, research_cost=plan.research_cost)

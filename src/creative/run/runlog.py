@@ -83,6 +83,8 @@ class RunLog(_Model):
     encoder: dict[str, str] | None = None  # video encoder used and why: {"name": ..., "reason": ...}
     totals: dict[str, Any] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)  # resume, regen, compose: what changed when
+    brand: dict[str, Any] | None = None  # the brand in use: name, folder, why it was chosen, sample or not
+    warnings: list[str] = Field(default_factory=list)  # about the whole run, e.g. a page of another brand
 
     def variant(self, number: int) -> VariantRecord:
         for record in self.variants:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from creative.brand.select import brand_mismatch
 from creative.core.redact import redact_url
 from creative.research import research, research_cost_usd, write_research
 from creative.run.context import RunContext
@@ -30,3 +31,7 @@ def run(ctx: RunContext) -> None:
         ctx.reporter.info(f"found: {notes.product_name or notes.title or 'no product name'}"
                           + (f" · {notes.price} {notes.currency or ''}" if notes.price else ""))
         ctx.notes = notes
+        warning = brand_mismatch(notes.brand, getattr(notes, "site_name", None), ctx.brand.name)
+        if warning:  # the ads would carry another brand's kit: say so here, in the runlog and the gallery
+            ctx.runlog.warnings.append(warning)
+            ctx.reporter.warn(warning)
