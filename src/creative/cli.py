@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 
 EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
+WRITER_HELP = ("Who writes the brief's copy: rules (the built-in drafter) or llm (brief.llm in creative.yaml; "
+               "if the model fails, exit 1 instead of falling back to rules).")
 
 
 def _err(message: str) -> None:
@@ -49,6 +51,7 @@ def run(
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto (NVENC if a test encode works), nvenc or x264."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
+    writer: Optional[str] = typer.Option(None, "--writer", help=WRITER_HELP),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
     from creative.pipeline import RunOptions, run_pipeline
@@ -56,7 +59,7 @@ def run(
     from creative.core.progress import make_reporter
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
-                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
+                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, writer=writer)
     options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:
         verdict = plan_dry_run(options, settings)
@@ -87,12 +90,14 @@ def brief(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir"),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    writer: Optional[str] = typer.Option(None, "--writer", help=WRITER_HELP),
 ) -> None:
     """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
     from creative.pipeline import RunOptions, draft_only
     from creative.core.progress import make_reporter
 
-    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
+    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots,
+                         writer=writer)
     run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
         _err(f"edit {run_dir / 'brief.md'}, then: creative run --brief {run_dir / 'brief.md'}")
@@ -199,9 +204,11 @@ def layout_preview(
 
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
               research_backend: Optional[str] = None, ignore_robots: bool = False, workflow: Optional[Path] = None,
-              encoder: Optional[str] = None):
+              encoder: Optional[str] = None, writer: Optional[str] = None):
     """Settings with the flags a command was given laid over config file and environment."""
     return load_settings(config, overrides={
+        "brief.writer": writer,
+        "brief.llm_required": (writer == "llm") or None,  # an explicit --writer llm must not fall back
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
         "comfyui.workflow": str(workflow) if workflow else None,
@@ -222,6 +229,24 @@ def mock_comfy(
 
     _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop")
     serve(host, port, MockOptions(latency=latency))
+
+
+@app.command("mock-llm")
+def mock_llm(
+    port: int = typer.Option(11434, "--port", help="Port to listen on (base_url http://HOST:PORT/v1)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    mode: str = typer.Option("good", "--mode", help="good, rule-breaking, broken-json, other-language, slow, "
+                                                    "no-schema, 401, 429 or 500."),
+    delay: float = typer.Option(2.0, "--delay", min=0.0, help="Seconds a slow answer takes (--mode slow)."),
+) -> None:
+    """Serve a mock OpenAI-compatible chat endpoint that writes brief copy, for tests and demos."""
+    from creative.core.errors import InputError
+    from creative.mock.openai import MODES, LlmMockOptions, serve
+
+    if mode not in MODES:
+        raise InputError(f"unknown --mode {mode!r}", hint="choose one of: " + ", ".join(MODES))
+    _err(f"mock chat endpoint on http://{host}:{port}/v1 (mode {mode}); Ctrl-C to stop")
+    serve(host, port, LlmMockOptions(mode=mode, delay_s=delay))
 
 
 @app.command()
