@@ -172,6 +172,6 @@ def _message(exc: Exception) -> str:
         inner = body.get("error", body)
         text = inner.get("message") if isinstance(inner, dict) else inner
         if text:
-            return " ".join(str(text).split())[:300]
+            return " ".join(str(text).split())[:300].rstrip(" .")
     return " ".join(str(exc).split())[:300]
 
