@@ -73,7 +73,7 @@ def test_unknown_page_language_is_not_guessed():
 
 
 def test_repeated_angles_and_headlines_are_flagged():
-    concepts = [concept(name="benefit"), concept(name="benefit-2", headline="visibly brighter skin in 4  weeks"),
+    concepts = [concept(name="benefit"), concept(name="second", headline="visibly brighter skin in 4  weeks"),
                 concept(name="benefit", headline="Other words")]
     errors = duplicate_errors(concepts)
     assert list(errors) == [1, 2]

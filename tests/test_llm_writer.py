@@ -16,7 +16,7 @@ from creative.core.errors import EXIT_BUDGET, EXIT_FAILURE, BudgetRefused, Creat
 from creative.mock.openai import LlmMockOptions, MockLlmServer
 from llm_helpers import IMAGE_URL, KEY_ENV, PLANTED_KEY, Recorder, brand_and_channel, llm_settings, serum_notes
 
-ALL_ANGLES = ["offer", "benefit", "benefit-2", "proof", "problem-solution", "product"]
+ALL_ANGLES = ["offer", "benefit", "second", "proof", "problem", "product"]
 
 
 @pytest.fixture
@@ -103,8 +103,9 @@ def test_request_is_reproducible_structured_and_carries_only_text_facts(tmp_path
     assert IMAGE_URL not in text and "image_url" not in text and "image" not in facts
 
 
-def test_rerun_is_answered_from_the_cache_at_no_cost(tmp_path, llm_server):
-    server = llm_server(mode="good")
+def test_rerun_is_answered_from_the_cache_at_no_cost(tmp_path, llm_server, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, PLANTED_KEY)
+    server = llm_server(mode="good", api_key=PLANTED_KEY)
     settings = llm_settings(tmp_path, server.base_url)
     first, _ = _write(settings)
     again, record = _write(settings, ledger=Ledger(settings.paths.runs_dir / "budget.jsonl", cap=100))
@@ -113,7 +114,9 @@ def test_rerun_is_answered_from_the_cache_at_no_cost(tmp_path, llm_server):
     assert record.cache_hits == 1 and record.requests == 1
     assert record.cost_usd == 0 and record.input_tokens == 0
     assert _ledger_events(settings)[-1]["amount_usd"] == 0
-    assert len(list((settings.paths.runs_dir / LLM_CACHE_DIR).glob("*.json"))) == 1
+    [entry] = (settings.paths.runs_dir / LLM_CACHE_DIR).glob("*.json")
+    assert json.loads(entry.read_text())["output_tokens"] > 0
+    assert all(PLANTED_KEY not in p.read_text() for p in settings.paths.runs_dir.rglob("*") if p.is_file())
 
 
 def test_rule_breaking_concepts_are_repaired_once_then_replaced(tmp_path, llm_server):
@@ -121,22 +124,22 @@ def test_rule_breaking_concepts_are_repaired_once_then_replaced(tmp_path, llm_se
     settings = llm_settings(tmp_path, server.base_url)
     brief, record = _write(settings)
 
-    # offer was fixed by the repair round; benefit is the drafter's; benefit-2 had no drafter concept to spare.
+    # offer was fixed by the repair round; benefit is the drafter's; second had no drafter concept to spare.
     assert record.repaired == ["offer"]
-    assert record.from_model == ["offer", "proof", "problem-solution", "product"]
+    assert record.from_model == ["offer", "proof", "problem", "product"]
     assert record.from_rules == ["benefit"]
-    assert list(record.left_out) == ["benefit-2"]
+    assert list(record.left_out) == ["second"]
     rules = {c.name: c for c in _rules_brief(settings).concepts}
-    assert [c.name for c in brief.concepts] == ["offer", "benefit", "proof", "problem-solution", "product"]
+    assert [c.name for c in brief.concepts] == ["offer", "benefit", "proof", "problem", "product"]
     assert brief.concepts[1] == rules["benefit"]
     assert "cure" in record.notes["benefit"] and "banned" in record.notes["benefit"]
-    assert "text-free" in record.left_out["benefit-2"]
+    assert "text-free" in record.left_out["second"]
 
     # The repair asked only for the broken angles and said what was wrong with each.
     first, repair = server.state.requests
     ask = repair["messages"][-1]["content"]
     assert "its box holds at most 40" in ask and "'50' is not in the facts" in ask and "best" in ask
-    assert "for these angles: offer, benefit, benefit-2." in ask
+    assert "for these angles: offer, benefit, second." in ask
     assert repair["response_format"]["json_schema"]["schema"]["properties"]["concepts"]["maxItems"] == 3
 
     # brief.md says who wrote what, and still parses to the same brief.
@@ -144,7 +147,7 @@ def test_rule_breaking_concepts_are_repaired_once_then_replaced(tmp_path, llm_se
     save_brief(brief, record, path)
     text = path.read_text()
     assert "<!-- Concept benefit written by the rules drafter: the model's 'benefit' concept broke a rule" in text
-    assert "<!-- Angle benefit-2 left out:" in text
+    assert "<!-- Angle second left out:" in text
     assert "repaired once: offer" in text
     assert parse_brief(text) == brief
 
@@ -265,4 +268,5 @@ def test_angles_follow_the_facts(tmp_path, llm_server):
     server = llm_server(mode="good")
     settings = llm_settings(tmp_path, server.base_url)
     brief, _ = _write(settings, offer=None, notes=serum_notes(rating=3.2))
-    assert [c.name for c in brief.concepts] == ["benefit", "benefit-2", "problem-solution", "product"]
+    assert [c.name for c in brief.concepts] == ["benefit", "second", "problem", "product"]
+    assert "proof" not in server.state.requests[0]["messages"][0]["content"]  # the drafter's rating rule

@@ -11,19 +11,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from creative.copy.brief import MIN_RATING
 from creative.copy.concept_rules import CopyRules, language_name
 from creative.core.models import Concept, ResearchNotes
 
-# Angles in the order the brief lists them, with what each one says.
+# Angles in the order the brief lists them (the drafter's names), with what each one says.
 ANGLES: dict[str, str] = {
     "offer": "the offer, stated plainly",
     "benefit": "the product's main benefit",
-    "benefit-2": "a second, different benefit",
+    "second": "a second, different benefit",
     "proof": "social proof: the rating and reviews in the facts",
-    "problem-solution": "a problem the buyer has and how the product solves it",
+    "problem": "a problem the buyer has and how the product solves it",
     "product": "the product itself: what it is",
 }
+# Angles that need a fact to stand on: the model gets them only when the drafter could write them.
+FACT_ANGLES = ("offer", "proof")
 # Facts that are not copy material: where the page came from, how it was read, images.
 _NOT_FACTS = {"url", "final_url", "backend", "sources", "language", "locale", "image_urls"}
 MAIN_TEXT_CHARS = 2000  # enough page text for the model's context without paying for a whole page
@@ -39,16 +40,13 @@ class Prompt:
     angles: list[str]
 
 
-def angles_for(notes: ResearchNotes, offer: str | None) -> list[str]:
-    """The angles the facts allow: no offer angle without an offer, no proof without a good rating."""
-    out = []
-    for angle in ANGLES:
-        if angle == "offer" and not (offer and offer.strip()):
-            continue
-        if angle == "proof" and (notes.rating is None or notes.rating < MIN_RATING):
-            continue
-        out.append(angle)
-    return out
+def angles_for(drafted: list[str]) -> list[str]:
+    """The angles the facts allow: offer and proof only where the rules drafter wrote them.
+
+    So the model follows the drafter's rules for them (no offer without one, no proof from a
+    poor or unscaled rating); the other angles are the model's to find in the facts.
+    """
+    return [a for a in ANGLES if a not in FACT_ANGLES or a in drafted]
 
 
 def facts_of(notes: ResearchNotes, offer: str | None) -> list[dict[str, Any]]:
@@ -87,9 +85,10 @@ def answer_schema(angles: list[str], rules: CopyRules) -> dict[str, Any]:
     }
 
 
-def build_prompt(notes: ResearchNotes, *, brand: str, voice: str, offer: str | None, rules: CopyRules) -> Prompt:
-    """System rules plus a user message holding the facts as JSON."""
-    angles = angles_for(notes, offer)
+def build_prompt(notes: ResearchNotes, *, brand: str, voice: str, offer: str | None, rules: CopyRules,
+                 drafted: list[str]) -> Prompt:
+    """System rules plus a user message holding the facts as JSON; `drafted`: the rules drafter's concept names."""
+    angles = angles_for(drafted)
     language = language_name(rules.language) if rules.language else "the language of the facts"
     refused = [*rules.banned, *rules.avoid]
     angle_lines = "\n".join(f"  {i}. {a}: {ANGLES[a]}" for i, a in enumerate(angles, 1))

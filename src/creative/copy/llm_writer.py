@@ -111,7 +111,7 @@ def write_brief(
     client = ChatClient(llm, settings.paths.runs_dir / LLM_CACHE_DIR)
     rules = copy_rules(notes, brand=brand, channel_name=channel_name, channel=channel, offer=offer,
                        avoid=rules_brief.avoid)
-    prompt = build_prompt(notes, brand=brand.name, voice=brand.voice, offer=offer, rules=rules)
+    prompt = build_prompt(notes, brand=brand.name, voice=brand.voice, offer=offer, rules=rules, drafted=rules_names)
     prices = TokenPrices(llm.usd_per_million_input_tokens, llm.usd_per_million_output_tokens)
     estimate = estimate_cost(_text_of(prompt.messages), MAX_OUTPUT_TOKENS, prices, requests=REQUESTS_RESERVED)
     try:
