@@ -102,11 +102,18 @@ def write_brief(
     avoid, must_have = list(avoid), list(must_have)
     rules_brief = draft_brief(notes, brand=brand.name, channel_name=channel_name, channel=channel, offer=offer,
                               cta=cta, avoid=avoid, must_have=must_have, banned_words=brand.banned_words)
-    rules_names = [c.name for c in rules_brief.concepts]
     if settings.brief.writer == "rules":
-        return rules_brief, WriterRecord(writer="rules", from_rules=rules_names)
+        return rules_brief, WriterRecord(writer="rules", from_rules=[c.name for c in rules_brief.concepts])
+    return _llm_brief(notes, rules_brief, brand=brand, channel_name=channel_name, channel=channel, offer=offer,
+                      settings=settings, ledger=ledger, ledger_id=ledger_id, reporter=reporter)
 
+
+def _llm_brief(notes: ResearchNotes, rules_brief: Brief, *, brand, channel_name: str, channel: Channel,
+               offer: str | None, settings: Settings, ledger: Ledger | None, ledger_id: str,
+               reporter: Reporter) -> tuple[Brief, WriterRecord]:
+    """The model's concepts under the drafter's header; the drafter's brief when the model cannot be used."""
     llm = settings.brief.llm
+    rules_names = [c.name for c in rules_brief.concepts]
     record = WriterRecord(writer="llm", model=llm.model, base_url=redact_url(llm.base_url))
     client = ChatClient(llm, settings.paths.runs_dir / LLM_CACHE_DIR)
     rules = copy_rules(notes, brand=brand, channel_name=channel_name, channel=channel, offer=offer,
@@ -133,6 +140,7 @@ def write_brief(
         return rules_brief, record
 
     concepts = _merge(written, prompt.angles, rules_brief.concepts, record)
+    # Validated like a hand-edited brief: the drafter's header, the written concepts.
     brief = Brief.model_validate({**rules_brief.model_dump(), "concepts": [c.model_dump() for c in concepts]})
     reporter.info(_summary(record))
     return brief, record
@@ -170,7 +178,7 @@ def _model_concepts(talk: _Exchange, prompt: Prompt, rules: CopyRules) -> dict[s
     for angle, result in repaired.items():
         if isinstance(result, Concept):
             talk.record.repaired.append(result.name)
-        found[angle] = result if isinstance(result, Concept) else broken[angle]
+        found[angle] = result  # a concept, or what was still wrong after the repair
     return found
 
 
