@@ -179,9 +179,13 @@ def test_broken_json_falls_back_to_the_rules_drafter(tmp_path, llm_server):
 def test_server_without_json_schema_is_asked_for_a_json_object(tmp_path, llm_server):
     server = llm_server(mode="no-schema")
     brief, record = _write(llm_settings(tmp_path, server.base_url))
-    assert [r.get("response_format", {}).get("type") for r in server.state.requests] == ["json_schema", "json_object"]
+    sent = [r.get("response_format", {}) for r in server.state.requests]
+    assert [f.get("type") for f in sent] == ["json_schema", "json_schema", "json_object"]
+    assert "maxLength" in json.dumps(sent[0]) and "maxLength" not in json.dumps(sent[1])  # then without limits
     assert record.response_format == "json_object"
     assert record.from_model == ALL_ANGLES
+    again, record = _write(llm_settings(tmp_path, server.base_url))
+    assert len(server.state.requests) == 3 and record.cache_hits == 1 and again == brief  # no new 400s
 
 
 @pytest.mark.parametrize("mode, requests, phrase", [

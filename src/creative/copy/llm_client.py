@@ -22,7 +22,9 @@ SEED = 1234
 MAX_OUTPUT_TOKENS = 2000  # six concepts take about 600; room for verbose models
 MAX_RETRIES = 3  # the openai client backs off between retries of 429, 5xx, timeouts and lost connections
 # Response formats, best first: a server that rejects one (HTTP 400) is asked with the next.
-FORMATS = ("json_schema", "json_object", "none")
+# json_schema_loose drops the length and count limits some servers' schema support refuses.
+FORMATS = ("json_schema", "json_schema_loose", "json_object", "none")
+_LIMIT_KEYWORDS = ("maxLength", "minLength", "minItems", "maxItems")
 CACHE_VERSION = 1
 
 
@@ -68,11 +70,14 @@ class ChatClient:
         """The answer to `messages`, from the cache or the server, in the best format the server takes."""
         from openai import BadRequestError
 
+        # A re-run is answered from the cache without the server, in whichever format it took.
+        for fmt in FORMATS[FORMATS.index(self.response_format):]:
+            cached = self._cached(self._request(messages, schema, schema_name, fmt))
+            if cached is not None:
+                self.response_format = fmt
+                return cached
         while True:
             request = self._request(messages, schema, schema_name, self.response_format)
-            cached = self._cached(request)
-            if cached is not None:
-                return cached
             try:
                 answer = self._send(request)
             except BadRequestError as exc:
@@ -89,9 +94,10 @@ class ChatClient:
             "model": self.llm.model, "messages": messages, "temperature": 0, "seed": SEED,
             "max_tokens": MAX_OUTPUT_TOKENS,
         }
-        if response_format == "json_schema":
+        if response_format in ("json_schema", "json_schema_loose"):
+            sent = schema if response_format == "json_schema" else _without_limits(schema)
             request["response_format"] = {"type": "json_schema",
-                                          "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
+                                          "json_schema": {"name": schema_name, "schema": sent, "strict": True}}
         elif response_format == "json_object":
             request["response_format"] = {"type": "json_object"}
         return request
@@ -132,7 +138,7 @@ class ChatClient:
             content=content,
             input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            response_format=request.get("response_format", {}).get("type", "none"),
+            response_format=self.response_format,
         )
 
     # --- cache --------------------------------------------------------------------
@@ -163,6 +169,15 @@ class ChatClient:
 
     def _clean(self, text: str) -> str:
         return redact_text(text, [*self._secrets, *secrets_from_env()])
+
+
+def _without_limits(node: Any) -> Any:
+    """A JSON schema without length and count keywords (the rule checks still hold the copy to them)."""
+    if isinstance(node, dict):
+        return {k: _without_limits(v) for k, v in node.items() if k not in _LIMIT_KEYWORDS}
+    if isinstance(node, list):
+        return [_without_limits(v) for v in node]
+    return node
 
 
 def _message(exc: Exception) -> str:

@@ -78,7 +78,7 @@ class WriterRecord(Strict):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
-    response_format: str | None = None  # json_schema, json_object or none: what the server accepted
+    response_format: str | None = None  # json_schema, json_schema_loose, json_object or none: what the server took
     from_model: list[str] = Field(default_factory=list)  # concept names written by the model
     repaired: list[str] = Field(default_factory=list)  # of those, the ones fixed by the repair round
     from_rules: list[str] = Field(default_factory=list)  # concept names written by the rules drafter
