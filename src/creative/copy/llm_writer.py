@@ -10,19 +10,16 @@ the rules drafter, or ends the command with exit 1 when `--writer llm` was asked
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from pydantic import ValidationError
-
 from creative.budget.ledger import Ledger
 from creative.budget.tokens import TokenPrices, estimate_cost, reserved_tokens, token_cost
-from creative.copy.brief import draft_brief, render_brief
-from creative.copy.concept_rules import CopyRules, concept_errors, duplicate_errors
+from creative.copy.brief import draft_brief
+from creative.copy.concept_rules import CopyRules
+from creative.copy.llm_answer import NoJson, check_items, concept_items
 from creative.copy.llm_client import MAX_OUTPUT_TOKENS, ChatAnswer, ChatClient, ChatFailure
 from creative.copy.llm_prompt import (
     SCHEMA_NAME,
@@ -34,23 +31,18 @@ from creative.copy.llm_prompt import (
     json_retry_message,
     repair_message,
 )
-from creative.core.atomic import write_atomic
+from creative.copy.writer_notes import render_with_notes, save_brief, summary_line
 from creative.core.config import Settings
 from creative.core.errors import BudgetRefused, CreativeError
 from creative.core.models import Brief, Channel, Concept, ResearchNotes, WriterRecord
 from creative.core.progress import Reporter
 from creative.core.redact import redact_text, redact_url
-from creative.core.text import slugify
 
 log = logging.getLogger(__name__)
 
 LLM_CACHE_DIR = Path(".cache") / "llm"  # under the runs folder, beside the background cache
 REQUESTS_RESERVED = 3  # the first answer, one retry for JSON, one repair round
-MISSING = "no concept was written for this angle"
-
-
-class _NoJson(Exception):
-    """An answer without the JSON object asked for."""
+__all__ = ["write_brief", "save_brief", "render_with_notes", "copy_rules", "LLM_CACHE_DIR"]
 
 
 @dataclass
@@ -142,7 +134,7 @@ def _llm_brief(notes: ResearchNotes, rules_brief: Brief, *, brand, channel_name:
     concepts = _merge(written, prompt.angles, rules_brief.concepts, record)
     # Validated like a hand-edited brief: the drafter's header, the written concepts.
     brief = Brief.model_validate({**rules_brief.model_dump(), "concepts": [c.model_dump() for c in concepts]})
-    reporter.info(_summary(record))
+    reporter.info(summary_line(record))
     return brief, record
 
 
@@ -163,7 +155,7 @@ def copy_rules(notes: ResearchNotes, *, brand, channel_name: str, channel: Chann
 def _model_concepts(talk: _Exchange, prompt: Prompt, rules: CopyRules) -> dict[str, Concept | list[str]]:
     """Angle -> the model's valid concept, or the errors it still had after the repair round."""
     items = _ask_for_json(talk, prompt.schema)
-    found = _check(items, prompt.angles, rules, kept=[])
+    found = check_items(items, prompt.angles, rules, kept=[])
     broken = {angle: errors for angle, errors in found.items() if isinstance(errors, list)}
     if not broken:
         return found
@@ -174,7 +166,7 @@ def _model_concepts(talk: _Exchange, prompt: Prompt, rules: CopyRules) -> dict[s
         log.info("repair round failed: %s", exc.reason)
         return found
     kept = [c for c in found.values() if isinstance(c, Concept)]
-    repaired = _check(again, list(broken), rules, kept=kept)
+    repaired = check_items(again, list(broken), rules, kept=kept)
     for angle, result in repaired.items():
         if isinstance(result, Concept):
             talk.record.repaired.append(result.name)
@@ -186,74 +178,12 @@ def _ask_for_json(talk: _Exchange, schema: dict[str, Any], retry: bool = True) -
     """The answer's concept list; an answer without one is asked for again once (`retry`)."""
     answer = talk.ask(schema)
     try:
-        return _concept_items(answer.content)
-    except _NoJson as exc:
+        return concept_items(answer.content)
+    except NoJson as exc:
         if not retry:
             raise ChatFailure(f"answered without the JSON object asked for ({exc})") from None
         talk.messages = [*talk.messages, json_retry_message(str(exc))]
         return _ask_for_json(talk, schema, retry=False)
-
-
-def _concept_items(content: str) -> list[Any]:
-    """The `concepts` list of an answer; tolerates a code fence or words around the object."""
-    text = content.strip()
-    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
-    if fenced:
-        text = fenced.group(1).strip()
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
-        raise _NoJson("no JSON object in the answer" if text else "an empty answer")
-    try:
-        data = json.loads(text[start:end + 1])
-    except json.JSONDecodeError as exc:
-        raise _NoJson(f"invalid JSON: {exc.msg} at character {exc.pos}") from None
-    items = data.get("concepts") if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        raise _NoJson('the object has no "concepts" list')
-    return items
-
-
-def _check(items: list[Any], angles: list[str], rules: CopyRules, kept: list[Concept]) -> dict[str, Concept | list[str]]:
-    """Angle -> valid Concept, or the list of what is wrong with the model's concept for it."""
-    out: dict[str, Concept | list[str]] = {angle: [MISSING] for angle in angles}
-    seen: set[str] = set()
-    candidates: list[tuple[str, Concept]] = []
-    for position, item in enumerate(items):
-        angle, result = _concept_of(item, angles, position)
-        if angle is None or angle in seen:
-            continue  # an unknown or repeated angle: the expected one stays missing
-        seen.add(angle)
-        if isinstance(result, list):
-            out[angle] = result
-            continue
-        errors = concept_errors(result, rules)
-        out[angle] = errors or result
-        if not errors:
-            candidates.append((angle, result))
-    # Distinct headlines: against concepts already kept, then among the new ones in angle order.
-    ordered = kept + [c for _, c in candidates]
-    for index, errors in duplicate_errors(ordered).items():
-        if index >= len(kept):
-            angle = candidates[index - len(kept)][0]
-            out[angle] = errors
-    return out
-
-
-def _concept_of(item: Any, angles: list[str], position: int) -> tuple[str | None, Concept | list[str]]:
-    """(angle, Concept) from one answer item, validated by the brief's Concept model."""
-    if not isinstance(item, dict):
-        return (angles[position] if position < len(angles) else None), [f"concept {position + 1} is not an object"]
-    data = {k: (" ".join(v.split()) if isinstance(v, str) else v) for k, v in item.items()}
-    angle = slugify(str(data.pop("angle", "") or ""))
-    if angle not in angles:
-        return None, []
-    data.setdefault("subhead", "")
-    data.setdefault("mood", "")
-    try:
-        return angle, Concept(name=angle, **data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'concept'}: {e['msg']}" for e in exc.errors())
-        return angle, [problems]
 
 
 # --- merging with the rules drafter -------------------------------------------------
@@ -298,59 +228,6 @@ def _merge(written: dict[str, Concept | list[str]], angles: list[str], fallback:
             out.append(concept)
             record.from_rules.append(concept.name)
     return out
-
-
-# --- reporting and brief.md ----------------------------------------------------------
-
-
-def _summary(record: WriterRecord) -> str:
-    parts = [f"copy by {record.model}: {len(record.from_model)} concepts"]
-    if record.repaired:
-        parts.append(f" ({len(record.repaired)} repaired)")
-    if record.from_rules:
-        parts.append(f", {len(record.from_rules)} from the rules drafter")
-    parts.append(f"; {record.input_tokens + record.output_tokens:,} tokens, ${record.cost_usd:.4f}")
-    if record.cache_hits:
-        parts.append(f", {record.cache_hits} of {record.requests} answers from the cache")
-    return "".join(parts)
-
-
-def render_with_notes(brief: Brief, record: WriterRecord) -> str:
-    """brief.md text with comments saying who wrote the copy and why a concept is the drafter's."""
-    text = render_brief(brief)
-    if record.writer == "rules":
-        return text
-    lines = text.split("\n")
-    first = next((i for i, ln in enumerate(lines) if ln.startswith("## ")), len(lines))
-    lines.insert(first, _comment(_writer_line(record)))
-    lines.insert(first + 1, "")
-    for angle, why in reversed(record.left_out.items()):
-        lines.insert(first + 1, _comment(f"Angle {angle} left out: {why}."))
-    for name, note in record.notes.items():
-        heading = next((i for i, ln in enumerate(lines)
-                        if re.fullmatch(rf"##\s*Concept:\s*{re.escape(name)}\s*", ln)), first)
-        lines.insert(heading + 1, _comment(f"Concept {name} written by the rules drafter: {note}."))
-    return redact_text("\n".join(lines))
-
-
-def _writer_line(record: WriterRecord) -> str:
-    if record.fallback:
-        return f"The rules drafter wrote this brief: the copywriter model {record.model} failed ({record.fallback})."
-    line = f"Copy written by the model {record.model} (temperature 0, fixed seed), checked against the drafter's rules"
-    if record.repaired:
-        line += f"; repaired once: {', '.join(record.repaired)}"
-    if record.from_rules:
-        line += f"; from the rules drafter: {', '.join(record.from_rules)}"
-    return line + "."
-
-
-def _comment(text: str) -> str:
-    return "<!-- " + text.replace("-->", "- ->") + " -->"
-
-
-def save_brief(brief: Brief, record: WriterRecord, path: Path) -> None:
-    """Write brief.md atomically, with the writer's comments."""
-    write_atomic(Path(path), render_with_notes(brief, record))
 
 
 def _text_of(messages: list[dict[str, str]]) -> str:
