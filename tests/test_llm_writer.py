@@ -33,10 +33,11 @@ def llm_server() -> Iterator[Callable[..., MockLlmServer]]:
         server.stop()
 
 
-def _write(settings, *, offer="Buy 2 get 1", notes=None, ledger=None, reporter=None, avoid=()):
+def _write(settings, *, offer="Buy 2 get 1", notes=None, ledger=None, reporter=None, avoid=(), use_cache=True):
     brand, channel = brand_and_channel(settings)
     return write_brief(notes or serum_notes(), brand=brand, channel_name="meta_static", channel=channel, offer=offer,
-                       settings=settings, avoid=avoid, ledger=ledger, ledger_id="run-1-brief", reporter=reporter)
+                       settings=settings, avoid=avoid, ledger=ledger, ledger_id="run-1-brief", reporter=reporter,
+                       use_cache=use_cache)
 
 
 def _rules_brief(settings, offer="Buy 2 get 1"):
@@ -114,6 +115,8 @@ def test_rerun_is_answered_from_the_cache_at_no_cost(tmp_path, llm_server, monke
     assert record.cache_hits == 1 and record.requests == 1
     assert record.cost_usd == 0 and record.input_tokens == 0
     assert _ledger_events(settings)[-1]["amount_usd"] == 0
+    _, fresh = _write(settings, use_cache=False)  # --no-cache asks again, and pays again
+    assert len(server.state.requests) == 2 and fresh.cache_hits == 0 and fresh.cost_usd > 0
     [entry] = (settings.paths.runs_dir / LLM_CACHE_DIR).glob("*.json")
     assert json.loads(entry.read_text())["output_tokens"] > 0
     assert all(PLANTED_KEY not in p.read_text() for p in settings.paths.runs_dir.rglob("*") if p.is_file())

@@ -83,11 +83,13 @@ def write_brief(
     ledger: Ledger | None = None,
     ledger_id: str = "brief",
     reporter: Reporter | None = None,
+    use_cache: bool = True,
 ) -> tuple[Brief, WriterRecord]:
     """The brief for these facts from the configured writer, and a record of how it was written.
 
     `brand` is the brand kit (name, voice, banned_words). Tokens are reserved and settled in
-    `ledger` under `ledger_id`. Raises CreativeError (exit 1) when the model fails and
+    `ledger` under `ledger_id`. `use_cache=False` (a run's --no-cache) asks the model even when
+    the same request was answered before. Raises CreativeError (exit 1) when the model fails and
     `settings.brief.llm_required`; BudgetRefused (exit 3) likewise when the guard refuses.
     """
     reporter = reporter or Reporter()
@@ -97,17 +99,18 @@ def write_brief(
     if settings.brief.writer == "rules":
         return rules_brief, WriterRecord(writer="rules", from_rules=[c.name for c in rules_brief.concepts])
     return _llm_brief(notes, rules_brief, brand=brand, channel_name=channel_name, channel=channel, offer=offer,
-                      settings=settings, ledger=ledger, ledger_id=ledger_id, reporter=reporter)
+                      settings=settings, ledger=ledger, ledger_id=ledger_id, reporter=reporter,
+                      cache_dir=settings.paths.runs_dir / LLM_CACHE_DIR if use_cache else None)
 
 
 def _llm_brief(notes: ResearchNotes, rules_brief: Brief, *, brand, channel_name: str, channel: Channel,
                offer: str | None, settings: Settings, ledger: Ledger | None, ledger_id: str,
-               reporter: Reporter) -> tuple[Brief, WriterRecord]:
+               reporter: Reporter, cache_dir: Path | None) -> tuple[Brief, WriterRecord]:
     """The model's concepts under the drafter's header; the drafter's brief when the model cannot be used."""
     llm = settings.brief.llm
     rules_names = [c.name for c in rules_brief.concepts]
     record = WriterRecord(writer="llm", model=llm.model, base_url=redact_url(llm.base_url))
-    client = ChatClient(llm, settings.paths.runs_dir / LLM_CACHE_DIR)
+    client = ChatClient(llm, cache_dir)
     rules = copy_rules(notes, brand=brand, channel_name=channel_name, channel=channel, offer=offer,
                        avoid=rules_brief.avoid)
     prompt = build_prompt(notes, brand=brand.name, voice=brand.voice, offer=offer, rules=rules, drafted=rules_names)
