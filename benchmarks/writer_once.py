@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from llm_helpers import brand_and_channel, llm_settings, serum_notes  # noqa: E402
+from llm_helpers import brand_and_channel, llm_cache, llm_settings, serum_notes  # noqa: E402
 
 from creative.mock.openai import LlmMockOptions, MockLlmServer  # noqa: E402
 
@@ -25,7 +25,8 @@ def main() -> None:
     with MockLlmServer(LlmMockOptions(mode="good")) as server, tempfile.TemporaryDirectory() as tmp:
         settings = llm_settings(Path(tmp), server.base_url)
         brand, channel = brand_and_channel(settings)
-        args = dict(brand=brand, channel_name="meta_static", channel=channel, offer="Buy 2 get 1", settings=settings)
+        args = dict(brand=brand, channel_name="meta_static", channel=channel, offer="Buy 2 get 1", settings=settings,
+                    cache_dir=llm_cache(settings))
         start = time.perf_counter()
         from creative.copy.llm_writer import copy_rules, write_brief
 

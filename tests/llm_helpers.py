@@ -59,6 +59,11 @@ def llm_settings(tmp_path: Path, base_url: str, **overrides: Any):
     return load_settings(None, env={}, overrides=values)
 
 
+def llm_cache(settings) -> Path:
+    """Where the tests keep the copywriter's answers (the run flow passes the runs folder's cache)."""
+    return settings.paths.runs_dir / "llm-cache"
+
+
 def brand_and_channel(settings):
     brand = load_brand(settings.brand_dir)
     channel = load_channels(settings.templates_dir / "channels.yaml")["meta_static"]

@@ -11,10 +11,11 @@ from cli_helpers import closed_port
 from creative.budget.ledger import Ledger
 from creative.copy.brief import check_policy, draft_brief, parse_brief, render_brief
 from creative.copy.llm_client import MAX_RETRIES, SEED
-from creative.copy.llm_writer import LLM_CACHE_DIR, render_with_notes, save_brief, write_brief
+from creative.copy.llm_writer import render_with_notes, save_brief, write_brief
 from creative.core.errors import EXIT_BUDGET, EXIT_FAILURE, BudgetRefused, CreativeError
 from creative.mock.openai import LlmMockOptions, MockLlmServer
-from llm_helpers import IMAGE_URL, KEY_ENV, PLANTED_KEY, Recorder, brand_and_channel, llm_settings, serum_notes
+from llm_helpers import (IMAGE_URL, KEY_ENV, PLANTED_KEY, Recorder, brand_and_channel, llm_cache, llm_settings,
+                         serum_notes)
 
 ALL_ANGLES = ["offer", "benefit", "second", "proof", "problem", "product"]
 
@@ -37,7 +38,7 @@ def _write(settings, *, offer="Buy 2 get 1", notes=None, ledger=None, reporter=N
     brand, channel = brand_and_channel(settings)
     return write_brief(notes or serum_notes(), brand=brand, channel_name="meta_static", channel=channel, offer=offer,
                        settings=settings, avoid=avoid, ledger=ledger, ledger_id="run-1-brief", reporter=reporter,
-                       use_cache=use_cache)
+                       cache_dir=llm_cache(settings) if use_cache else None)
 
 
 def _rules_brief(settings, offer="Buy 2 get 1"):
@@ -117,7 +118,7 @@ def test_rerun_is_answered_from_the_cache_at_no_cost(tmp_path, llm_server, monke
     assert _ledger_events(settings)[-1]["amount_usd"] == 0
     _, fresh = _write(settings, use_cache=False)  # --no-cache asks again, and pays again
     assert len(server.state.requests) == 2 and fresh.cache_hits == 0 and fresh.cost_usd > 0
-    [entry] = (settings.paths.runs_dir / LLM_CACHE_DIR).glob("*.json")
+    [entry] = llm_cache(settings).glob("*.json")
     assert json.loads(entry.read_text())["output_tokens"] > 0
     assert all(PLANTED_KEY not in p.read_text() for p in settings.paths.runs_dir.rglob("*") if p.is_file())
 

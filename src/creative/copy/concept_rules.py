@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 from price_parser import Price
 
-from creative.copy.brief import CTA_MAX, SUBHEAD_MAX, check_policy
+from creative.copy.brief import SUBHEAD_MAX, check_policy
 from creative.core.errors import InputError
 from creative.core.models import Brief, Concept
 
@@ -38,6 +38,8 @@ _NUMBER = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)|\d(?:[
 # Lingua's languages for the check: the page's language is added when it is another one.
 _COMMON_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "vi", "ja", "ko")
 MIN_WORDS_FOR_LANGUAGE = 3  # fewer words (names removed) say too little about the language
+# The CTA is one line on a button (max_lines: 1 in every layout): longer text shrinks it unreadably.
+CTA_MAX = 16
 
 
 @dataclass(frozen=True)

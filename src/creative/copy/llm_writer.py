@@ -40,9 +40,8 @@ from creative.core.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
-LLM_CACHE_DIR = Path(".cache") / "llm"  # under the runs folder, beside the background cache
 REQUESTS_RESERVED = 3  # the first answer, one retry for JSON, one repair round
-__all__ = ["write_brief", "save_brief", "render_with_notes", "copy_rules", "LLM_CACHE_DIR"]
+__all__ = ["write_brief", "save_brief", "render_with_notes", "copy_rules"]
 
 
 @dataclass
@@ -83,13 +82,13 @@ def write_brief(
     ledger: Ledger | None = None,
     ledger_id: str = "brief",
     reporter: Reporter | None = None,
-    use_cache: bool = True,
+    cache_dir: Path | None = None,
 ) -> tuple[Brief, WriterRecord]:
     """The brief for these facts from the configured writer, and a record of how it was written.
 
     `brand` is the brand kit (name, voice, banned_words). Tokens are reserved and settled in
-    `ledger` under `ledger_id`. `use_cache=False` (a run's --no-cache) asks the model even when
-    the same request was answered before. Raises CreativeError (exit 1) when the model fails and
+    `ledger` under `ledger_id`. Answers are kept in `cache_dir` by the hash of their request
+    (None, e.g. for a run's --no-cache: the model is always asked). Raises CreativeError (exit 1) when the model fails and
     `settings.brief.llm_required`; BudgetRefused (exit 3) likewise when the guard refuses.
     """
     reporter = reporter or Reporter()
@@ -100,7 +99,7 @@ def write_brief(
         return rules_brief, WriterRecord(writer="rules", from_rules=[c.name for c in rules_brief.concepts])
     return _llm_brief(notes, rules_brief, brand=brand, channel_name=channel_name, channel=channel, offer=offer,
                       settings=settings, ledger=ledger, ledger_id=ledger_id, reporter=reporter,
-                      cache_dir=settings.paths.runs_dir / LLM_CACHE_DIR if use_cache else None)
+                      cache_dir=cache_dir)
 
 
 def _llm_brief(notes: ResearchNotes, rules_brief: Brief, *, brand, channel_name: str, channel: Channel,

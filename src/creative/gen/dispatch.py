@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 EventFn = Callable[[str, dict], None]
 # Our prompts queued or running on one server at a time: six variants on one server all go at once.
 MAX_IN_FLIGHT_PER_SERVER = 8
-CLEANUP_GRACE_S = 10.0  # time the jobs get to cancel their prompts before being cut short
+CLEANUP_GRACE_S = 10.0
+KEEP_IF_MADE_S = 3.0  # how long a cancelled job looks for an image the server finished anyway  # time the jobs get to cancel their prompts before being cut short
 
 
 @dataclass
@@ -48,6 +49,7 @@ class GenJob:
     graph: dict
     output_node: str
     seed: int
+    filename: str  # written into generate_all's out_dir
 
 
 @dataclass
@@ -57,11 +59,6 @@ class _Server:
     busy: int = 0  # our prompts queued or running there
     up: bool = True
     done: int = field(default=0)
-
-
-def output_name(variant: int) -> str:
-    """`vNN.png`, two digits (v01 ... v99, then v100)."""
-    return f"v{variant:02d}.png"
 
 
 def pick_server(pool: list[_Server], exclude: _Server | None = None) -> _Server | None:
@@ -164,7 +161,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
                        on_event: EventFn | None = None, cache_dir: Path | None = None,
                        poll_interval_s: float = 1.0,
                        clock: Callable[[], float] = time.time) -> list[GenerationResult]:
-    """Generate every job's background into `out_dir/vNN.png`; one result per job, in order.
+    """Generate every job's background into `out_dir/<job.filename>`; one result per job, in order.
 
     Raises ComfyError only when no server is reachable; a failed job is a result with
     ok=False. With `cache_dir`, a graph generated before (same graph_sha256) is copied from
@@ -184,7 +181,8 @@ async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
         up, down = (clients, []) if all_cached else await check_servers(clients)
         if not up:
             raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
-                             hint="start ComfyUI or fix the server URLs in the config")
+                             hint="start ComfyUI, pass --comfy-url URL, set comfyui.urls in creative.yaml, "
+                                  "or run `creative mock-comfy` for a trial")
         pool = [_Server(url=c.base_url, client=c) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -231,7 +229,7 @@ class _JobRunner:
     async def run(self, job: GenJob, plan: _Plan) -> GenerationResult:
         t0 = time.monotonic()
         sha = graph_sha256(job.graph)
-        target = self.out_dir / output_name(job.variant)
+        target = self.out_dir / job.filename
         rel = f"{self.out_dir.name}/{target.name}"
         result = GenerationResult(variant=job.variant, ok=False, seed=job.seed, graph_sha256=sha)
         if self._from_cache(sha, target):
@@ -265,7 +263,7 @@ class _JobRunner:
                 _emit(self.on_event, "retry", {"variant": job.variant, "server": server.url,
                                                "previous": previous.url, "error": attempt.error})
         if not result.ok:
-            log.warning("variant %d failed: %s", job.variant, result.error)
+            log.info("variant %d failed: %s", job.variant, result.error)  # the reporter shows it
             _emit(self.on_event, "failed", {"variant": job.variant, "error": result.error,
                                             "server": result.attempts[-1].server
                                             if result.attempts else None})
@@ -288,6 +286,7 @@ class _JobRunner:
         try:
             out = await server.client.run(job.graph, job.output_node, on_progress=progress,
                                           timeout_s=limit, prompt_id=prompt_id)
+            attempt.billed = True  # made by the server: paid for even if writing it fails
             if len(out.images) > 1:
                 log.info("variant %d: %d images, keeping the first", job.variant,
                          len(out.images))
@@ -297,9 +296,14 @@ class _JobRunner:
             error = exc
             attempt.outcome = getattr(exc, "kind", "error")
             attempt.error = exc.message
+            attempt.billed = bool(getattr(exc, "executed", False))
         except OSError as exc:
             error = exc
             attempt.outcome, attempt.error = "error", f"could not write {target}: {exc}"
+        except asyncio.CancelledError:
+            attempt.outcome = "cancelled"
+            await self._keep_if_made(job, server, attempt, target)
+            raise
         except Exception as exc:  # unexpected server answer: fail this job, not the run
             log.exception("variant %d on %s failed unexpectedly", job.variant, server.url)
             error = exc
@@ -310,9 +314,25 @@ class _JobRunner:
             async with self.slot_freed:
                 self.slot_freed.notify_all()
         if error is not None:
-            log.warning("variant %d attempt %d on %s: %s", job.variant, attempt_no,
+            log.info("variant %d attempt %d on %s: %s", job.variant, attempt_no,
                         server.url, attempt.error)
         return attempt, error
+
+    async def _keep_if_made(self, job: GenJob, server: _Server, attempt: Attempt, target: Path) -> None:
+        """A prompt we cancel may have finished on the server a moment before: keep its image and pay
+        for it, so a cancelled run settles everything the server made for it."""
+        try:
+            out = await asyncio.wait_for(server.client.collect(attempt.prompt_id, job.output_node, KEEP_IF_MADE_S),
+                                         KEEP_IF_MADE_S * 2)
+            if out is None or not out.images:
+                return
+            write_atomic(target, as_png(out.images[0]))
+        except (ComfyError, OSError, httpx.HTTPError, asyncio.TimeoutError):
+            return  # interrupted or deleted in time: nothing was made
+        attempt.outcome, attempt.billed, attempt.error = "ok", True, None
+        rel = f"{target.parent.name}/{target.name}"
+        _emit(self.on_event, "done", {"variant": job.variant, "server": server.url, "path": rel,
+                                      "cached": False, "seconds": 0.0})
 
     async def _claim(self, servers: list[_Server], exclude: _Server | None = None) -> _Server | None:
         """Take a slot on the least busy server, waiting while every server has MAX_IN_FLIGHT_PER_SERVER
