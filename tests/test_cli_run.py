@@ -1,4 +1,4 @@
-"""End to end: the real `creative` command against the mock ComfyUI on a free port."""
+"""`creative run` against the mock ComfyUI on a free port (in-process), and the real process once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-from cli_helpers import EXAMPLE_PAGE, run_creative
+from cli_helpers import EXAMPLE_PAGE, run_creative, run_creative_process
 
 
 def test_smoke_run_writes_complete_run_folder(tmp_path, mock_comfy):
@@ -95,8 +95,12 @@ def test_budget_counts_previous_runs(tmp_path, mock_comfy):
         assert needle in table.stdout, needle
 
 
-def test_python_dash_m_and_help(tmp_path):
-    result = run_creative("--help", cwd=tmp_path)
+def test_python_dash_m_help_and_an_error_through_the_real_process(tmp_path):
+    # End to end: the entry's fast exit keeps the exit code and both streams apart.
+    result = run_creative_process("--help", cwd=tmp_path)
     assert result.returncode == 0
     for command in ("run", "mock-comfy", "demo"):
         assert command in result.stdout
+    bad = run_creative_process("run", "--url", str(EXAMPLE_PAGE), "--channel", "myspace", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: unknown channel 'myspace'") and len(bad.stderr.splitlines()) == 1, bad.stderr

@@ -11,12 +11,29 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from creative.core.config import SOURCE_ROOT, load_settings
 from creative.core.errors import EXIT_BUDGET, CreativeError
 from creative.core.redact import RedactingFilter, redact_text
 
+class _CreativeGroup(TyperGroup):
+    """The top command group: our own errors end as one clear line and their exit code, never a traceback.
+
+    Caught here rather than around `app()` so the console script and in-process callers
+    (Typer's test runner) behave the same.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CreativeError as exc:
+            _err(f"error: {redact_text(exc.user_message())}")
+            raise typer.Exit(exc.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_CreativeGroup,
     help="Turn a product page into ready-to-upload, on-brand ad creatives.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -350,18 +367,14 @@ def runlog_schema() -> None:
 
 
 def main() -> None:
-    """Console-script entry: one clear line on stderr and the documented exit code, never a traceback.
+    """Console-script entry: redacted logging on stderr, then the app.
 
-    Typer handles usage errors itself (exit 2); our own errors carry their exit code.
+    Typer handles usage errors itself (exit 2); our own errors carry their exit code (_CreativeGroup).
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
-    try:
-        app()
-    except CreativeError as exc:
-        _err(f"error: {redact_text(exc.user_message())}")
-        sys.exit(exc.exit_code)
+    app()
 
 
 def entry() -> None:
