@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 from typer.core import TyperGroup
 
+from creative.cli_help import APP_EXAMPLES, BRIEF_EXAMPLES, EXPORT_EXAMPLES, RunHelp
 from creative.core.config import SOURCE_ROOT, load_settings
 from creative.core.errors import EXIT_BUDGET, CreativeError
 from creative.core.redact import RedactingFilter, redact_text
@@ -35,6 +36,7 @@ class _CreativeGroup(TyperGroup):
 app = typer.Typer(
     cls=_CreativeGroup,
     help="Turn a product page into ready-to-upload, on-brand ad creatives.",
+    epilog=APP_EXAMPLES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -47,7 +49,7 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-@app.command()
+@app.command(cls=RunHelp)
 def run(
     url: Optional[str] = typer.Option(None, "--url", help="Product page URL or local HTML file."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Channel from templates/channels.yaml, e.g. meta_static."),
@@ -94,7 +96,7 @@ def _finish(result, quiet: bool, extra: str = "") -> None:
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(epilog=BRIEF_EXAMPLES)
 def brief(
     url: str = typer.Option(..., "--url", help="Product page URL or local HTML file."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml."),
@@ -167,7 +169,7 @@ def compose(
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
 
 
-@app.command("export")
+@app.command("export", epilog=EXPORT_EXAMPLES)
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder to export for another channel."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml, e.g. tiktok."),
@@ -195,7 +197,7 @@ def layout_preview(
     layout: str = typer.Option(..., "--layout", help="Layout name, e.g. 4x5 (brand/layouts/4x5.yaml)."),
     background: Optional[Path] = typer.Option(None, "--background", help="Image to preview the layout over."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Take size and safe zone from this channel."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
@@ -237,8 +239,8 @@ def mock_comfy(
     """Serve a mock ComfyUI (same routes, frames and errors as the real one) for tests and demos."""
     from creative.mock.comfy import MockOptions, serve
 
-    _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop")
-    serve(host, port, MockOptions(latency=latency))
+    serve(host, port, MockOptions(latency=latency),
+          on_listening=lambda: _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop"))
 
 
 @app.command()
@@ -359,11 +361,19 @@ app.add_typer(runlog_app, name="runlog")
 
 
 @runlog_app.command("schema")
-def runlog_schema() -> None:
-    """Print the JSON Schema of runlog.json."""
+def runlog_schema(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write the schema to (default: stdout)."),
+) -> None:
+    """Print the JSON Schema of runlog.json, or write it to a file with -o."""
+    from creative.core.atomic import write_atomic
     from creative.run.runlog import RunLog
 
-    typer.echo(json.dumps(RunLog.model_json_schema(), indent=2))
+    schema = json.dumps(RunLog.model_json_schema(), indent=2)
+    if out is None:
+        typer.echo(schema)
+        return
+    write_atomic(out, schema + "\n")
+    typer.echo(str(out))
 
 
 def main() -> None:
