@@ -243,7 +243,7 @@ def test_cli_rejects_an_unknown_encoder(tmp_path):
 def test_cli_run_meta_reels_full_size(tmp_path, mock_comfy):
     server = mock_comfy()
     result = run_creative("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_reels", "--variants", "2",
-                          "--comfy-url", server.url, "--runs-dir", "runs", "-q", cwd=tmp_path, timeout=300)
+                          "--comfy-url", server.url, "--runs-dir", "runs", "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     runlog = json.loads((run_dir / "runlog.json").read_text())
