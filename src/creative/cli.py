@@ -18,6 +18,7 @@ from creative.core.config import SOURCE_ROOT, load_settings
 from creative.core.errors import EXIT_BUDGET, CreativeError
 from creative.core.redact import RedactingFilter, redact_text
 
+
 class _CreativeGroup(TyperGroup):
     """The top command group: our own errors end as one clear line and their exit code, never a traceback.
 
