@@ -73,8 +73,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/api/product.json":
                 self.send(200, json.dumps(PRODUCT).encode(), "application/json")
             elif self.path == "/slow":
-                site.slow.hold()
-                self.send(200, b"<html><body>late</body></html>")
+                site.slow.answer(lambda: self.send(200, b"<html><body>late</body></html>"))
             else:
                 self.send(404, b"<html><body>not found</body></html>")
 

@@ -55,8 +55,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif path == "/slow":
-            SLOW.hold()
-            self.send(200, b"<html></html>")
+            SLOW.answer(lambda: self.send(200, b"<html></html>"))
         elif path == "/pdf":
             self.send(200, b"%PDF-1.7 ...", ctype="application/pdf")
         elif path == "/big":

@@ -70,8 +70,7 @@ class FakeFirecrawl(BaseHTTPRequestHandler):
         if "busy" in url:
             return self.reply(429, {"success": False, "error": "Rate limit exceeded."}, {"Retry-After": "17"})
         if "slow" in url:
-            SLOW.hold()
-            return self.reply(200, {"success": True, "data": {"markdown": "", "html": ""}})
+            return SLOW.answer(lambda: self.reply(200, {"success": True, "data": {"markdown": "", "html": ""}}))
         if "echo" in url:  # a misbehaving server that repeats the credentials back
             return self.reply(500, {"success": False, "error": f"internal error for {auth}"})
         if "gone" in url:
