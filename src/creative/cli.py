@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from creative.core.config import SOURCE_ROOT, load_settings
-from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_TERMINATED, CreativeError, Terminated
+from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_FAILURE, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
 BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
 WRITER_HELP = ("Who writes the brief's copy: rules (the built-in drafter) or llm (brief.llm in creative.yaml; "
                "if the model fails, exit 1 instead of falling back to rules).")
+DEBUG_ENV = "CREATIVE_DEBUG"  # set to print the traceback of an unexpected error
 
 
 def _err(message: str) -> None:
@@ -466,12 +467,26 @@ def main() -> None:
     try:
         app()
     except CreativeError as exc:
-        _err(f"error: {redact_text(exc.user_message())}")
+        _err(error_line(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
         terminated = isinstance(exc, Terminated)
         _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
         sys.exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _err(error_line(exc))
+        sys.exit(EXIT_FAILURE)
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a failure prints: our errors' message and hint, or a bug's type and text."""
+    if isinstance(exc, CreativeError):
+        return f"error: {redact_text(exc.user_message())}"
+    text = " ".join(str(exc).split())[:300]
+    return (f"error: unexpected {type(exc).__name__}: {redact_text(text)} — "
+            f"set {DEBUG_ENV}=1 to see the traceback, and please report it")
 
 
 def _terminate(signum: int, frame: object) -> None:
