@@ -17,9 +17,9 @@ class Outcome:
     line: str  # the error line main() prints for a failure, else the last line of stderr
 
 
-def invoke(*args: str) -> Outcome:
+def invoke(*args: str, env: dict[str, str] | None = None) -> Outcome:
     """`creative ARGS` through CliRunner; an unexpected exception (a would-be traceback) is re-raised."""
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, list(args), env=env)
     exc = result.exception
     if exc is None or isinstance(exc, SystemExit):
         lines = result.stderr.strip().splitlines()
