@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creative.core.errors import BudgetRefused, ConfigError
+from creative.core.json_text import loads as json_loads
 
 EVENT_KINDS = ("reserve", "settle", "release")
 # Timestamps outside these years are forged or broken: no real event was written then.
@@ -236,9 +237,9 @@ def _event_problem(event: object) -> str | None:
 def _parse_event(line: str, path: Path, number: int) -> dict:
     """One ledger line, or BudgetRefused naming the file and line: never guess at spend."""
     try:
-        event = json.loads(line)
+        event = json_loads(line)
         problem = _event_problem(event)
-    except (ValueError, RecursionError):  # RecursionError: a line nested thousands deep
+    except ValueError:  # also a line nested too deep (json_text refuses it before parsing)
         event, problem = None, "it is not valid JSON"
     if problem:
         raise BudgetRefused(

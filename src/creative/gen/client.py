@@ -31,6 +31,8 @@ from zlib_ng import zlib_ng
 
 from creative.gen.workflow import missing_models, model_loader_classes
 from creative.core.errors import ComfyError, ComfyValidationError
+from creative.core.images import check_pixels
+from creative.core.json_text import loads as json_loads
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +173,8 @@ def new_http_client(server_urls: list[str]) -> httpx.AsyncClient:
 
 def _check_image(data: bytes, max_pixels: int) -> None:
     """Raise unless `data` fully decodes as an image of at most `max_pixels` pixels."""
+    check_pixels(data, max_pixels)  # from the header, before any pixel is decoded
     with Image.open(io.BytesIO(data)) as img:
-        width, height = img.size
-        if width * height > max_pixels:
-            raise ValueError(f"{width}x{height} pixels is over the {max_pixels} pixel limit")
         if _png_pixels_intact(data) is None:
             img.load()  # verify() alone passes images whose pixel data is corrupt
 
@@ -349,7 +349,7 @@ class ComfyClient:
             raise comfy_error(f"ComfyUI at {self.base_url}: {what} answered HTTP "
                               f"{resp.status_code}", transient=False)
         try:
-            return resp.json()
+            return json_loads(resp.text)  # depth-capped: a hostile server cannot blow the stack
         except ValueError:
             raise comfy_error(f"ComfyUI at {self.base_url}: server error on {what} (answer is "
                               f"not JSON: {resp.text[:80].strip()!r})", transient=True) from None
@@ -574,7 +574,7 @@ class ComfyClient:
         resp = await self._request("POST", "/prompt", json=body)
         if resp.status_code == 400:
             try:
-                detail = resp.json()
+                detail = json_loads(resp.text)
             except ValueError:
                 detail = resp.text[:200]
             err = comfy_error(format_validation_error(detail, server=self._name),
@@ -658,9 +658,9 @@ class ComfyClient:
         """Apply one socket frame; a frame of the wrong shape is logged and ignored (the poll
         of /history, which has its own checks, still tells how the prompt ended)."""
         try:
-            msg = json.loads(frame)
+            msg = json_loads(frame)
             kind, data = msg.get("type"), msg.get("data") or {}
-        except (ValueError, AttributeError, RecursionError):
+        except (ValueError, AttributeError):
             return
         if not isinstance(data, dict) or data.get("prompt_id") != state.prompt_id:
             return  # other prompts, status frames, reconnect's bare {"node": ...}
