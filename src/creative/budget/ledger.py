@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creative.core.errors import BudgetRefused, ConfigError
 from creative.core.json_text import loads as json_loads
+from creative.core.process import pid_alive
 
 EVENT_KINDS = ("reserve", "settle", "release")
 # Timestamps outside these years are forged or broken: no real event was written then.
@@ -248,19 +249,6 @@ def _parse_event(line: str, path: Path, number: int) -> dict:
             hint="repair or remove that line (each line is one JSON event: event, run_id, amount_usd, ts)",
         )
     return event
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True when a process with this id exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def budget_summary(state: BudgetState, *, alive: Callable[[int | None], bool] = pid_alive) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from creative.core.atomic import FILE_MODE
+from creative.core.atomic import FILE_MODE, partial_prefix, sweep_once
 from creative.render.encoders import EncoderChoice, EncoderName, Runner, last_line
 from creative.core.errors import ExportError
 from creative.core.models import AdSize, Channel
@@ -241,7 +241,7 @@ def encode_video(
     try:
         check_overlay(job)
         job.out.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=job.out.parent, prefix=f".{job.out.name}.", suffix=".part")
+        fd, name = tempfile.mkstemp(dir=job.out.parent, prefix=partial_prefix(job.out), suffix=".part")
         os.close(fd)
         tmp = Path(name)
         args = build_video_command(
@@ -295,6 +295,8 @@ def encode_videos(
     """
     if not jobs:
         return []
+    for folder in {job.out.parent for job in jobs}:
+        sweep_once(folder)  # .part files of an export that was killed before it could clean up
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or cores, len(jobs)))
     # Split the cores between concurrent ffmpegs instead of letting each spawn one thread per core.
