@@ -133,3 +133,38 @@ def test_cli_run_against_a_trickling_view_ends_with_one_line(mock_comfy, tmp_pat
                      env={"CREATIVE_COMFY_TIMEOUT_S": "2"})
     assert_one_clear_line(outcome, EXIT_FAILURE, "every variant failed to generate",
                           "download /view", "did not finish within 2 s")
+
+
+def test_cli_run_survives_malformed_frames(mock_comfy, tmp_path):
+    server = mock_comfy(malformed_frames=True)
+    outcome = invoke("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--variants", "1",
+                     "--comfy-url", server.url, "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    assert outcome.code == 0, outcome
+    run_dir = Path(outcome.stdout.strip().splitlines()[-1])
+    assert (run_dir / "backgrounds" / "v01.png").read_bytes().startswith(b"\x89PNG")
+    assert len(server.executions) == 1
+
+
+def test_cli_run_with_object_info_answering_a_string(mock_comfy, tmp_path):
+    server = mock_comfy(object_info_shape="string")
+    outcome = invoke("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--variants", "1",
+                     "--comfy-url", server.url, "--runs-dir", str(tmp_path / "runs"), "--quiet")
+    assert outcome.code == 0, outcome  # the models are not checked up front; the prompt still runs
+
+
+def test_unexpected_error_is_one_line_unless_debugging(monkeypatch, capsys):
+    import creative.cli as cli
+
+    def broken() -> None:
+        raise RuntimeError("disk said\nno")
+    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err == ("error: unexpected RuntimeError: disk said no — set CREATIVE_DEBUG=1 to see the "
+                   "traceback, and please report it\n")
+    monkeypatch.setenv(cli.DEBUG_ENV, "1")
+    with pytest.raises(RuntimeError, match="disk said"):
+        cli.main()

@@ -132,3 +132,12 @@ def test_logo_that_is_a_decompression_bomb(tmp_path, size):
     outcome = _dry_run(tmp_path, env={"CREATIVE_BRAND_DIR": str(brand)})
     assert_one_clear_line(outcome, EXIT_BAD_INPUT, "logo.png is", "over the 16777216 pixel limit",
                           "use a logo of at most a few thousand pixels a side")
+
+
+def test_layout_preview_background_that_is_a_decompression_bomb(tmp_path):
+    bomb = tmp_path / "bg.png"
+    bomb.write_bytes(png_header_only(9000, 9000))
+    outcome = invoke("layout", "preview", "--layout", "4x5", "--background", str(bomb),
+                     "--out", str(tmp_path / "preview.png"))
+    assert_one_clear_line(outcome, EXIT_BAD_INPUT, "bg.png: 9000x9000 pixels is over the 67108864 pixel limit")
+    assert not (tmp_path / "preview.png").exists()

@@ -133,3 +133,39 @@ def test_page_that_trickles_is_cut_at_the_research_timeout(tmp_path, site):
                      "static", "--config", str(config), "--runs-dir", str(tmp_path / "runs"), "--quiet")
     assert_one_clear_line(outcome, EXIT_BAD_INPUT, f"Could not fetch {site.url}/trickle",
                           "did not finish downloading within 1 s", "bytes received")
+
+
+def test_robots_txt_that_trickles_does_not_hold_the_fetch():
+    from creative.research import research
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            if self.path == "/robots.txt":  # a byte every 0.2 s: no single read ever times out
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                try:
+                    for byte in b"User-agent: *\n" + b"#" * 400:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        threading.Event().wait(0.2)
+                except OSError:
+                    pass
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(PAGE)))
+            self.end_headers()
+            self.wfile.write(PAGE)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        notes = research(f"http://127.0.0.1:{server.server_address[1]}/p/serum", backend="static", timeout_s=1)
+    finally:
+        server.shutdown()
+    assert notes.product_name  # robots.txt given up on (as unreachable ones are), the page read

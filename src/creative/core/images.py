@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # any background: a tiny file can claim a huge canvas
+
 
 def check_pixels(source: Path | bytes, max_pixels: int) -> tuple[int, int]:
     """(width, height) of the image in `source`, read from its header without decoding pixels;

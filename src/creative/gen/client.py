@@ -31,13 +31,12 @@ from zlib_ng import zlib_ng
 
 from creative.gen.workflow import missing_models, model_loader_classes
 from creative.core.errors import ComfyError, ComfyValidationError
-from creative.core.images import check_pixels
+from creative.core.images import MAX_IMAGE_PIXELS, check_pixels
 from creative.core.json_text import loads as json_loads
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # decoded size cap: a tiny file can claim a huge canvas
 CANCEL_TIMEOUT_S = 5.0  # Ctrl-C must not hang on a server that stopped answering
 SWEEP_GATHER_S = 0.02  # how long a cancel waits for the runs cancelled with it
 RECONNECT_EVERY_S = 2.0
