@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import struct
 import time
@@ -43,7 +42,9 @@ RECONNECT_EVERY_S = 2.0
 HISTORY_GRACE_S = 2.0  # how long to wait for history after `executing null` (never needed so far)
 MAX_PENDING_POLL_S = 5.0  # polling a prompt /queue shows as pending backs off up to this
 REQUEST_TIMEOUT_S = 30.0  # whole request, body included: httpx's own timeouts restart with each byte
-BACKSTOP_GRACE_S = 1.0  # the whole prompt's limit, past its own deadline checks, for any wait they miss
+# Past the prompt's own deadline checks: time for a timed-out prompt's cancel to reach the server,
+# after which a backstop stops any wait those checks missed.
+BACKSTOP_GRACE_S = CANCEL_TIMEOUT_S + 1.0
 
 
 def comfy_error(message: str, *, transient: bool, kind: str = "error",
