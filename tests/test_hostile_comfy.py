@@ -119,7 +119,7 @@ def test_object_info_of_the_wrong_shape_does_not_stop_generation(mock_comfy, tmp
     server = mock_comfy(object_info_shape="list")
     graph, node = sdxl_graph()
     with caplog.at_level(logging.WARNING):
-        [result] = asyncio.run(generate_all([GenJob(1, graph, node, 7)], [server.url], tmp_path,
+        [result] = asyncio.run(generate_all([GenJob(1, graph, node, 7, "v01.png")], [server.url], tmp_path,
                                             timeout_s=10, poll_interval_s=0.1))
     assert result.ok, result.error
     assert (tmp_path / "v01.png").read_bytes().startswith(b"\x89PNG")
