@@ -6,27 +6,29 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import accumulate
 from typing import Any
 
 MAX_DEPTH = 64
-# Strings (skipped whole, so brackets inside them do not count) and the brackets that nest.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled loop: linear in the text
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_TOKENS = re.compile(_STRING.pattern + r"|[\[\]{}]")  # strings skipped whole, brackets one by one
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
     """Raise json.JSONDecodeError (with line and column) where `text` opens a level deeper than
-    `max_depth`; a linear scan of its brackets."""
+    `max_depth`. Linear: the deepest level is found on the brackets left once strings are removed."""
     if text.count("[") + text.count("{") <= max_depth:
         return
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= max_depth:
+        return
     depth = 0
-    for match in _TOKENS.finditer(text):
-        token = match.group(0)
-        if token in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", text, match.start())
-        elif token in "]}":
-            depth -= 1
+    for match in _TOKENS.finditer(text):  # only to say where: stops at the first level too deep
+        depth += _STEP.get(match.group(0), 0)
+        if depth > max_depth:
+            raise json.JSONDecodeError(f"nested deeper than {max_depth} levels", text, match.start())
 
 
 def loads(text: str, *, max_depth: int = MAX_DEPTH, **kwargs: Any) -> Any:
