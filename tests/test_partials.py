@@ -77,3 +77,31 @@ def test_export_killed_mid_encode_leaves_no_part_file_after_the_next_export(tmp_
                             "-of", "csv=p=0", str(out / "v02.mp4")], capture_output=True, text=True)
     assert f"h264,{W},{H}" in probe.stdout
     assert sorted(p.name for p in out.iterdir()) == ["v02.mp4"]
+
+
+def test_interrupted_export_kills_its_ffmpegs_and_leaves_no_part_file(tmp_path):
+    import threading
+
+    import pytest
+
+    Image.new("RGB", (W, H), (40, 90, 160)).save(tmp_path / "bg.png")
+    Image.new("RGBA", (W, H), (0, 0, 0, 0)).save(tmp_path / "ov.png")
+    out = tmp_path / "out"
+    # Long clips: each encode takes far longer than the test waits before pressing Ctrl-C.
+    jobs = [VideoJob(n, tmp_path / "bg.png", tmp_path / "ov.png", out / f"v{n:02d}.mp4", W, H, 600, FPS)
+            for n in range(1, 4)]
+    main = threading.main_thread().ident
+
+    def press_ctrl_c_once_encoding() -> None:
+        deadline = time.monotonic() + 30
+        while not list(out.glob(".*.part")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # ffmpeg is running and writing
+        signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c_once_encoding, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        encode_videos(jobs, encoder=EncoderChoice("libx264", "test"), workers=2)
+    assert list(out.iterdir()) == []  # no .part file, no half MP4, no later job started
+    ffmpegs = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True).stdout.split()
+    assert ffmpegs == []
