@@ -35,7 +35,7 @@ def test_look_alikes_fold_to_latin_and_real_accents_stay():
 def test_mixed_script_word_is_named():
     assert mixed_script_word("Pure m\u0456racle serum") == "m\u0456racle"
     assert mixed_script_word("Ω\u200bmega glow") == "Ωmega"
-    for clean in ("Sữa rửa mặt", "日本のコスメ SALE", "한국 skincare", "50% OFF", "Serum №5"):
+    for clean in ("Sữa rửa mặt", "日本のコスメ SALE", "한국 skincare", "50% OFF", "Serum №5", "5\u00b5m mist"):
         assert mixed_script_word(clean) is None, clean
 
 

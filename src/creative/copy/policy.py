@@ -42,10 +42,14 @@ def clean_terms(terms: Iterable[str]) -> list[str]:
     return [t.strip() for t in terms if t and t.strip()]
 
 
+def _without_format(text: str) -> str:
+    """`text` without format characters (zero-width, soft hyphen, bidi controls): none is drawn."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def strip_invisible(text: str) -> str:
-    """`text` without format characters (zero-width, soft hyphen, bidi controls), NFKC-normalised."""
-    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return unicodedata.normalize("NFKC", visible)
+    """`text` without format characters, NFKC-normalised (full-width and ligature forms made plain)."""
+    return unicodedata.normalize("NFKC", _without_format(text))
 
 
 @lru_cache(maxsize=4096)
@@ -79,7 +83,8 @@ def contains_term(text: str, term: str) -> bool:
 
 def mixed_script_word(text: str) -> str | None:
     """The first word of `text` that mixes scripts (Latin with Cyrillic, ...), or None."""
-    for word in _WORD.findall(strip_invisible(text)):
+    # NFC, not NFKC: the micro sign in "5µm" is Common, its NFKC form a Greek mu
+    for word in _WORD.findall(unicodedata.normalize("NFC", _without_format(text))):
         scripts = categories.unique_aliases(word) - _NEUTRAL_SCRIPTS
         if len(scripts) > 1 and not any(scripts <= mix for mix in _ALLOWED_MIXES):
             return word
