@@ -153,7 +153,12 @@ def test_cli_run_with_object_info_answering_a_string(mock_comfy, tmp_path):
 
 
 def test_unexpected_error_is_one_line_unless_debugging(monkeypatch, capsys):
+    import signal
+
     import creative.cli as cli
+
+    # main() would install its SIGTERM handler in the whole test process: keep it out
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
 
     def broken() -> None:
         raise RuntimeError("disk said\nno")
