@@ -10,6 +10,7 @@ import os
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,6 +73,17 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send(200, JS_ONLY)
             elif self.path == "/api/product.json":
                 self.send(200, json.dumps(PRODUCT).encode(), "application/json")
+            elif self.path == "/trickle":  # headers at once, then one byte every 0.2 s
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                try:
+                    for byte in b"<html><body>" + b"." * 200:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass  # the client gave up
             elif self.path == "/slow":
                 site.slow.answer(lambda: self.send(200, b"<html><body>late</body></html>"))
             else:

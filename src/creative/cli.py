@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from creative.cli_help import APP_EXAMPLES, BRIEF_EXAMPLES, EXPORT_EXAMPLES, RunHelp
 from creative.core.config import SOURCE_ROOT, load_settings
-from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_TERMINATED, CreativeError, Terminated
+from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_FAILURE, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
 
@@ -31,12 +31,18 @@ class _CreativeGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except CreativeError as exc:
-            _err(f"error: {redact_text(exc.user_message())}")
+            _err(error_line(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
             terminated = isinstance(exc, Terminated)
             _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
             raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED) from None
+        except Exception as exc:  # a bug: one line, unless a developer asks for the traceback
+            # Usage errors, --help and exits belong to the command-line parser (Typer's own click).
+            if os.environ.get(DEBUG_ENV) or type(exc).__module__.startswith(("typer", "click")):
+                raise
+            _err(error_line(exc))
+            raise typer.Exit(EXIT_FAILURE) from None
 
 
 app = typer.Typer(
@@ -52,6 +58,7 @@ EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
 BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
 WRITER_HELP = ("Who writes the brief's copy: rules (the built-in drafter) or llm (brief.llm in creative.yaml; "
                "if the model fails, exit 1 instead of falling back to rules).")
+DEBUG_ENV = "CREATIVE_DEBUG"  # set to print the traceback of an unexpected error
 
 
 def _err(message: str) -> None:
@@ -494,7 +501,16 @@ def main() -> None:
         handler.addFilter(RedactingFilter())
         handler.addFilter(_once())
     signal.signal(signal.SIGTERM, _terminate)
-    app()  # our own errors and interrupts are reported by _CreativeGroup
+    app()  # our own errors, interrupts and bugs are reported by _CreativeGroup, one line each
+
+
+def error_line(exc: BaseException) -> str:
+    """The one line a failure prints: our errors' message and hint, or a bug's type and text."""
+    if isinstance(exc, CreativeError):
+        return f"error: {redact_text(exc.user_message())}"
+    text = " ".join(str(exc).split())[:300]
+    return (f"error: unexpected {type(exc).__name__}: {redact_text(text)} — "
+            f"set {DEBUG_ENV}=1 to see the traceback, and please report it")
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from creative.core.errors import ConfigError
+from creative.core.images import check_pixels
 from creative.core.models import Channel
 from creative.core.yaml_text import safe_load
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 HEX_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
 FONT_SUFFIXES = {".ttf", ".otf"}
 LOGO_SUFFIXES = {".png", ".webp"}
+# 4096 x 4096: far more than any ad needs, and a few hundred MB to decode at most.
+MAX_LOGO_PIXELS = 4096 * 4096
 
 
 class _Strict(BaseModel):
@@ -215,6 +218,11 @@ def _check_logo(brand_dir: Path, yaml_path: Path, name: str) -> None:
         raise ConfigError(f"{yaml_path}: logo: '{name}' must be a PNG (or WebP) with transparency")
     if not file.is_file():
         raise ConfigError(f"{yaml_path}: logo: file {file} not found")
+    try:
+        check_pixels(file, MAX_LOGO_PIXELS)  # before anything decodes it
+    except ValueError as exc:
+        raise ConfigError(f"{yaml_path}: logo: {file} is {exc}",
+                          hint="use a logo of at most a few thousand pixels a side") from None
     try:
         with Image.open(file) as im:
             im.verify()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
+import stat
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,8 +23,15 @@ from typing import Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creative.core.errors import BudgetRefused, ConfigError
+from creative.core.json_text import loads as json_loads
+from creative.core.process import pid_alive
 
 EVENT_KINDS = ("reserve", "settle", "release")
+# Timestamps outside these years are forged or broken: no real event was written then.
+EARLIEST_TS = datetime(2000, 1, 1).timestamp()
+LATEST_TS = datetime(2200, 1, 1).timestamp()
+# No single image run costs this much; a larger amount is a typo or a forgery.
+MAX_AMOUNT_USD = 1_000_000.0
 
 
 @dataclass
@@ -94,8 +103,13 @@ class Ledger:
 
     @contextmanager
     def _locked(self) -> Iterator[object]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+", encoding="utf-8") as handle:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _refuse_if_not_regular(self.path)
+            handle = open(self.path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise _unusable(self.path, exc.strerror or str(exc)) from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield handle
@@ -140,15 +154,22 @@ class Ledger:
             "reason": reason,
             "pid": os.getpid(),
         }
-        handle.write(json.dumps(event, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        try:
+            handle.write(json.dumps(event, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as exc:  # full disk, or a file made immutable while we held it
+            raise _unusable(self.path, exc.strerror or str(exc)) from None
 
     def _read(self, handle) -> BudgetState:
         handle.seek(0)
         month = month_of(self.clock(), self.tz)
         state = BudgetState(month=month, cap=self.cap)
-        for number, line in enumerate(handle.read().splitlines(), start=1):
+        try:
+            text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _unusable(self.path, getattr(exc, "strerror", None) or str(exc)) from None
+        for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             event = _parse_event(line, self.path, number)
@@ -176,38 +197,58 @@ def _refuse_if_over(state: BudgetState, estimate: float) -> None:
     )
 
 
+def _refuse_if_not_regular(path: Path) -> None:
+    """A directory, FIFO or device in the ledger's place would hang or fail the append."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise _unusable(path, "it is not a regular file")
+
+
+def _unusable(path: Path, why: str) -> BudgetRefused:
+    return BudgetRefused(
+        f"budget ledger {path} cannot be used ({why}); refusing to spend without a ledger to record it",
+        hint="make it a regular file this user can write (or move it away to start a new one)",
+    )
+
+
+def _event_problem(event: object) -> str | None:
+    """What is wrong with one decoded ledger event, or None when it can be counted."""
+    if not isinstance(event, dict):
+        return "it is not a JSON object"
+    if event.get("event") not in EVENT_KINDS:
+        return f"event {event.get('event')!r} is not one of {', '.join(EVENT_KINDS)}"
+    if not isinstance(event.get("run_id"), str):
+        return "run_id is not a string"
+    amount, ts = event.get("amount_usd"), event.get("ts")
+    # bool is an int to Python, but `true` is no amount of money
+    if not isinstance(amount, (int, float)) or isinstance(amount, bool):
+        return f"amount_usd {amount!r} is not a number"
+    if not math.isfinite(amount) or amount < 0 or amount > MAX_AMOUNT_USD:
+        return f"amount_usd {amount!r} is not an amount between 0 and {MAX_AMOUNT_USD:,.0f}"
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        return f"ts {ts!r} is not a number"
+    if not (math.isfinite(ts) and EARLIEST_TS <= ts <= LATEST_TS):
+        return f"ts {ts!r} is not a time between the years 2000 and 2200"
+    return None
+
+
 def _parse_event(line: str, path: Path, number: int) -> dict:
     """One ledger line, or BudgetRefused naming the file and line: never guess at spend."""
     try:
-        event = json.loads(line)
-        ok = (
-            isinstance(event, dict)
-            and event.get("event") in EVENT_KINDS
-            and isinstance(event.get("run_id"), str)
-            and isinstance(event.get("amount_usd"), (int, float))
-            and isinstance(event.get("ts"), (int, float))
-        )
-    except json.JSONDecodeError:
-        ok = False
-    if not ok:
+        event = json_loads(line)
+        problem = _event_problem(event)
+    except ValueError:  # also a line nested too deep (json_text refuses it before parsing)
+        event, problem = None, "it is not valid JSON"
+    if problem:
         raise BudgetRefused(
-            f"budget ledger {path} line {number} is unreadable; refusing to spend without knowing this month's total",
+            f"budget ledger {path} line {number} is unreadable ({problem}); refusing to spend "
+            f"without knowing this month's total",
             hint="repair or remove that line (each line is one JSON event: event, run_id, amount_usd, ts)",
         )
     return event
-
-
-def pid_alive(pid: int | None) -> bool:
-    """True when a process with this id exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def budget_summary(state: BudgetState, *, alive: Callable[[int | None], bool] = pid_alive) -> dict:

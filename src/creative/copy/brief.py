@@ -19,6 +19,10 @@ from creative.core.errors import InputError
 from creative.core.models import Brief, Channel, Concept, ResearchNotes
 from creative.core.text import slugify
 from creative.core.yaml_text import safe_load
+# check_policy lives in copy/policy.py; re-exported so `from creative.copy.brief import check_policy` keeps working.
+from creative.copy.policy import check_policy  # noqa: F401
+from creative.copy.policy import clean_terms as _clean_terms
+from creative.copy.policy import contains_term as _contains_term
 
 log = logging.getLogger(__name__)
 
@@ -109,19 +113,6 @@ def shorten(text: str, limit: int) -> str:
 
 def _fits(text: str, limit: int) -> bool:
     return 0 < len(text) <= limit
-
-
-def _contains_term(text: str, term: str) -> bool:
-    return _term_regex(term).search(text) is not None
-
-
-def _term_regex(term: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in term.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.I)
-
-
-def _clean_terms(terms: Iterable[str]) -> list[str]:
-    return [t.strip() for t in terms if t and t.strip()]
 
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$", "INR": "₹"}
@@ -645,27 +636,3 @@ def read_brief(path: Path) -> Brief:
 def write_brief(brief: Brief, path: Path) -> None:
     """Write brief.md atomically."""
     write_atomic(Path(path), render_brief(brief))
-
-
-# --- policy -------------------------------------------------------------------
-
-
-def check_policy(brief: Brief, banned_words: Iterable[str]) -> None:
-    """Refuse copy containing a term from brief.avoid or the brand's banned words."""
-    terms = [(t, "the brief's avoid list") for t in _clean_terms(brief.avoid)]
-    terms += [(t, "the brand's banned words") for t in _clean_terms(banned_words)]
-    hits = []
-    for concept in brief.concepts:
-        for field in ("headline", "subhead", "cta"):
-            value = getattr(concept, field)
-            for term, origin in terms:
-                if _contains_term(value, term):
-                    hits.append((concept.name, field, term, origin, value))
-    if hits:
-        name, field, term, origin, value = hits[0]
-        more = f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""
-        raise InputError(
-            f"Copy refused: concept {name!r} {FIELD_LABELS[field]} {value!r} contains {term!r} "
-            f"from {origin}{more}",
-            hint="edit brief.md to reword it, or remove the term from the list, then run again",
-        )

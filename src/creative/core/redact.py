@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from typing import Iterable, Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "REDACTED"
 # Query parameter names that carry credentials (whole words inside names like access_token, X-Api-Key).
@@ -37,6 +37,35 @@ def redact_url(url: str) -> str:
         if any(SECRET_NAME.search(name) for name, _ in pairs):
             query = urlencode([(name, MASK if SECRET_NAME.search(name) else value) for name, value in pairs])
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def strip_credentials(url: str) -> str:
+    """The URL with no user name or password at all, and secret-looking query values masked.
+
+    For every URL that is written anywhere: page URLs, redirects, image URLs joined onto a page
+    URL, and what a browser reports.
+    """
+    clean = redact_url(url)
+    try:
+        parts = urlsplit(clean)
+    except ValueError:
+        return clean
+    if "@" not in parts.netloc:
+        return clean
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without its userinfo, (user, password) or None): for clients that take them apart."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
 
 
 def secrets_from_env(env: Mapping[str, str] | None = None) -> list[str]:

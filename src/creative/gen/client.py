@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import struct
 import time
@@ -31,16 +30,21 @@ from zlib_ng import zlib_ng
 
 from creative.gen.workflow import missing_models, model_loader_classes
 from creative.core.errors import ComfyError, ComfyValidationError
+from creative.core.images import MAX_IMAGE_PIXELS, check_pixels
+from creative.core.json_text import loads as json_loads
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
-MAX_IMAGE_PIXELS = 64 * 1024 * 1024  # decoded size cap: a tiny file can claim a huge canvas
 CANCEL_TIMEOUT_S = 5.0  # Ctrl-C must not hang on a server that stopped answering
 SWEEP_GATHER_S = 0.02  # how long a cancel waits for the runs cancelled with it
 RECONNECT_EVERY_S = 2.0
 HISTORY_GRACE_S = 2.0  # how long to wait for history after `executing null` (never needed so far)
 MAX_PENDING_POLL_S = 5.0  # polling a prompt /queue shows as pending backs off up to this
+REQUEST_TIMEOUT_S = 30.0  # whole request, body included: httpx's own timeouts restart with each byte
+# Past the prompt's own deadline checks: time for a timed-out prompt's cancel to reach the server,
+# after which a backstop stops any wait those checks missed.
+BACKSTOP_GRACE_S = CANCEL_TIMEOUT_S + 1.0
 
 
 def comfy_error(message: str, *, transient: bool, kind: str = "error",
@@ -169,10 +173,8 @@ def new_http_client(server_urls: list[str]) -> httpx.AsyncClient:
 
 def _check_image(data: bytes, max_pixels: int) -> None:
     """Raise unless `data` fully decodes as an image of at most `max_pixels` pixels."""
+    check_pixels(data, max_pixels)  # from the header, before any pixel is decoded
     with Image.open(io.BytesIO(data)) as img:
-        width, height = img.size
-        if width * height > max_pixels:
-            raise ValueError(f"{width}x{height} pixels is over the {max_pixels} pixel limit")
         if _png_pixels_intact(data) is None:
             img.load()  # verify() alone passes images whose pixel data is corrupt
 
@@ -219,6 +221,12 @@ def _png_pixels_intact(data: bytes) -> bool | None:
     return True
 
 
+def _json_kind(value: Any) -> str:
+    """'list', 'string', 'number'... for a decoded JSON value, as a message names it."""
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
+            type(None): "null", dict: "object"}.get(type(value), type(value).__name__)
+
+
 def _ws_url(base_url: str, client_id: str) -> str:
     parts = urlsplit(base_url)
     scheme = "wss" if parts.scheme == "https" else "ws"
@@ -242,6 +250,7 @@ class _State:
     socket_down: bool = False
     poll_every: float = 0.0  # current quiet time before a poll; set from the client's interval
     succeeded: bool = False  # execution_success arrived on the socket
+    deadline: float = float("inf")  # time.monotonic() by which the prompt and its images are done
     prefetch: asyncio.Task | None = None  # download of the images its `executed` frame named
 
     def drop_prefetch(self) -> None:
@@ -261,9 +270,12 @@ class ComfyClient:
     def __init__(self, base_url: str, *, http: httpx.AsyncClient | None = None,
                  timeout_s: float = 600.0, poll_interval_s: float = 1.0,
                  max_image_bytes: int = MAX_IMAGE_BYTES,
+                 request_timeout_s: float = REQUEST_TIMEOUT_S,
                  clock: Callable[[], float] = time.time):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        # A request never outlasts the prompt timeout either: a 20 s setting holds for each request.
+        self.request_timeout_s = min(request_timeout_s, timeout_s)
         self.poll_interval_s = poll_interval_s
         self.max_image_bytes = max_image_bytes
         self.clock = clock
@@ -300,10 +312,15 @@ class ComfyClient:
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = self.base_url + path
         try:
-            return await self.http.request(method, url, **kwargs)
+            async with asyncio.timeout(self.request_timeout_s):
+                return await self.http.request(method, url, **kwargs)
+        except TimeoutError:
+            raise comfy_error(f"ComfyUI at {self.base_url} did not finish answering {method} {path} "
+                              f"within {self.request_timeout_s:g} s (timeout)", transient=True,
+                              kind="timeout") from None
         except httpx.TimeoutException as exc:
             raise comfy_error(f"ComfyUI at {self.base_url} did not answer {method} {path} in "
-                              f"time ({type(exc).__name__})", transient=True) from exc
+                              f"time ({type(exc).__name__})", transient=True, kind="timeout") from exc
         except httpx.HTTPError as exc:
             why = str(exc) or type(exc).__name__
             raise comfy_error(f"ComfyUI at {self.base_url} is unreachable: {why}",
@@ -314,6 +331,15 @@ class ComfyClient:
         resp = await self._request("GET", path, **kwargs)
         return self._json(resp, f"GET {path}")
 
+    async def _get_mapping(self, path: str) -> dict:
+        """GET `path`, which must answer a JSON object: a list or a string is a server error."""
+        answer = await self._get_json(path)
+        if not isinstance(answer, dict):
+            raise comfy_error(f"ComfyUI at {self.base_url}: GET {path} answered a JSON "
+                              f"{_json_kind(answer)}, not an object ({str(answer)[:60]!r})",
+                              transient=True)
+        return answer
+
     def _json(self, resp: httpx.Response, what: str) -> Any:
         if resp.status_code >= 500:
             raise comfy_error(f"ComfyUI at {self.base_url}: server error on {what} "
@@ -323,7 +349,7 @@ class ComfyClient:
             raise comfy_error(f"ComfyUI at {self.base_url}: {what} answered HTTP "
                               f"{resp.status_code}", transient=False)
         try:
-            return resp.json()
+            return json_loads(resp.text)  # depth-capped: a hostile server cannot blow the stack
         except ValueError:
             raise comfy_error(f"ComfyUI at {self.base_url}: server error on {what} (answer is "
                               f"not JSON: {resp.text[:80].strip()!r})", transient=True) from None
@@ -338,10 +364,10 @@ class ComfyClient:
 
     async def object_info(self) -> dict:
         """GET /object_info: every node class with its inputs and choices."""
-        return await self._get_json("/object_info")
+        return await self._get_mapping("/object_info")
 
     async def queue(self) -> dict:
-        return await self._get_json("/queue")
+        return await self._get_mapping("/queue")
 
     async def _shared_queue(self) -> dict:
         """/queue for polling, fetched at most once per poll interval for all our prompts.
@@ -364,8 +390,11 @@ class ComfyClient:
 
     async def history(self, prompt_id: str) -> dict:
         """The history entry of one prompt, or {} while it has none."""
-        data = await self._get_json(f"/history/{prompt_id}")
-        return (data or {}).get(prompt_id) or {}
+        entry = (await self._get_mapping(f"/history/{prompt_id}")).get(prompt_id) or {}
+        if not isinstance(entry, dict):
+            raise comfy_error(f"ComfyUI at {self.base_url}: the history of prompt {prompt_id} is "
+                              f"a JSON {_json_kind(entry)}, not an object", transient=True)
+        return entry
 
     async def collect(self, prompt_id: str, output_node: str, timeout_s: float) -> RunOutput | None:
         """The images of a prompt we queued earlier (e.g. before a crash), waiting while it is
@@ -376,7 +405,7 @@ class ComfyClient:
             entry = await self.history(prompt_id)
             if entry:
                 self._check_history(entry, state)
-                images, names = await self._download_outputs(entry, output_node, prompt_id)
+                images, names = await self._download_outputs(entry, output_node, prompt_id, deadline)
                 return RunOutput(prompt_id=prompt_id, images=images, filenames=names, queued_at=state.queued_at,
                                  started_at=state.started_at, ended_at=self.clock(), cached=state.cached,
                                  server=self.base_url)
@@ -414,8 +443,8 @@ class ComfyClient:
         async with self._node_info_lock:  # concurrent callers share one fetch per class
             for name in classes:
                 if name not in self._node_info:
-                    answer = await self._get_json(f"/object_info/{name}")
-                    self._node_info[name] = (answer or {}).get(name) or {}
+                    info = (await self._get_mapping(f"/object_info/{name}")).get(name)
+                    self._node_info[name] = info if isinstance(info, dict) else {}
         return {name: self._node_info[name] for name in classes if self._node_info[name]}
 
     async def check_models(self, graph: dict) -> None:
@@ -446,11 +475,25 @@ class ComfyClient:
         prompt_id = prompt_id or str(uuid.uuid4())
         limit = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + limit
+        # Each wait below has its own deadline check; this backstop bounds any wait that has none.
+        state = _State(prompt_id=prompt_id, output_node=output_node, queued_at=self.clock(),
+                       deadline=deadline)
+        try:
+            async with asyncio.timeout(limit + BACKSTOP_GRACE_S):
+                return await self._run(graph, output_node, client_id, state, limit, on_progress)
+        except TimeoutError:
+            # The cancel that stopped it also cancelled our prompt on the server (see _run).
+            err = self._timeout(state, limit)
+            err.executed = state.succeeded or state.done  # type: ignore[attr-defined]
+            raise err from None
+
+    async def _run(self, graph: dict, output_node: str, client_id: str, state: _State,
+                   limit: float, on_progress: Callable[[int, int], None] | None) -> RunOutput:
+        prompt_id, deadline = state.prompt_id, state.deadline
         ws = await self._connect_ws(client_id)
-        state: _State | None = None
         try:
             try:
-                state = await self._submit(graph, output_node, client_id, prompt_id)
+                state = await self._submit(graph, output_node, client_id, state)
                 ws = await self._follow(ws, client_id, state, deadline, limit, on_progress)
             except ComfyError as exc:
                 if getattr(exc, "kind", "") == "timeout":
@@ -461,6 +504,7 @@ class ComfyClient:
                 # and we know its id because we chose it.
                 await self._cancel_with_others(prompt_id)
                 raise
+            state.where = "downloading its images"
             try:
                 if state.succeeded and state.prefetch is not None:
                     images, names = await state.prefetch
@@ -468,20 +512,20 @@ class ComfyClient:
                     # Success not seen on the socket (frames lost while it was down, or no
                     # `executed` frame): history is the authority on the outcome and the images.
                     entry = await self._finished_history(state, deadline)
-                    images, names = await self._download_outputs(entry, output_node, prompt_id)
+                    images, names = await self._download_outputs(entry, output_node, state.prompt_id,
+                                                                 deadline)
             except ComfyError as exc:
                 # The server made the image but we could not fetch or read it: it is still paid for.
                 exc.executed = state.succeeded or state.done  # type: ignore[attr-defined]
                 raise
         finally:
-            if state is not None:
-                state.drop_prefetch()
+            state.drop_prefetch()
             if ws is not None:
                 # The close handshake can stall up to close_timeout; don't make results wait.
                 task = asyncio.create_task(ws.close())
                 self._closing[task] = ws
                 task.add_done_callback(lambda t: self._closing.pop(t, None))
-        return RunOutput(prompt_id=prompt_id, images=images, filenames=names,
+        return RunOutput(prompt_id=state.prompt_id, images=images, filenames=names,
                          queued_at=state.queued_at, started_at=state.started_at,
                          ended_at=self.clock(), cached=state.cached, server=self.base_url)
 
@@ -524,13 +568,13 @@ class ComfyClient:
             return None
 
     async def _submit(self, graph: dict, output_node: str, client_id: str,
-                      prompt_id: str) -> _State:
+                      state: _State) -> _State:
+        prompt_id = state.prompt_id
         body = {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
-        queued_at = self.clock()
         resp = await self._request("POST", "/prompt", json=body)
         if resp.status_code == 400:
             try:
-                detail = resp.json()
+                detail = json_loads(resp.text)
             except ValueError:
                 detail = resp.text[:200]
             err = comfy_error(format_validation_error(detail, server=self._name),
@@ -539,7 +583,10 @@ class ComfyClient:
             err.body = detail  # type: ignore[attr-defined]
             raise err
         answer = self._json(resp, "POST /prompt")
-        node_errors = (answer or {}).get("node_errors") or {}
+        if not isinstance(answer, dict):
+            raise comfy_error(f"ComfyUI at {self.base_url}: POST /prompt answered a JSON "
+                              f"{_json_kind(answer)}, not an object", transient=True)
+        node_errors = answer.get("node_errors") or {}
         blocking = {k: v for k, v in node_errors.items()
                     if output_node in v.get("dependent_outputs", [output_node])}
         if blocking:
@@ -551,10 +598,10 @@ class ComfyClient:
         if answer.get("prompt_id") not in (None, prompt_id):
             log.warning("%s replaced our prompt_id %s by %s", self.base_url, prompt_id,
                         answer["prompt_id"])
-            prompt_id = str(answer["prompt_id"])
-        log.debug("queued %s on %s (number %s)", prompt_id, self.base_url, answer.get("number"))
-        return _State(prompt_id=prompt_id, output_node=output_node, queued_at=queued_at,
-                      poll_every=self.poll_interval_s)
+            state.prompt_id = str(answer["prompt_id"])
+        log.debug("queued %s on %s (number %s)", state.prompt_id, self.base_url, answer.get("number"))
+        state.poll_every = self.poll_interval_s
+        return state
 
     async def _follow(self, ws: ClientConnection | None, client_id: str, state: _State,
                       deadline: float, limit: float,
@@ -608,13 +655,23 @@ class ComfyClient:
 
     def _on_frame(self, frame: str, state: _State,
                   on_progress: Callable[[int, int], None] | None) -> None:
+        """Apply one socket frame; a frame of the wrong shape is logged and ignored (the poll
+        of /history, which has its own checks, still tells how the prompt ended)."""
         try:
-            msg = json.loads(frame)
+            msg = json_loads(frame)
             kind, data = msg.get("type"), msg.get("data") or {}
         except (ValueError, AttributeError):
             return
         if not isinstance(data, dict) or data.get("prompt_id") != state.prompt_id:
             return  # other prompts, status frames, reconnect's bare {"node": ...}
+        try:
+            self._apply_frame(kind, data, state, on_progress)
+        except (TypeError, AttributeError, ValueError, KeyError) as exc:
+            log.warning("ignoring a malformed %r frame from %s (%s: %s)", kind, self.base_url,
+                        type(exc).__name__, exc)
+
+    def _apply_frame(self, kind: Any, data: dict, state: _State,
+                     on_progress: Callable[[int, int], None] | None) -> None:
         state.last_news = time.monotonic()
         state.poll_every = self.poll_interval_s  # it is moving: back to the normal interval
         if kind == "execution_start":
@@ -630,13 +687,14 @@ class ComfyClient:
             images = (data.get("output") or {}).get("images") if data.get("node") == state.output_node else None
             if images and isinstance(images, list):
                 state.drop_prefetch()  # a node reports once; this only guards against a repeat
-                state.prefetch = asyncio.ensure_future(self._download_items(images))
+                state.prefetch = asyncio.ensure_future(self._download_items(images, state.deadline))
         elif kind == "execution_success":
             state.succeeded = True
             state.done = state.done or state.prefetch is not None
         elif kind == "progress" and on_progress is not None:
+            value, maximum = int(data.get("value", 0)), int(data.get("max", 0))
             try:
-                on_progress(int(data.get("value", 0)), int(data.get("max", 0)))
+                on_progress(value, maximum)
             except Exception:  # a display bug must not fail the generation
                 log.exception("on_progress callback failed")
         elif kind == "execution_error":
@@ -687,6 +745,16 @@ class ComfyClient:
         return False
 
     def _check_history(self, entry: dict, state: _State) -> None:
+        """Finish or fail `state` from its history entry; an entry of the wrong shape is a
+        transient error (retried once), never a crash."""
+        try:
+            self._apply_history(entry, state)
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise comfy_error(f"ComfyUI at {self.base_url}: the history of prompt "
+                              f"{state.prompt_id} is malformed ({type(exc).__name__}: {exc})",
+                              transient=True) from None
+
+    def _apply_history(self, entry: dict, state: _State) -> None:
         status = entry.get("status") or {}
         messages = status.get("messages") or []
         for name, data in messages:
@@ -719,36 +787,66 @@ class ComfyClient:
 
     # -- downloads -------------------------------------------------------------------
 
-    async def _download_outputs(self, entry: dict, output_node: str,
-                                prompt_id: str) -> tuple[list[bytes], list[str]]:
-        items = ((entry.get("outputs") or {}).get(output_node) or {}).get("images") or []
+    async def _download_outputs(self, entry: dict, output_node: str, prompt_id: str,
+                                deadline: float) -> tuple[list[bytes], list[str]]:
+        try:
+            items = ((entry.get("outputs") or {}).get(output_node) or {}).get("images") or []
+        except AttributeError:
+            items = []
+        if not isinstance(items, list):
+            items = []
         if not items:
             produced = ", ".join(sorted((entry.get("outputs") or {}).keys())) or "none"
             raise comfy_error(f"ComfyUI at {self.base_url}: prompt {prompt_id} produced no "
                               f"images on output node {output_node} (nodes with output: "
                               f"{produced})", transient=False,
                               hint="check `output` in the workflow's bind file")
-        return await self._download_items(items)
+        return await self._download_items(items, deadline)
 
-    async def _download_items(self, items: list) -> tuple[list[bytes], list[str]]:
+    async def _download_items(self, items: list, deadline: float) -> tuple[list[bytes], list[str]]:
         images, names = [], []
         for item in items:
             if not isinstance(item, dict):
                 raise comfy_error(f"ComfyUI at {self.base_url}: output entry {item!r} is not an "
                                   f"image record", transient=True)
-            images.append(await self.download(item))
+            images.append(await self.download(item, deadline=deadline))
             names.append(str(item.get("filename", "")))
         return images, names
 
-    async def download(self, item: dict) -> bytes:
-        """GET /view for one {filename, subfolder, type}; size-capped and checked as an image.
+    async def download(self, item: dict, *, deadline: float | None = None) -> bytes:
+        """GET /view for one {filename, subfolder, type}; size-capped, finished by `deadline`
+        (time.monotonic(); the client's timeout from now by default) and checked as an image.
 
-        The server's names go only into query parameters, never into a local path: what we
-        write is named by the caller (vNN.png), so "../" in a hostile answer cannot escape.
+        The deadline covers the whole download: a server that sends one byte a second never
+        trips a read timeout, which restarts with every byte. The server's names go only into
+        query parameters, never into a local path: what we write is named by the caller
+        (vNN.png), so "../" in a hostile answer cannot escape.
         """
         params = {key: str(item.get(key, default)) for key, default in
                   (("filename", ""), ("subfolder", ""), ("type", "output"))}
         what = f"/view {params['filename']!r}"
+        start = time.monotonic()
+        deadline = start + self.timeout_s if deadline is None else deadline
+        received: list[int] = [0]  # read by the timeout message
+        try:
+            async with asyncio.timeout(max(0.0, deadline - start)):
+                data = await self._fetch_image(what, params, received)
+        except TimeoutError:
+            raise comfy_error(f"ComfyUI at {self.base_url}: download {what} did not finish "
+                              f"within {deadline - start:.0f} s (timeout after {received[0]} bytes: "
+                              f"the server sent it too slowly or stopped sending)",
+                              transient=True, kind="timeout",
+                              hint="check the server's network and disk, or raise the timeout") from None
+        try:
+            # a full decode takes milliseconds: off the event loop, so other jobs' frames flow
+            await asyncio.to_thread(_check_image, data, MAX_IMAGE_PIXELS)
+        except Exception as exc:  # Pillow raises many types for bad data
+            raise comfy_error(f"ComfyUI at {self.base_url}: {what} is not a readable image "
+                              f"({len(data)} bytes: {exc})", transient=True) from None
+        return data
+
+    async def _fetch_image(self, what: str, params: dict, received: list[int]) -> bytes:
+        """The body of one /view answer, read up to the size cap; `received[0]` counts bytes."""
         try:
             async with self.http.stream("GET", self.base_url + "/view", params=params) as resp:
                 if resp.status_code != 200:
@@ -757,23 +855,18 @@ class ComfyClient:
                 declared = int(resp.headers.get("Content-Length") or 0)
                 if declared > self.max_image_bytes:
                     raise self._too_big(what, declared)
-                chunks, size = [], 0
+                chunks = []
                 async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_image_bytes:
-                        raise self._too_big(what, size)
+                    received[0] += len(chunk)
+                    if received[0] > self.max_image_bytes:
+                        raise self._too_big(what, received[0])
                     chunks.append(chunk)
         except httpx.HTTPError as exc:
-            raise comfy_error(f"ComfyUI at {self.base_url}: download {what} failed: {exc}",
-                              transient=True) from exc
-        data = b"".join(chunks)
-        try:
-            # a full decode takes milliseconds: off the event loop, so other jobs' frames flow
-            await asyncio.to_thread(_check_image, data, MAX_IMAGE_PIXELS)
-        except Exception as exc:  # Pillow raises many types for bad data
-            raise comfy_error(f"ComfyUI at {self.base_url}: {what} is not a readable image "
-                              f"({len(data)} bytes: {exc})", transient=True) from None
-        return data
+            # str() of httpx's timeouts is empty: name the kind so the message has a reason
+            why = str(exc) or type(exc).__name__
+            raise comfy_error(f"ComfyUI at {self.base_url}: download {what} failed after "
+                              f"{received[0]} bytes: {why}", transient=True) from exc
+        return b"".join(chunks)
 
     def _too_big(self, what: str, size: int) -> ComfyError:
         return comfy_error(f"ComfyUI at {self.base_url}: {what} is {size} bytes, over the "

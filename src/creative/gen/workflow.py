@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from creative.core.errors import WorkflowError
+from creative.core.json_text import loads as json_loads
 from creative.core.yaml_text import safe_load
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def _loc(loc: tuple) -> str:
 
 def _load_graph(path: Path) -> dict:
     try:
-        graph = json.loads(path.read_text(encoding="utf-8"))
+        graph = json_loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WorkflowError(f"workflow {path} does not exist",
                             hint="pass an API-format workflow JSON file") from None

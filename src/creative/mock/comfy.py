@@ -66,7 +66,19 @@ class MockOptions:
     hang: bool = False  # accept prompts, start them, never finish (until /interrupt or stop)
     delete_pending: bool = False  # a "bystander" deletes every accepted prompt before it can start
     cache: bool = True  # identical nodes are served from cache like ComfyUI's classic cache
+    view_byte_interval: float = 0.0  # /view sends images one byte per this many seconds (0: at once)
+    object_info_shape: str = "mapping"  # "list" or "string": /object_info answers a JSON list or string
+    malformed_frames: bool = False  # each prompt's socket also gets frames of the wrong shape
     rng_seed: int = 0
+
+
+# Frames of the right type with the wrong shape (a buggy extension or proxy): clients must survive them.
+_MALFORMED_FRAMES = (
+    ("execution_cached", {"nodes": 7}),
+    ("executing", {"node": {"id": "3"}}),
+    ("progress", {"value": "half", "max": None}),
+    ("executed", {"node": "9", "output": "images"}),
+)
 
 
 def _server_error() -> web.Response:
@@ -254,6 +266,9 @@ class MockComfy:
                 await self.send(event, data, cid)
 
         await add_message("execution_start", {"prompt_id": prompt_id, "timestamp": self._ms()})
+        if opts.malformed_frames and cid is not None:
+            for event, data in _MALFORMED_FRAMES:
+                await self.send(event, {**data, "prompt_id": prompt_id}, cid)
         sigs = node_signatures(prompt)
         order = execution_order(prompt, outputs, self.defs)
         if opts.cache:
@@ -577,7 +592,23 @@ class MockComfy:
                 out.save(buf, format="PNG")
             return web.Response(body=buf.getvalue(), content_type="image/png", headers=headers)
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if self.options.view_byte_interval > 0:
+            return await self._trickle(request, Path(path).read_bytes(), content_type, headers)
         return web.Response(body=Path(path).read_bytes(), content_type=content_type, headers=headers)
+
+    async def _trickle(self, request: web.Request, body: bytes, content_type: str,
+                       headers: dict) -> web.StreamResponse:
+        """A /view that stalls: one byte per `view_byte_interval`, so no read ever times out."""
+        resp = web.StreamResponse(headers={**headers, "Content-Type": content_type})
+        resp.content_length = len(body)
+        await resp.prepare(request)
+        try:
+            for i in range(len(body)):
+                await resp.write(body[i:i + 1])
+                await asyncio.sleep(self.options.view_byte_interval)
+        except (ConnectionError, RuntimeError):
+            pass  # the client gave up, as it should
+        return resp
 
     async def upload_image(self, request: web.Request) -> web.Response:
         post = await request.post()
@@ -600,12 +631,20 @@ class MockComfy:
             fh.write(image.file.read())
         return web.json_response({"name": name, "subfolder": subfolder, "type": post.get("type", "input") or "input"})
 
+    def _misshapen_object_info(self) -> web.Response | None:
+        shape = self.options.object_info_shape
+        if shape == "list":
+            return web.json_response(sorted(self.defs))
+        if shape == "string":
+            return web.json_response("object_info is disabled on this server")
+        return None
+
     async def object_info(self, request: web.Request) -> web.Response:
-        return web.json_response(self.defs)
+        return self._misshapen_object_info() or web.json_response(self.defs)
 
     async def object_info_node(self, request: web.Request) -> web.Response:
         name = request.match_info["node_class"]
-        return web.json_response({name: self.defs[name]} if name in self.defs else {})
+        return self._misshapen_object_info() or web.json_response({name: self.defs[name]} if name in self.defs else {})
 
     async def features(self, request: web.Request) -> web.Response:
         return web.json_response(SERVER_FEATURES)

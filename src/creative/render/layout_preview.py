@@ -22,6 +22,7 @@ from creative.brand.kit import (
     load_layout,
 )
 from creative.core.errors import InputError, LayoutError
+from creative.core.images import MAX_IMAGE_PIXELS, check_pixels
 from creative.core.models import AdSize, Channel, Concept, SafeZone
 from creative.render.typography import (
     BOX_NAMES,
@@ -78,6 +79,10 @@ def checker(width: int, height: int) -> Image.Image:
 def _background(path: Path | None, width: int, height: int) -> Image.Image:
     if path is None:
         return checker(width, height)
+    try:
+        check_pixels(Path(path), MAX_IMAGE_PIXELS)  # from the header, before decoding
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}", hint="pass a PNG or JPEG of a normal size with --background") from None
     try:
         with Image.open(path) as im:
             return cover(im, width, height)

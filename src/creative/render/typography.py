@@ -576,6 +576,23 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
     )
 
 
+def font_chain(brand: Brand, brand_dir: Path, box: TextBox) -> list[str]:
+    """Font files tried in order for a box's text: its brand font, then the fallbacks."""
+    fonts_dir = Path(brand_dir) / "fonts"
+    return [str(fonts_dir / brand.fonts[box.font]), *(str(fonts_dir / f) for f in brand.fallback_fonts)]
+
+
+def fit_copy(name: str, text: str, box: TextBox, box_px: tuple[int, int, int, int], brand: Brand,
+             chain: list[str]) -> FittedText:
+    """fit_text for one layout box as the ad draws it: the CTA label inside its button's padding."""
+    width, height = box_px[2] - box_px[0], box_px[3] - box_px[1]
+    if name != "cta":
+        return fit_text(text, chain, box, width, height, name=name)
+    style = brand.cta
+    return fit_text(text, chain, box, width, height, name=name, pad_x=style.padding_x,
+                    pad_y=style.padding_y, min_content_h=0.75)
+
+
 # --- geometry -------------------------------------------------------------------
 
 
@@ -771,7 +788,7 @@ def _draw_text_box(
     warnings: list[str],
     layer: Image.Image | None = None,
 ) -> BoxCheck:
-    fitted = fit_text(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1], name=name)
+    fitted = fit_copy(name, text, box, box_px, brand, chain)
     ink, size = fitted.ink, fitted.size
     pos = _place(box_px, ink.width, ink.height, box.align, box.valign)
     rect = (pos[0], pos[1], pos[0] + ink.width, pos[1] + ink.height)
@@ -832,10 +849,7 @@ def _draw_cta(
     layer: Image.Image | None = None,
 ) -> BoxCheck:
     style = brand.cta
-    fitted = fit_text(
-        text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
-        name="cta", pad_x=style.padding_x, pad_y=style.padding_y, min_content_h=0.75,
-    )
+    fitted = fit_copy("cta", text, box, box_px, brand, chain)
     ink, size = fitted.ink, fitted.size
     px, py = round(style.padding_x * size), round(style.padding_y * size)
     # a fixed content height keeps buttons the same height whatever letters the label has
@@ -924,11 +938,9 @@ def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, o
     """render_ad's layout; with overlay=True every draw is mirrored onto a transparent layer, which is returned."""
     source = Path(brand_dir) / "layouts" / f"{size.layout}.yaml"
     check_safe_zone(layout, size, safe_zone, source)
-    fonts_dir = Path(brand_dir) / "fonts"
-    fallbacks = [str(fonts_dir / f) for f in brand.fallback_fonts]
 
     def chain(box: TextBox) -> list[str]:
-        return [str(fonts_dir / brand.fonts[box.font]), *fallbacks]
+        return font_chain(brand, brand_dir, box)
 
     canvas = cover(background, size.width, size.height)
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0)) if overlay else None

@@ -11,15 +11,16 @@ import os
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from creative.core.atomic import FILE_MODE
+from creative.core.atomic import FILE_MODE, partial_prefix, sweep_once
 from creative.render.encoders import EncoderChoice, EncoderName, Runner, last_line
 from creative.core.errors import ExportError
 from creative.core.models import AdSize, Channel
@@ -222,10 +223,35 @@ def check_overlay(job: VideoJob) -> None:
         log.warning("overlay %s has no alpha channel; it will hide the background", job.overlay)
 
 
+# ffmpegs running for us: stopped when the export is interrupted, so none outlives it writing a .part file.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def _default_runner(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(args), capture_output=True, text=True, errors="replace", timeout=ENCODE_TIMEOUT_S, check=False
-    )
+    """subprocess.run with a timeout, for one ffmpeg that stop_encodes() can kill."""
+    with subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          errors="replace") as proc:
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
+        try:
+            out, err = proc.communicate(timeout=ENCODE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
+    return subprocess.CompletedProcess(list(args), proc.returncode, out, err)
+
+
+def stop_encodes() -> None:
+    """Kill every ffmpeg this process started; their jobs then fail and remove their .part files."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        proc.kill()
 
 
 def encode_video(
@@ -241,7 +267,7 @@ def encode_video(
     try:
         check_overlay(job)
         job.out.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=job.out.parent, prefix=f".{job.out.name}.", suffix=".part")
+        fd, name = tempfile.mkstemp(dir=job.out.parent, prefix=partial_prefix(job.out), suffix=".part")
         os.close(fd)
         tmp = Path(name)
         args = build_video_command(
@@ -295,6 +321,8 @@ def encode_videos(
     """
     if not jobs:
         return []
+    for folder in {job.out.parent for job in jobs}:
+        sweep_once(folder)  # .part files of an export that was killed before it could clean up
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or cores, len(jobs)))
     # Split the cores between concurrent ffmpegs instead of letting each spawn one thread per core.
@@ -311,4 +339,15 @@ def encode_videos(
         return result
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ffmpeg") as pool:
-        return list(pool.map(one, jobs))
+        futures = [pool.submit(one, job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            # Ctrl-C or SIGTERM: start no new encode and kill the running ones, whose jobs then
+            # remove their .part files, instead of waiting minutes for them to finish.
+            for future in futures:
+                future.cancel()
+            while not all(future.done() for future in futures):
+                stop_encodes()
+                wait(futures, timeout=0.1)
+            raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
@@ -13,6 +14,7 @@ import httpx
 from creative.core.atomic import write_atomic
 from creative.core.errors import ResearchError
 from creative.core.models import ResearchNotes
+from creative.core.redact import strip_credentials
 from creative.research.auto import shell_reason
 from creative.research.browser import BrowserSession, find_chromium, render_page
 from creative.research.extract import extract_notes
@@ -31,6 +33,10 @@ __all__ = [
 ]
 
 BACKENDS = ("auto", "static", "browser", "firecrawl")
+# A saved product page is one of these; anything else (a key file, /etc/shadow) is refused.
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".xht", ".shtml")
+# Kernel and device trees: reading them can hang (a FIFO, /dev/zero) or expose the process.
+SYSTEM_TREES = ("/proc", "/sys", "/dev")
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,37 @@ def _local_path(url: str) -> Path | None:
             hint="use an http(s):// URL, a file:// URL or a local file path",
         )
     return Path(url).expanduser()
+
+
+def check_local_page(path: Path) -> Path:
+    """`path` resolved, when it is a regular HTML file outside /proc, /sys and /dev; else ResearchError."""
+    resolved = path.resolve()
+    if any(resolved == Path(tree) or Path(tree) in resolved.parents for tree in SYSTEM_TREES):
+        raise ResearchError(f"Cannot use {path} as a product page: files under "
+                            f"{', '.join(SYSTEM_TREES)} are never read",
+                            hint="save the product page as an .html file and pass that")
+    try:
+        mode = resolved.stat().st_mode
+    except OSError:
+        raise ResearchError(f"Product page file not found: {path}",
+                            hint="check the path, or pass an http(s):// URL") from None
+    if not stat.S_ISREG(mode):
+        raise ResearchError(f"Cannot use {path} as a product page: it is not a regular file",
+                            hint="pass a saved .html file or an http(s):// URL")
+    if resolved.suffix.lower() not in HTML_SUFFIXES:
+        raise ResearchError(f"Cannot use {path} as a product page: only HTML files "
+                            f"({', '.join(HTML_SUFFIXES)}) are read",
+                            hint="save the product page as an .html file and pass that")
+    return resolved
+
+
+def without_credentials(notes: ResearchNotes) -> ResearchNotes:
+    """`notes` with no user name, password or token in any URL they carry (page, redirect, images)."""
+    return notes.model_copy(update={
+        "url": strip_credentials(notes.url),
+        "final_url": notes.final_url and strip_credentials(notes.final_url),
+        "image_urls": [strip_credentials(u) for u in notes.image_urls],
+    })
 
 
 def research(
@@ -75,6 +112,9 @@ def research(
             f"Unknown research backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}"
         )
     path = _local_path(url)
+    if path is not None:
+        path = check_local_page(path)
+    # Every return passes through without_credentials: nothing written carries a password.
     if backend == "firecrawl":
         if path is not None:
             raise ResearchError(
@@ -82,7 +122,7 @@ def research(
                 hint="use --research static or browser for a saved page",
             )
         notes = fetch_firecrawl(url, api_url=firecrawl_api_url, timeout_s=timeout_s)
-        return notes.model_copy(update={"url": url})
+        return without_credentials(notes.model_copy(update={"url": url}))
     if path is None and not ignore_robots:
         check_robots(url, transport=transport, timeout_s=timeout_s)
 
@@ -91,28 +131,31 @@ def research(
             target, executable_path=chromium_path, timeout_s=timeout_s, max_bytes=max_bytes,
             screenshot_path=screenshot_path, session=browser,
         )
-        found = extract_notes(page.html, page.final_url, backend="browser")
-        return found.model_copy(update={"url": url, "final_url": page.final_url})
+        final = strip_credentials(page.final_url)  # relative images are joined onto it
+        found = extract_notes(page.html, final, backend="browser")
+        return without_credentials(found.model_copy(update={"url": url, "final_url": final}))
 
     if backend == "browser":
         return render(_local_uri(path) if path is not None else url)
     if path is None:
         page = fetch_html(url, transport=transport, timeout_s=timeout_s, max_bytes=max_bytes)
-        html, final_url = page.html, page.final_url
+        # Relative images are joined onto this URL: without its credentials, they carry none.
+        html, final_url, fetched = page.html, strip_credentials(page.final_url), page.final_url
     else:
         html, final_url = _read_local(path, max_bytes), _local_uri(path)
+        fetched = final_url
     notes = extract_notes(html, final_url).model_copy(update={"url": url, "final_url": final_url})
     if backend == "auto":
         reason = shell_reason(html, notes)
         if reason:
             log.info("%s looks like a JavaScript shell (%s); rendering it in Chromium", url, reason)
             try:
-                return render(final_url)
+                return render(fetched)  # with its credentials: the browser needs them
             except ResearchError as exc:
                 exc.message = f"{url} needs JavaScript to show its content ({reason}): {exc.message}"
                 exc.args = (exc.message,)
                 raise
-    return notes
+    return without_credentials(notes)
 
 
 def _local_uri(path: Path) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from creative.core.atomic import write_atomic
 from creative.core.errors import ResearchError
+from creative.core.redact import split_credentials
 from creative.research.static import HTML_TYPES, USER_AGENT
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,11 @@ class BrowserSession:
         from playwright.sync_api import TimeoutError as PwTimeout
 
         self._start()
-        context = self._browser.new_context(user_agent=USER_AGENT, viewport=VIEWPORT)
+        # A password in the URL goes to Chromium as HTTP credentials, never in the address it
+        # navigates to: page.url, which is written to research.json, then has none.
+        url, credentials = split_credentials(url)
+        auth = {"username": credentials[0], "password": credentials[1]} if credentials else None
+        context = self._browser.new_context(user_agent=USER_AGENT, viewport=VIEWPORT, http_credentials=auth)
         try:
             page = context.new_page()
             page.set_default_timeout(timeout_s * 1000)

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from typing import Any, Iterator
 from urllib.parse import urljoin
 
+from creative.core.json_text import loads as json_loads
 from creative.core.models import ResearchNotes
 
 log = logging.getLogger(__name__)
@@ -178,12 +179,12 @@ def _load_jsonld(raw: str) -> Any:
     if text.startswith("<!--"):
         text = text[4:].rstrip("->").strip()
     try:
-        return json.loads(text, parse_float=str, parse_int=str, strict=False)
+        return json_loads(text, parse_float=str, parse_int=str, strict=False)  # depth-capped
     except json.JSONDecodeError:
         # Hand-written JSON-LD often has trailing commas; one tolerant retry.
         try:
             fixed = re.sub(r",\s*([}\]])", r"\1", text)
-            return json.loads(fixed, parse_float=str, parse_int=str, strict=False)
+            return json_loads(fixed, parse_float=str, parse_int=str, strict=False)
         except json.JSONDecodeError as exc:
             log.warning("ignoring invalid JSON-LD block: %s", exc)
             return None

@@ -10,6 +10,7 @@ from typing import Any
 
 from creative.core.errors import ResearchError
 from creative.core.models import ResearchNotes
+from creative.core.redact import strip_credentials
 from creative.research.extract import MAX_MAIN_TEXT, extract_notes
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ def _head(meta: dict[str, Any]) -> str:
 def _notes(doc: Any, url: str, key: str | None) -> ResearchNotes:
     meta = _meta(doc)
     status = meta.get("status_code") or meta.get("statusCode")
-    final_url = meta.get("url") or meta.get("source_url") or meta.get("sourceURL") or url
+    # Relative images are joined onto this URL: a password in it would be copied into each one.
+    final_url = strip_credentials(str(meta.get("url") or meta.get("source_url") or meta.get("sourceURL") or url))
     if isinstance(status, int) and status >= 400:
         raise ResearchError(
             redact(f"Could not fetch {url}: HTTP {status} (reported by Firecrawl)", key),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
@@ -36,6 +37,7 @@ def load_robots(
     target = robots_url(url)
     if target is None:
         return None
+    deadline = time.monotonic() + timeout_s
     try:
         with httpx.Client(
             transport=transport, follow_redirects=True, max_redirects=5, timeout=timeout_s,
@@ -45,6 +47,8 @@ def load_robots(
                 body = b""
                 if resp.status_code < 400:
                     for chunk in resp.iter_bytes():
+                        if time.monotonic() > deadline:  # a byte-a-second server never times out a read
+                            raise httpx.ReadTimeout(f"not finished within {timeout_s:g} s")
                         body += chunk
                         if len(body) >= MAX_ROBOTS_BYTES:
                             body = body[:MAX_ROBOTS_BYTES]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -81,7 +82,12 @@ def fetch_html(
     max_bytes: int = 5_000_000,
     max_redirects: int = MAX_REDIRECTS,
 ) -> FetchedPage:
-    """GET `url` and return the decoded HTML, or raise ResearchError saying what went wrong."""
+    """GET `url` and return the decoded HTML, or raise ResearchError saying what went wrong.
+
+    `timeout_s` bounds the whole fetch, body included: httpx's read timeout restarts with every
+    byte, so a server sending one byte a second would otherwise never time out.
+    """
+    deadline = time.monotonic() + timeout_s
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}
     fix = "check the URL, or save the page and pass the file path instead"
     try:
@@ -117,6 +123,12 @@ def fetch_html(
                 # The header can lie or be absent (chunked), so the cap is enforced while reading.
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
+                    if time.monotonic() > deadline:
+                        raise ResearchError(
+                            f"Could not fetch {url}: the page did not finish downloading within "
+                            f"{timeout_s:g} s ({size:,} bytes received; the server sends it too slowly)",
+                            hint="check the site is up, or raise the research timeout",
+                        )
                     if size > max_bytes:
                         raise ResearchError(
                             f"Could not use {url}: page is over the {max_bytes:,}-byte limit",

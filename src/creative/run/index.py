@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from creative.budget.ledger import pid_alive
+from creative.core.json_text import loads as json_loads
 from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RUNLOG_VERSION
 
@@ -33,7 +34,7 @@ def load_raw_runlog(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     if not path.is_file():
         return None, "no runlog.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"runlog.json unreadable ({type(exc).__name__})"
     if not isinstance(data, dict):

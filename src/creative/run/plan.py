@@ -14,6 +14,7 @@ from creative.brand.kit import Brand, load_brand, load_channels
 from creative.brand.select import resolve_brand, run_folder_name, sample_brand_hint
 from creative.budget.ledger import BudgetState, Ledger
 from creative.copy.brief import check_policy, read_brief
+from creative.copy.preflight import preflight
 from creative.core.config import Settings
 from creative.core.errors import InputError
 from creative.core.models import Brief, Channel
@@ -58,6 +59,7 @@ def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], flo
     if given_brief is not None:
         # Refused copy is refused before a run folder exists or anything is reserved.
         check_policy(given_brief, brand.banned_words)
+        preflight(given_brief, brand, settings.brand_dir, channel)  # copy that fits, scenes without text
     workflow = load_run_workflow(settings)
     variants = request.variants or settings.variants
     research_cost = 0.0 if given_brief else research_cost_usd(settings.research.backend, settings.research.firecrawl_cost_per_scrape_usd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from creative.copy.brief import check_policy
+from creative.copy.preflight import preflight
 from creative.copy.llm_writer import write_brief
 from creative.run.context import RunContext
 from creative.run.runlog import sha256_file
@@ -25,6 +26,9 @@ def run(ctx: RunContext) -> None:
         )
         ctx.runlog.writer = writer
         check_policy(brief, ctx.brand.banned_words)
+        # Before anything is paid: every line fits its box in every size, every glyph has a font,
+        # no scene asks for text.
+        preflight(brief, ctx.brand, ctx.settings.brand_dir, ctx.channel)
         ctx.folder.write_brief(brief, writer)
         ctx.reporter.info(f"{len(brief.concepts)} concepts: " + ", ".join(c.name for c in brief.concepts))
         ctx.brief = brief
@@ -33,3 +37,4 @@ def run(ctx: RunContext) -> None:
 def check(ctx: RunContext) -> None:
     """A brief edited by hand since the run is held to the same policy before it is drawn again."""
     check_policy(ctx.brief, ctx.brand.banned_words)
+    preflight(ctx.brief, ctx.brand, ctx.settings.brand_dir, ctx.channel)
