@@ -1,0 +1,164 @@
+"""Feature bullets and body text: boilerplate removed with jusText, shop chrome filtered out.
+
+jusText (stop-word density and link density per block, with its own stop lists for ~100
+languages) separates the product's text from menus and footers; what it cannot know, the
+shop's own chrome inside the content (consent, payment, shipping, review widgets), our filter drops.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lxml import etree
+
+from creative.research.dom import clean_text, element_text, marker
+
+MAX_FEATURES = 12
+MAX_FEATURE_LEN = 200
+MAX_MAIN_TEXT = 4000
+# Page parts that never hold the product's features.
+_CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "select", "button", "label")
+_CHROME_AREA = re.compile(
+    r"(^|[\s_-])(nav|menu|breadcrumb|footer|header|cookie|consent|gdpr|privacy|newsletter|sidebar|"
+    r"related|recommend|similar|carousel|slider|swiper|upsell|cross-?sell|recent|review|rating|"
+    r"bv[-_]|bazaarvoice|yotpo|trustpilot|payment|shipping|delivery|returns|social|share|modal|popup|"
+    r"banner|promo|account|login|signin|cart|basket|wishlist|filter|facet|pagination|tab-?list)", re.I)
+_PRODUCT_AREA = re.compile(r"(descr|feature|benefit|highlight|bullet|key-?point|summary|detail|usp|"
+                           r"about|spec|product-?info|overview)", re.I)
+# Text that is shop chrome in any of the languages shops write in.
+_JUNK = re.compile(
+    r"(cookie|consent|privacy|gdpr|datenschutz|dsgvo|tietosuoja|polityk\w* prywatno|"
+    r"listed in category|sicher\w* kauf|rechnung|ratenzahlung|paypal|klarna|afterpay|"
+    r"credit card|kreditkarte|carte bancaire|tarjeta|payment|zahlung|paiement|pago|pagamento|"
+    r"płatno|оплат|shipping|delivery|lieferung|versand|livraison|envío|envio|spedizione|"
+    r"consegna|dostaw|доставк|verzending|retour|return policy|rücksend|devoluci|reso\b|"
+    r"\breviews?\b|bewertung|\bavis\b|reseñ|recensi|opini|отзыв|rating|\bstars?\b|"
+    r"sign in|log ?in|anmelden|(my|your|create an?) account|mein konto|wishlist|wunschliste|merkzettel|basket|warenkorb|"
+    r"panier|carrito|carrello|koszyk|корзин|add to cart|checkout|newsletter|subscribe|"
+    r"customer service|kundenservice|contact us|follow us|share on|javascript|browser|"
+    r"copyright|©|all rights reserved)", re.I)
+_TRACKING = re.compile(r"\b[a-z]+_[a-z]+_[a-z0-9]+\b|\b[a-z]+_[a-z]+\b.*\b[a-z]+_[a-z]+\b|"
+                       r"\bbv[a-z]*_|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\{\{|\}\}|\$\{|function\s*\(", re.I)
+_PRICE_LIKE = re.compile(r"^[\W\d\s.,]*\d[\W\d\s.,]*$|[€$£₫₽¥₩]\s?\d|\d\s?(€|zł|₫|₽|kr|usd|eur)\b", re.I)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def is_junk(text: str) -> bool:
+    """Chrome, tracking strings, prices or fragments rather than a product feature."""
+    if _JUNK.search(text) or _TRACKING.search(text) or _PRICE_LIKE.search(text):
+        return True
+    if text.startswith(("|", "›", ">", "»")) or text.rstrip().endswith((":", "|", "/")):
+        return True
+    words = len(text.split())
+    return words < 2 and not (_CJK.search(text) and len(text) >= 4)
+
+
+def drop_chrome(doc: etree._Element) -> None:
+    """Remove the page's chrome in place (the last step of extraction: it changes the tree)."""
+    doomed = []
+    for el in doc.iter(*_CHROME_TAGS):
+        doomed.append(el)
+    for el in doc.iter():
+        if isinstance(el.tag, str) and el.tag not in ("html", "body", "main", "article"):
+            mark = marker(el)
+            if mark.strip() and _CHROME_AREA.search(mark) and not _PRODUCT_AREA.search(mark):
+                doomed.append(el)
+        if el.get("role") in ("navigation", "banner", "contentinfo", "dialog", "complementary"):
+            doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+
+
+@lru_cache(maxsize=64)
+def _stoplist(language: str | None) -> frozenset[str]:
+    import justext
+    from babel import Locale
+
+    if not language:
+        return frozenset()
+    try:
+        name = Locale.parse(language).english_name.replace(" ", "_")
+    except Exception:  # noqa: BLE001 - an unknown language reads without stop words
+        return frozenset()
+    if language == "nb" or language == "no":
+        name = "Norwegian_Bokmal"
+    try:
+        return frozenset(justext.get_stoplist(name))
+    except ValueError:
+        return frozenset()
+
+
+def paragraphs(doc: etree._Element, language: str | None) -> list:
+    """jusText's classified paragraphs of the (chrome-free) page."""
+    from justext.core import ParagraphMaker, classify_paragraphs, revise_paragraph_classification
+
+    body = doc.find("body")
+    root = body if body is not None else doc
+    paras = ParagraphMaker.make_paragraphs(root)
+    stop = _stoplist(language)
+    # Product copy is shorter than the articles jusText's defaults (70/200 chars) were set for.
+    lengths = {"length_low": 40, "length_high": 120}
+    if stop:
+        classify_paragraphs(paras, stop, **lengths)
+    else:  # no stop list (Chinese, Japanese, Thai...): jusText's language-independent mode
+        classify_paragraphs(paras, frozenset(), stopwords_low=0, stopwords_high=0, **lengths)
+    revise_paragraph_classification(paras)
+    return paras
+
+
+def features(paras: list, doc: etree._Element) -> tuple[list[str], str | None]:
+    """List items jusText keeps as content, else list items in a part named for features."""
+    kept = [clean_text(p.text) for p in paras
+            if p.dom_path.endswith(".li") and not p.is_boilerplate]
+    source = "html <li> in content (jusText)"
+    out = _usable(kept)
+    if not out:
+        named = []
+        for el in doc.iter():
+            if isinstance(el.tag, str) and el.tag in ("ul", "ol") and _named_for_product(el):
+                named.extend(element_text(li) for li in el.iter("li"))
+        out, source = _usable(named), "html <li> in the product's feature list"
+    if not out:
+        # Lists left once the chrome is gone, whose items are text rather than links.
+        plain = [element_text(li) for li in doc.iter("li")
+                 if not any(True for _ in li.iter("a")) or len(element_text(li)) > 40]
+        out, source = _usable(plain), "html <li> outside page chrome"
+    return out, source if out else None
+
+
+def _named_for_product(el: etree._Element) -> bool:
+    for node in [el, *list(el.iterancestors())[:4]]:
+        if _PRODUCT_AREA.search(marker(node)):
+            return True
+    return False
+
+
+def _usable(texts: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for text in texts:
+        text = text.strip(" •·-–—*✓✔")
+        key = text.casefold()
+        if 3 <= len(text) <= MAX_FEATURE_LEN and key not in seen and not is_junk(text):
+            seen.add(key)
+            out.append(text)
+    return out[:MAX_FEATURES]
+
+
+def main_text(paras: list) -> str | None:
+    """The page's prose: jusText's good paragraphs that are not list items or headings."""
+    blocks = [p for p in paras if not p.is_heading and not p.dom_path.endswith(".li")]
+    kept = [p for p in blocks if not p.is_boilerplate]
+    # A short page may have no block jusText calls good in context; its own verdict per block
+    # (good or near-good before looking at neighbours) then decides.
+    kept = kept or [p for p in blocks if p.cf_class in ("good", "neargood")]
+    prose = [clean_text(p.text) for p in kept]
+    prose = [t for t in prose if len(t.split()) >= 8 or (_CJK.search(t) and len(t) >= 20)]
+    prose = [t for t in prose if not _JUNK.search(t) and not _TRACKING.search(t)]
+    text = "\n\n".join(prose)
+    if len(text) > MAX_MAIN_TEXT:
+        text = text[:MAX_MAIN_TEXT].rsplit(" ", 1)[0] + " …"
+    return text or None

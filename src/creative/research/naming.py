@@ -1,0 +1,227 @@
+"""Product name, maker brand and shop name: the heading and structured name before the title,
+shop chrome stripped, and the maker rather than the retailer as the brand."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from lxml import etree
+
+from creative.research.dom import clean_text, element_text, marker
+from creative.research.structured import Structured
+
+_SEPARATORS = re.compile(r"\s+[|–—·•»«/]\s+|\s+[-:]\s+|:\s+|\s*\|\s*|\s+::\s+")
+# Verbs shops put before the product in titles: "Buy …", "Kaufen …", "Comprar …".
+_BUY_PREFIX = re.compile(r"^(buy|shop|order|comprar|compra|acheter|achetez|kaufen|kup|купить|mua|"
+                         r"acquista|koop|köp|kjøp|osta)\s+", re.I)
+_PRICE_PART = re.compile(r"^\W*\d[\d\s.,]*\W*$|^\W*[^\w\s]{1,3}\s?\d|\d\s?[€$£₫₽zł]")
+_CHROME_PART = re.compile(r"\b(online|shop|store|official|free (delivery|shipping)|sale|"
+                          r"tienda|boutique|onlineshop|versand|kostenlos)\b", re.I)
+_CHROME_AREA = re.compile(r"(header|nav|menu|footer|logo|cookie|modal|popup|newsletter)")
+MAX_NAME = 200
+# A trailing label with no value ("… Model:"): the value sat in another element.
+_DANGLING_LABEL = re.compile(r"\s+\S+:\s*$")
+# An <h1> that agrees with the other names shares this much of their words.
+AGREE = 0.6
+
+
+def site_name(data: Structured) -> tuple[str | None, str | None]:
+    """The shop's name: og:site_name, application-name, or the schema.org WebSite's name."""
+    for key in ("og:site_name", "application-name", "apple-mobile-web-app-title"):
+        value, _ = data.first_meta(key)
+        if value and clean_text(value):
+            return clean_text(value), key
+    for syntax, node in data.of_type("website"):
+        name = clean_text(_scalar_text(node.get("name")))
+        if name:
+            return name, f"{syntax} WebSite.name"
+    return None, None
+
+
+def site_tokens(site: str | None, urls: list[str]) -> list[str]:
+    """Ways the shop names itself: its site name and its domain's name ('argos' of www.argos.co.uk)."""
+    out = [site.lower()] if site else []
+    for url in urls:
+        host = (urlparse(url or "").hostname or "").lower()
+        if not host:
+            continue
+        labels = [lab for lab in host.split(".") if lab not in ("www", "m", "shop", "store")]
+        if labels:
+            out.append(".".join(labels))
+            out.append(labels[0])
+    return [t for t in dict.fromkeys(out) if len(t) >= 2]
+
+
+def is_site_part(part: str, tokens: list[str]) -> bool:
+    low = part.lower().strip(" .!")
+    squashed = re.sub(r"[\s\-_.']", "", low)
+    for tok in tokens:
+        tok_sq = re.sub(r"[\s\-_.']", "", tok)
+        if low == tok or squashed == tok_sq or (tok_sq and squashed.startswith(tok_sq) and
+                                                 len(squashed) - len(tok_sq) <= 6):
+            return True
+        if tok_sq and len(tok_sq) >= 4 and tok_sq in squashed and len(low.split()) <= 4:
+            return True
+    return False
+
+
+def strip_chrome(title: str | None, tokens: list[str]) -> str | None:
+    """'Buy Oak Lamp | Argos' -> 'Oak Lamp'; 'Amazon.com: Echo Dot: Electronics' -> 'Echo Dot'."""
+    text = clean_text(title)
+    if not text:
+        return None
+    text = _BUY_PREFIX.sub("", text)
+    parts = [p.strip() for p in _SEPARATORS.split(text) if p and p.strip()]
+    if len(parts) == 1:
+        return _DANGLING_LABEL.sub("", _trim_at_site(parts[0], tokens)) or None
+    site_at = [i for i, p in enumerate(parts) if is_site_part(p, tokens) or (i and _is_pitch(p, tokens))]
+    kept = parts
+    if site_at:
+        i = site_at[0]
+        # Chrome follows the shop's name ("Name | Shop | Category"); a leading shop name is followed
+        # by the product ("Shop: Name: Category").
+        kept = parts[:i] if i > 0 else [p for p in parts[1:2] if not is_site_part(p, tokens)]
+    kept = [p for p in kept if not _PRICE_PART.search(p)] or kept
+    if not kept:
+        return None
+    if site_at:
+        # The separators inside what is left belong to the name ("Sofa - grey").
+        start = text.find(kept[0])
+        end = text.find(kept[-1], start) + len(kept[-1])
+        kept_text = clean_text(text[start:end]) if start >= 0 and end > start else kept[0]
+        return _DANGLING_LABEL.sub("", kept_text)
+    return _DANGLING_LABEL.sub("", text)
+
+
+def _is_pitch(part: str, tokens: list[str]) -> bool:
+    """'Buy Cheese Slicer, … Product on Alibaba.com': a sales line naming the shop, not the product."""
+    low = part.lower()
+    return bool(_BUY_PREFIX.match(part)) or any(len(t) >= 4 and t in low for t in tokens)
+
+
+def _trim_at_site(text: str, tokens: list[str]) -> str:
+    """'Oak Lamp at Argos' / 'Lampe bei OTTO' -> the product alone."""
+    for tok in tokens:
+        m = re.search(rf"\s+(at|bei|chez|en|su|на|w|in)\s+{re.escape(tok)}\b.*$", text, re.I)
+        if m:
+            return text[: m.start()].strip()
+    return text
+
+
+def heading(doc: etree._Element) -> etree._Element | None:
+    """The page's product heading: the first <h1> outside header, navigation and pop-ups."""
+    for h1 in doc.iter("h1"):
+        if any(p.tag in ("header", "nav", "footer", "aside", "dialog") or _CHROME_AREA.search(marker(p))
+               for p in h1.iterancestors()):
+            continue
+        text = element_text(h1)
+        if 2 <= len(text) <= MAX_NAME:
+            return h1
+    return None
+
+
+def overlap(a: str, b: str) -> float:
+    """Share of the shorter text's words found in the other one."""
+    wa, wb = set(_words(a)), set(_words(b))
+    if not wa or not wb:
+        return 0.0
+    return len(wa & wb) / min(len(wa), len(wb))
+
+
+def _words(text: str) -> list[str]:
+    out: list[str] = []
+    for w in re.findall(r"\w+", text.casefold()):
+        # Scripts without spaces compare by character.
+        out.extend(list(w) if re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", w) else [w])
+    return out
+
+
+def choose_name(h1_text: str | None, structured: list[tuple[str, str]], titles: list[tuple[str, str]],
+                tokens: list[str]) -> tuple[str | None, str | None]:
+    """The <h1> when it names the same thing as the structured name or titles, else the structured
+    name, else the first title stripped of shop chrome. Returns (name, source)."""
+    stripped = [(strip_chrome(t, tokens), src) for t, src in titles]
+    stripped = [(t, src) for t, src in stripped if t]
+    others = [n for n, _ in structured] + [t for t, _ in stripped]
+    structured_clean = [(strip_chrome(n, tokens), src) for n, src in structured]
+    structured_clean = [(n, src) for n, src in structured_clean if n and not is_site_part(n, tokens)]
+    if h1_text:
+        h1 = _trim_at_site(_BUY_PREFIX.sub("", h1_text), tokens)
+        agreeing = [o for o in others if overlap(h1, o) >= AGREE]
+        # An <h1> much longer than the name it contains has swallowed buttons or pop-up text.
+        bloated = any(len(h1) > 1.6 * len(o) and overlap(h1, o) >= 0.9 for o in agreeing)
+        if h1 and not is_site_part(h1, tokens) and not bloated and (not others or agreeing):
+            # The structured name wins when it says the same and more ("… 50 ml", "… - grey").
+            for name, src in structured_clean[:1]:
+                if len(name) > len(h1) and overlap(h1, name) >= 0.9:
+                    return name[:MAX_NAME], src
+            return h1[:MAX_NAME], "html <h1>"
+    for name, src in structured_clean:
+        return name[:MAX_NAME], src
+    for name, src in stripped:
+        if not is_site_part(name, tokens):
+            return name[:MAX_NAME], src
+    return None, None
+
+
+def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name: str | None,
+                 site: str | None, tokens: list[str]) -> tuple[str | None, str | None]:
+    """The maker: structured brand/manufacturer, a brand element, a leading brand-like word in the
+    name; the shop only when the product is its own (the shop's name starts the product name)."""
+    for brand, src in structured:
+        brand = strip_chrome(brand, tokens) or ""
+        if brand and len(brand) <= 80 and not re.fullmatch(r"[\d\W]+", brand):
+            return brand, src
+    if dom_brand and not is_site_part(dom_brand, tokens):
+        return dom_brand, "html brand element"
+    if name and _own_product(name, tokens) and site:
+        return site, "og:site_name (the shop's own product)"
+    lead = _leading_brand(name)
+    if lead:
+        return lead, "leading brand word in the product name"
+    return None, None
+
+
+def _own_product(name: str | None, tokens: list[str]) -> bool:
+    if not name:
+        return False
+    low = name.lower()
+    return any(low.startswith(t) and len(t) >= 3 for t in tokens)
+
+
+def _leading_brand(name: str | None) -> str | None:
+    """'KORG Kross 2 …' -> 'KORG': an upper-case word of letters leading the name reads as a maker."""
+    if not name:
+        return None
+    m = re.match(r"^([A-Z][A-Z&'\-]{1,}(?:\s+[A-Z][A-Z&'\-]{1,})?)\s+\S", name)
+    if m and not re.search(r"\d", m.group(1)) and len(m.group(1)) <= 30:
+        return m.group(1)
+    return None
+
+
+def dom_brand(doc: etree._Element) -> str | None:
+    """A short text in an element named 'brand' (not a logo or the shop's navigation)."""
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        mark = marker(el)
+        if "brand" not in mark or len(el) > 3 or _CHROME_AREA.search(mark) or "logo" in mark:
+            continue
+        text = element_text(el)
+        if 2 <= len(text) <= 40 and len(text.split()) <= 4 and not re.search(r"[:|]", text):
+            return text
+    return None
+
+
+def _scalar_text(value: object) -> str:
+    while isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value") or ""
+    return "" if isinstance(value, (list, dict)) or value is None else str(value)
+
+
+def brand_text(value: object) -> str:
+    """schema.org brand as text: a string, a Brand/Organization with a name, or a list of those."""
+    return clean_text(_scalar_text(value))

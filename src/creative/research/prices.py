@@ -1,0 +1,281 @@
+"""Choose the price a shopper sees now: structured offers confirmed by the visible page.
+
+Rules, in order: a price of 0 or less is no price; the sale price beats the regular one (kept as
+`regular`); a structured price the page also shows beats one it does not; a price marked as before
+VAT yields to the visible VAT-included price; with no structured price, the first visible price
+after the product's heading counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from lxml import etree
+from price_parser import Price
+
+from creative.research.currency import from_symbol, iso_code
+from creative.research.dom import element_text, marker
+from creative.research.structured import Structured, types_of
+
+# Prices a page marks as "before": struck through, was/old/regular/list/recommended.
+_REGULAR_HINT = re.compile(
+    r"(old|was|regular|strike|before|list|original|rrp|uvp|msrp|compare|crossed|prev|antes|ancien|"
+    r"alt|barr|stat|normal)", re.I)
+_PRICE_HINT = re.compile(r"price|preis|prix|precio|prezzo|preco|cena|цена|giá|価格|가격|מחיר", re.I)
+_REGULAR_TAGS = {"del", "s", "strike"}
+# Parts of a page that show other products' prices.
+_OTHER_PRODUCTS = re.compile(r"(related|recommend|carousel|similar|upsell|cross-?sell|recent|also|"
+                             r"suggest|bundle|slider|swiper|footer|header|menu|basket|cart|minicart)", re.I)
+MAX_PRICE_TEXT = 80
+# Ratio of a VAT-included to a VAT-excluded price: standard rates run from about 5% to 27%.
+VAT_RATIO = (Decimal("1.04"), Decimal("1.28"))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    amount: Decimal
+    currency: str | None
+    source: str
+    regular: bool = False  # a was/list price, not what the shopper pays now
+    before_vat: bool = False
+
+
+@dataclass(frozen=True)
+class Visible:
+    amount: Decimal
+    symbol: str | None
+    regular: bool
+    after_heading: bool
+    other_product: bool
+
+
+@dataclass(frozen=True)
+class PriceChoice:
+    price: str | None
+    regular_price: str | None
+    currency: str | None
+    source: str | None
+    currency_source: str | None
+    symbol: str | None  # the visible currency symbol, for when no ISO code is given
+
+
+def decimal_of(value: object) -> Decimal | None:
+    """A price value from structured data or text as a Decimal: 1148, '1.148,00 zł', '67.8400'."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):  # a plain machine number: '.' is the decimal point
+        return Decimal(text)
+    return Price.fromstring(text).amount
+
+
+def price_string(amount: Decimal) -> str:
+    """Plain decimal with '.', at most two decimals: '67.8400' -> '67.84', '997.00' stays."""
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format(amount, "f")
+
+
+# --- structured candidates ------------------------------------------------------------
+
+
+def structured_candidates(data: Structured, products: list[tuple[str, dict]]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for syntax, product in products:
+        for offer in _offers(product):
+            out.extend(_offer_candidates(offer, f"{syntax} Product.offers"))
+    sales: list[Candidate] = []
+    for prefix in ("product:sale_price", "og:sale_price"):
+        amount, key = data.first_meta(f"{prefix}:amount")
+        cur, _ = data.first_meta(f"{prefix}:currency")
+        _add(sales, amount, cur, key or "", regular=False)
+    out.extend(sales)
+    for prefix in ("product:price", "og:price"):
+        amount, key = data.first_meta(f"{prefix}:amount")
+        cur, _ = data.first_meta(f"{prefix}:currency")
+        plain: list[Candidate] = []
+        _add(plain, amount, cur, key or "", regular=False)
+        # Beside a sale price, the plain OpenGraph price is the regular one.
+        out.extend(Candidate(c.amount, c.currency, c.source, regular=bool(sales) and
+                             c.amount > sales[0].amount) for c in plain)
+    for prefix in ("product:original_price", "og:original_price"):
+        amount, key = data.first_meta(f"{prefix}:amount")
+        cur, _ = data.first_meta(f"{prefix}:currency")
+        _add(out, amount, cur, key or "", regular=True)
+    return out
+
+
+def _add(out: list[Candidate], value: object, currency: object, source: str, *, regular: bool,
+         before_vat: bool = False) -> None:
+    amount = decimal_of(value)
+    if amount is None or amount <= 0:
+        return
+    cur = iso_code(str(currency)) if currency else None
+    if cur is None and isinstance(value, str):
+        cur = from_symbol(Price.fromstring(value).currency, None)
+    out.append(Candidate(amount, cur, source, regular, before_vat))
+
+
+def _offers(product: dict) -> list[dict]:
+    found: list[dict] = []
+    stack = [product.get("offers")]
+    while stack and len(found) < 200:
+        cur = stack.pop(0)
+        if isinstance(cur, list):
+            stack[:0] = cur
+        elif isinstance(cur, dict):
+            found.append(cur)
+            if "offers" in cur:  # an AggregateOffer nests its offers
+                stack.append(cur["offers"])
+    return found
+
+
+def _offer_candidates(offer: dict, source: str) -> list[Candidate]:
+    out: list[Candidate] = []
+    currency = _scalar(offer.get("priceCurrency"))
+    vat = _scalar(offer.get("valueAddedTaxIncluded"))
+    specs = offer.get("priceSpecification")
+    for spec in specs if isinstance(specs, list) else [specs]:
+        if not isinstance(spec, dict):
+            continue
+        kind = str(_scalar(spec.get("priceType")) or "").rsplit("/", 1)[-1].lower()
+        spec_vat = _scalar(spec.get("valueAddedTaxIncluded"))
+        _add(out, _scalar(spec.get("price")), _scalar(spec.get("priceCurrency")) or currency,
+             f"{source}.priceSpecification",
+             regular=kind in ("strikethroughprice", "listprice", "msrp", "srp"),
+             before_vat=_false(spec_vat if spec_vat is not None else vat))
+    price = _scalar(offer.get("price"))
+    if price is None:
+        price = _scalar(offer.get("lowPrice"))
+    _add(out, price, currency, source, regular=False, before_vat=_false(vat))
+    return out
+
+
+def _scalar(value: object) -> object:
+    while isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("@value", value.get("value"))
+    return None if isinstance(value, (list, dict)) else value
+
+
+def _false(value: object) -> bool:
+    return str(value).strip().lower() in ("false", "0", "no")
+
+
+# --- visible prices ------------------------------------------------------------------
+
+
+def visible_prices(doc: etree._Element, heading: etree._Element | None) -> list[Visible]:
+    """Prices printed in elements named 'price' (after strip_hidden), in document order."""
+    out: list[Visible] = []
+    passed_heading = heading is None
+    for el in doc.iter():
+        if el is heading:
+            passed_heading = True
+            continue
+        if not isinstance(el.tag, str):
+            continue
+        mark = f"{marker(el)} {el.get('itemprop') or ''} {' '.join(el.keys()) if el.tag == 'span' else ''}"
+        if not _PRICE_HINT.search(mark) or len(el) > 6:
+            continue
+        text = element_text(el)
+        if not text or len(text) > MAX_PRICE_TEXT or not re.search(r"\d", text):
+            continue
+        parsed = Price.fromstring(text)
+        if parsed.amount is None or parsed.amount <= 0:
+            continue
+        out.append(Visible(parsed.amount, parsed.currency, _is_regular(el, mark), passed_heading,
+                           _in_other_product(el)))
+    return out
+
+
+def _is_regular(el: etree._Element, mark: str) -> bool:
+    if el.tag in _REGULAR_TAGS or _REGULAR_HINT.search(mark):
+        return True
+    for parent in list(el.iterancestors())[:3]:
+        if parent.tag in _REGULAR_TAGS or _REGULAR_HINT.search(marker(parent)):
+            return True
+    return any(child.tag in _REGULAR_TAGS for child in el)
+
+
+def _in_other_product(el: etree._Element) -> bool:
+    for parent in el.iterancestors():
+        if parent.tag in ("aside", "footer", "header", "nav") or _OTHER_PRODUCTS.search(marker(parent)):
+            return True
+    return False
+
+
+# --- the choice ----------------------------------------------------------------------
+
+
+def choose_price(candidates: list[Candidate], visible: list[Visible]) -> PriceChoice:
+    """Apply the rules in the module docstring."""
+    shown = {v.amount for v in visible if not v.other_product}
+    shown_current = {v.amount for v in visible if not v.other_product and not v.regular}
+    shown_regular = {v.amount for v in visible if not v.other_product and v.regular} - shown_current
+    currency = next((c.currency for c in candidates if c.currency), None)
+    cur_source = next((c.source for c in candidates if c.currency), None)
+    symbol = next((v.symbol for v in visible if v.symbol and not v.other_product), None)
+    current = [c for c in candidates if not c.regular and not c.before_vat]
+    regulars = [c for c in candidates if c.regular]
+
+    chosen: Candidate | None = None
+    if current and shown:
+        confirmed = [c for c in current if c.amount in shown and c.amount not in shown_regular]
+        if confirmed:
+            chosen = min(confirmed, key=lambda c: c.amount)  # the sale among confirmed offers
+    main = next((v.amount for v in visible if v.after_heading and not v.other_product and not v.regular), None)
+    if chosen is None and main is not None:
+        # A structured price the page does not show, below the page's main price by a VAT rate,
+        # is the price before VAT: the shopper pays the VAT-included one.
+        for c in candidates:
+            if not c.regular and (c.before_vat or c.amount not in shown) and \
+                    VAT_RATIO[0] <= main / c.amount <= VAT_RATIO[1]:
+                chosen = Candidate(main, c.currency, "visible price (VAT included)")
+                break
+    if chosen is None and current:
+        if shown and all(c.amount in shown_regular for c in current) and shown_current:
+            pass  # every structured price is shown struck through: fall back to the visible one
+        else:
+            chosen = current[0]
+    if chosen is None and not candidates:
+        first = next((v for v in visible if v.after_heading and not v.other_product and not v.regular), None)
+        first = first or next((v for v in visible if not v.other_product and not v.regular), None)
+        if first is not None:
+            chosen = Candidate(first.amount, None, "visible price")
+            symbol = first.symbol or symbol
+    if chosen is None and shown_current and candidates:
+        best = min(shown_current)
+        chosen = Candidate(best, currency, "visible price")
+    if chosen is None:
+        return PriceChoice(None, None, currency, None, cur_source, symbol)
+
+    regular = _regular_for(chosen, candidates, regulars, shown_regular)
+    if chosen.currency:
+        currency, cur_source = chosen.currency, chosen.source
+    return PriceChoice(price_string(chosen.amount), regular and price_string(regular), currency,
+                       chosen.source, cur_source, symbol)
+
+
+def _regular_for(chosen: Candidate, candidates: list[Candidate], regulars: list[Candidate],
+                 shown_regular: set[Decimal]) -> Decimal | None:
+    higher = [c.amount for c in regulars if c.amount > chosen.amount]
+    if higher:
+        return min(higher)
+    # A higher structured price the page shows struck through is the was-price.
+    higher = [c.amount for c in candidates if c.amount > chosen.amount and c.amount in shown_regular]
+    if higher:
+        return min(higher)
+    if "sale_price" in chosen.source:
+        plain = [c.amount for c in candidates if c.amount > chosen.amount and "price:amount" in c.source]
+        return min(plain) if plain else None
+    visible_higher = sorted(a for a in shown_regular if chosen.amount < a <= chosen.amount * 5)
+    return visible_higher[0] if visible_higher else None
