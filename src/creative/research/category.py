@@ -6,7 +6,7 @@ import re
 
 from lxml import etree
 
-from creative.research.dom import clean_text, element_text, marker
+from creative.research.dom import clean_text, element_text
 from creative.research.structured import Structured
 
 _HOME = re.compile(r"^(home|homepage|start|startseite|accueil|inicio|início|home page|главная|"
@@ -15,7 +15,7 @@ MAX_CRUMBS = 8
 MAX_CRUMB_LEN = 60
 
 
-def breadcrumbs(data: Structured, doc: etree._Element, product_name: str | None) -> tuple[list[str], str | None]:
+def breadcrumbs(data: Structured, marks: list[tuple[etree._Element, str]], product_name: str | None) -> tuple[list[str], str | None]:
     """The breadcrumb trail without 'Home' and without the product itself, with its source."""
     for syntax, node in data.of_type("breadcrumblist"):
         items = node.get("itemListElement")
@@ -31,8 +31,8 @@ def breadcrumbs(data: Structured, doc: etree._Element, product_name: str | None)
         trail = _tidy([n for _, n in sorted(named, key=lambda x: x[0])], product_name)
         if trail:
             return trail, f"{syntax} BreadcrumbList"
-    for el in doc.iter():
-        if isinstance(el.tag, str) and "breadcrumb" in f"{marker(el)} {el.get('aria-label') or ''}".lower():
+    for el, mark in marks:
+        if "breadcrumb" in mark or "breadcrumb" in (el.get("aria-label") or "").lower():
             links = [element_text(a) for a in el.iter("a", "li")]
             trail = _tidy([t for t in links if t], product_name)
             if trail:

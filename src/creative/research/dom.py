@@ -57,3 +57,17 @@ def element_text(el: etree._Element) -> str:
 def marker(el: etree._Element) -> str:
     """The class and id of an element, lower-cased: what shops name their parts by."""
     return f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+
+
+def marked(doc: etree._Element) -> list[tuple[etree._Element, str]]:
+    """Every element with a class, id or itemprop, with those lower-cased: read once per page,
+    searched by each rule (prices, brand, breadcrumbs, chrome) without walking the tree again."""
+    out = []
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        attrs = el.attrib
+        if "class" in attrs or "id" in attrs or "itemprop" in attrs or "role" in attrs:
+            out.append((el, f"{attrs.get('class', '')} {attrs.get('id', '')} {attrs.get('itemprop', '')} "
+                            f"{attrs.get('role', '')}".lower()))
+    return out

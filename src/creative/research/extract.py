@@ -17,7 +17,7 @@ from creative.research import category as cat
 from creative.research import features as feat
 from creative.research import naming
 from creative.research.currency import from_symbol, url_territory
-from creative.research.dom import clean_text, element_text, parse_document, strip_hidden
+from creative.research.dom import clean_text, element_text, marked, parse_document, strip_hidden
 from creative.research.language import detect
 from creative.research.prices import choose_price, structured_candidates, visible_prices
 from creative.research.structured import Structured, read_structured
@@ -56,6 +56,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     canonical = _canonical(doc, data)
 
     strip_hidden(doc)
+    marks = marked(doc)
     products = _main_products(data)
 
     # --- names ---------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         value, _ = data.first_meta(key)
         if value:
             brands.append((value, key))
-    brand, brand_source = naming.choose_brand(brands, naming.dom_brand(doc), name, site, tokens)
+    brand, brand_source = naming.choose_brand(brands, naming.dom_brand(marks), name, site, tokens)
     put("brand", brand, brand_source)
 
     # --- language ------------------------------------------------------------------------
@@ -95,7 +96,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     put("locale", locale, lang_source)
 
     # --- price ---------------------------------------------------------------------------
-    choice = choose_price(structured_candidates(data, products), visible_prices(doc, h1))
+    choice = choose_price(structured_candidates(data, products), visible_prices(marks, h1))
     put("price", choice.price, choice.source)
     put("regular_price", choice.regular_price if choice.price else None, choice.source)
     territory = region or url_territory(canonical) or url_territory(url)
@@ -120,7 +121,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         value, _ = data.first_meta(key)
         put("description", clean_text(value) or None, f"meta {key}")
 
-    trail, trail_source = cat.breadcrumbs(data, doc, name)
+    trail, trail_source = cat.breadcrumbs(data, marks, name)
     put("breadcrumbs", trail, trail_source)
     category, category_source = cat.category(products, data, trail, trail_source)
     put("category", category, category_source)
@@ -132,7 +133,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         "og:image, structured Product.image, html <img> (reference only)")
 
     # --- text (last: it removes the page's chrome from the tree) ----------------------------
-    feat.drop_chrome(doc)
+    feat.drop_chrome(doc, marks)
     paras = feat.paragraphs(doc, language)
     found, feature_source = feat.features(paras, doc)
     put("features", found, feature_source)

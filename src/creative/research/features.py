@@ -26,6 +26,7 @@ _CHROME_AREA = re.compile(
     r"banner|promo|account|login|signin|cart|basket|wishlist|filter|facet|pagination|tab-?list)", re.I)
 _PRODUCT_AREA = re.compile(r"(descr|feature|benefit|highlight|bullet|key-?point|summary|detail|usp|"
                            r"about|spec|product-?info|overview)", re.I)
+_CHROME_ROLES = ("navigation", "banner", "contentinfo", "dialog", "complementary")
 # Text that is shop chrome in any of the languages shops write in.
 _JUNK = re.compile(
     r"(cookie|consent|privacy|gdpr|datenschutz|dsgvo|tietosuoja|polityk\w* prywatno|"
@@ -54,17 +55,14 @@ def is_junk(text: str) -> bool:
     return words < 2 and not (_CJK.search(text) and len(text) >= 4)
 
 
-def drop_chrome(doc: etree._Element) -> None:
+def drop_chrome(doc: etree._Element, marks: list[tuple[etree._Element, str]]) -> None:
     """Remove the page's chrome in place (the last step of extraction: it changes the tree)."""
-    doomed = []
-    for el in doc.iter(*_CHROME_TAGS):
-        doomed.append(el)
-    for el in doc.iter():
-        if isinstance(el.tag, str) and el.tag not in ("html", "body", "main", "article"):
-            mark = marker(el)
-            if mark.strip() and _CHROME_AREA.search(mark) and not _PRODUCT_AREA.search(mark):
-                doomed.append(el)
-        if el.get("role") in ("navigation", "banner", "contentinfo", "dialog", "complementary"):
+    doomed = list(doc.iter(*_CHROME_TAGS))
+    for el, mark in marks:
+        if el.tag in ("html", "body", "main", "article"):
+            continue
+        if (_CHROME_AREA.search(mark) and not _PRODUCT_AREA.search(mark)) or \
+                el.get("role") in _CHROME_ROLES:
             doomed.append(el)
     for el in doomed:
         parent = el.getparent()

@@ -200,12 +200,9 @@ def _leading_brand(name: str | None) -> str | None:
     return None
 
 
-def dom_brand(doc: etree._Element) -> str | None:
+def dom_brand(marks: list[tuple[etree._Element, str]]) -> str | None:
     """A short text in an element named 'brand' (not a logo or the shop's navigation)."""
-    for el in doc.iter():
-        if not isinstance(el.tag, str):
-            continue
-        mark = marker(el)
+    for el, mark in marks:
         if "brand" not in mark or len(el) > 3 or _CHROME_AREA.search(mark) or "logo" in mark:
             continue
         text = element_text(el)

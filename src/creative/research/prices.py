@@ -21,9 +21,9 @@ from creative.research.structured import Structured, types_of
 
 # Prices a page marks as "before": struck through, was/old/regular/list/recommended.
 _REGULAR_HINT = re.compile(
-    r"(old|was|regular|strike|before|list|original|rrp|uvp|msrp|compare|crossed|prev|antes|ancien|"
-    r"alt|barr|stat|normal)", re.I)
-_PRICE_HINT = re.compile(r"price|preis|prix|precio|prezzo|preco|cena|цена|giá|価格|가격|מחיר", re.I)
+    r"(?<![a-z])(old|was|regular|strike|before|list-?price|original|rrp|uvp|msrp|compare|crossed|"
+    r"prev|antes|ancien|barr|streich|normal-?price)")
+_PRICE_HINT = re.compile(r"price|preis|prix|precio|prezzo|preco|prijs|cena|pris|hinta|fiyat|цена|giá")
 _REGULAR_TAGS = {"del", "s", "strike"}
 # Parts of a page that show other products' prices.
 _OTHER_PRODUCTS = re.compile(r"(related|recommend|carousel|similar|upsell|cross-?sell|recent|also|"
@@ -173,19 +173,14 @@ def _false(value: object) -> bool:
 # --- visible prices ------------------------------------------------------------------
 
 
-def visible_prices(doc: etree._Element, heading: etree._Element | None) -> list[Visible]:
+def visible_prices(marks: list[tuple[etree._Element, str]], heading: etree._Element | None) -> list[Visible]:
     """Prices printed in elements named 'price' (after strip_hidden), in document order."""
     out: list[Visible] = []
-    passed_heading = heading is None
-    for el in doc.iter():
-        if el is heading:
-            passed_heading = True
+    after_heading = _document_order(heading)
+    for el, mark in marks:
+        if len(el) > 6 or not (_PRICE_HINT.search(mark) or "data-price-amount" in el.attrib):
             continue
-        if not isinstance(el.tag, str):
-            continue
-        mark = f"{marker(el)} {el.get('itemprop') or ''} {' '.join(el.keys()) if el.tag == 'span' else ''}"
-        if not _PRICE_HINT.search(mark) or len(el) > 6:
-            continue
+        passed_heading = after_heading(el)
         text = element_text(el)
         if not text or len(text) > MAX_PRICE_TEXT or not re.search(r"\d", text):
             continue
@@ -195,6 +190,27 @@ def visible_prices(doc: etree._Element, heading: etree._Element | None) -> list[
         out.append(Visible(parsed.amount, parsed.currency, _is_regular(el, mark), passed_heading,
                            _in_other_product(el)))
     return out
+
+
+def _document_order(heading: etree._Element | None):
+    """A test 'comes after the heading in the document', costing the depth of the tree, not its size."""
+    if heading is None:
+        return lambda el: True
+    chain = [heading, *heading.iterancestors()]
+    position = {id(node): i for i, node in enumerate(chain)}
+
+    def after(el: etree._Element) -> bool:
+        child = el
+        for parent in el.iterancestors():
+            if id(parent) in position:  # the common ancestor
+                if parent is heading:
+                    return True
+                below = chain[position[id(parent)] - 1]
+                return parent.index(child) > parent.index(below)
+            child = parent
+        return True
+
+    return after
 
 
 def _is_regular(el: etree._Element, mark: str) -> bool:
