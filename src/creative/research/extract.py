@@ -39,7 +39,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     base_el = doc.find(".//base[@href]")
     if base_el is not None:
         base = urljoin(url, base_el.get("href", "").strip())
-    data = read_structured(doc, base)
+    data = read_structured(doc, html, base)
     facts: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
@@ -191,12 +191,12 @@ def _rating(product: dict, syntax: str, put) -> None:
     if best is None:
         # schema.org's default scale is 1-5; a value above 5 means an undeclared scale.
         best = 5.0 if value <= 5 and (worst is None or worst <= 1) else None
-    if best is not None and value > best:
-        return
     source = f"{syntax} Product.aggregateRating"
+    put("review_count", count, source)
+    if best is None or value > best:
+        return  # a rating on an unknown scale cannot be printed honestly
     put("rating", value, source)
     put("rating_scale", best, source + (".bestRating" if rating.get("bestRating") else " (1-5 default)"))
-    put("review_count", count, source)
 
 
 def _float(value: Any) -> float | None:

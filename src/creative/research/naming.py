@@ -53,16 +53,29 @@ def site_tokens(site: str | None, urls: list[str]) -> list[str]:
     return [t for t in dict.fromkeys(out) if len(t) >= 2]
 
 
+# Words that surround a shop's name in titles without naming a product.
+_SHOP_WORDS = {"online", "shop", "store", "onlineshop", "official", "site", "website", "tienda",
+               "boutique", "loja", "negozio", "sklep", "магазин", "winkel", "butik", "the", "de", "la",
+               "le", "at", "by", "en", "official-site", "com"}
+
+
 def is_site_part(part: str, tokens: list[str]) -> bool:
+    """'Argos', 'Amazon.co.uk', 'OTTO Onlineshop': a title part that is the shop's name."""
     low = part.lower().strip(" .!")
     squashed = re.sub(r"[\s\-_.']", "", low)
     for tok in tokens:
         tok_sq = re.sub(r"[\s\-_.']", "", tok)
-        if low == tok or squashed == tok_sq or (tok_sq and squashed.startswith(tok_sq) and
-                                                 len(squashed) - len(tok_sq) <= 6):
+        if not tok_sq:
+            continue
+        if low == tok or squashed == tok_sq:
             return True
-        if tok_sq and len(tok_sq) >= 4 and tok_sq in squashed and len(low.split()) <= 4:
-            return True
+        if tok_sq in squashed and len(tok_sq) >= 3:
+            rest = low.replace(tok, " ") if tok in low else low
+            rest_words = [w for w in re.split(r"[\s.\-|:]+", rest) if w]
+            # What is left is a domain ending or shop words: the part names only the shop.
+            if all(w in _SHOP_WORDS or re.fullmatch(r"[a-z]{2,3}", w) and len(rest_words) <= 2
+                   for w in rest_words):
+                return True
     return False
 
 

@@ -50,14 +50,15 @@ def types_of(node: dict) -> set[str]:
     return {re.split(r"[/#:]", str(v))[-1].strip().lower() for v in values if v}
 
 
-def read_structured(doc: etree._Element, base_url: str) -> Structured:
-    """Read every structured syntax from the parsed page (before scripts are stripped)."""
+def read_structured(doc: etree._Element, html: str, base_url: str) -> Structured:
+    """Read every structured syntax from the parsed page (before scripts are stripped); `html` is
+    the page's text, which RDFa's parser reads into its own DOM."""
     out = Structured()
     for node in _jsonld(doc):
         out.nodes.extend(("json-ld", n) for n in walk(node))
     for item in _microdata(doc, base_url):
         out.nodes.extend(("microdata", n) for n in walk(item))
-    for item in _rdfa(doc, base_url):
+    for item in _rdfa(doc, html, base_url):
         out.nodes.extend(("rdfa", n) for n in walk(item))
     out.meta = _meta(doc)
     return out
@@ -130,14 +131,14 @@ def _from_microdata(value: Any) -> Any:
 # --- RDFa ------------------------------------------------------------------------
 
 
-def _rdfa(doc: etree._Element, base_url: str) -> list[dict]:
+def _rdfa(doc: etree._Element, html: str, base_url: str) -> list[dict]:
     # RDFa parsing is costly; only pages that declare RDFa types pay for it.
     if doc.find(".//*[@typeof]") is None:
         return []
     from extruct.rdfa import RDFaExtractor
 
     try:
-        graph = RDFaExtractor().extract_items(doc, base_url=base_url)
+        graph = RDFaExtractor().extract(html, base_url=base_url)
     except Exception as exc:  # noqa: BLE001
         log.info("ignoring unreadable RDFa: %s", str(exc)[:120])
         return []

@@ -1,0 +1,194 @@
+"""Each research rule on a small page of our own (tests/fixtures/pages/rules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from creative.research.extract import extract_notes
+from creative.research.features import is_junk
+from creative.research.naming import strip_chrome
+
+RULES = Path(__file__).parent / "fixtures" / "pages" / "rules"
+
+
+def notes_of(name: str, url: str = "https://shop.example/p/1"):
+    return extract_notes((RULES / name).read_text(encoding="utf-8"), url)
+
+
+# --- prices ---------------------------------------------------------------------------
+
+
+def test_microdata_price_on_a_span_content_attribute():
+    n = notes_of("microdata_span.html", "https://werkhaus.example/p/gsr")
+    assert (n.price, n.currency) == ("89.99", "EUR")
+    assert n.sources["price"] == "microdata Product.offers"
+    assert n.brand == "Bosch" and n.sources["brand"] == "microdata Product.brand"
+    assert (n.language, n.locale) == ("de", "de_DE")
+
+
+def test_jsonld_in_cdata_and_comments_with_lower_case_types_and_graph():
+    n = notes_of("jsonld_cdata.html")
+    assert n.product_name == "Kaffeemühle Classic"
+    assert (n.price, n.currency, n.brand) == ("49.90", "EUR", "Röstwerk")
+    assert n.sources["price"] == "json-ld Product.offers"
+    # The second block hides in an HTML comment and a @graph; 'Startseite' is the home crumb.
+    assert n.breadcrumbs == ["Küche", "Kaffeemühlen"]
+    assert n.category == "Küche > Kaffeemühlen" and n.sources["category"] == "json-ld BreadcrumbList"
+    assert n.site_name == "Röstwerk"
+
+
+def test_sale_price_beats_the_regular_one_which_is_kept():
+    n = notes_of("sale_price.html")
+    assert (n.price, n.regular_price, n.currency) == ("997.00", "1148.00", "PLN")
+    assert n.sources["price"] == "product:sale_price:amount"
+    assert (n.language, n.locale) == ("pl", "pl_PL")
+
+
+def test_strikethrough_price_specification_is_the_was_price():
+    n = notes_of("strikethrough.html")
+    assert (n.price, n.regular_price, n.currency) == ("45.00", "60.00", "GBP")
+
+
+def test_price_before_vat_yields_to_the_price_the_page_shows():
+    n = notes_of("vat.html", "https://livraria.example/p/codigo")
+    assert (n.price, n.currency) == ("71.91", "EUR")
+    assert n.sources["price"] == "visible price (VAT included)"
+    assert n.regular_price == "79.90"  # shown as the old price
+    assert n.product_name == "Código do Trabalho - Anotado"  # the ' - ' inside a name stays
+
+
+def test_zero_price_is_no_price():
+    n = notes_of("price_zero.html")
+    assert n.price is None and n.regular_price is None
+    assert "price" not in n.sources
+    assert n.brand == "MONT BLANC"
+
+
+def test_visible_price_without_structured_data_skips_header_and_carousels():
+    n = notes_of("visible_only.html", "https://landaviet.vn/sua-rua-mat")
+    assert (n.price, n.currency) == ("185000", "VND")
+    assert n.sources["price"] == "visible price"
+    assert n.product_name == "Sữa rửa mặt trà xanh"
+
+
+def test_rdfa_product_price_and_brand():
+    n = notes_of("rdfa.html")
+    assert (n.product_name, n.brand, n.price, n.currency) == ("Théière en fonte 1 L", "Iwachu", "59.00", "EUR")
+    assert n.sources["brand"] == "rdfa Product.brand"
+
+
+# --- ratings ----------------------------------------------------------------------------
+
+
+def test_rating_out_of_ten_keeps_its_scale_and_a_single_review():
+    n = notes_of("rating_ten.html")
+    assert (n.rating, n.rating_scale, n.review_count) == (8.7, 10.0, 1)
+    assert n.sources["rating_scale"] == "json-ld Product.aggregateRating.bestRating"
+
+
+def test_rating_above_five_without_a_scale_is_dropped():
+    n = notes_of("rating_unknown_scale.html")
+    assert n.rating is None and n.rating_scale is None
+    assert n.review_count == 42  # the count is a fact whatever the scale
+
+
+# --- names and brands --------------------------------------------------------------------
+
+
+def test_h1_beats_og_title_and_the_shop_logo_heading():
+    n = notes_of("title_chrome.html", "https://www.argos.co.uk/product/123")
+    assert n.product_name == "Oak Desk Lamp" and n.sources["product_name"] == "html <h1>"
+    assert n.site_name == "Argos"
+    assert n.brand is None  # the retailer is not the maker
+
+
+def test_split_title_keeps_the_product_not_the_shop():
+    n = notes_of("split_title.html", "https://www.amazon.com/dp/B07")
+    assert n.product_name == "Echo Dot (3rd Gen) Smart Speaker"
+    assert n.sources["product_name"] == "html <title>"
+
+
+@pytest.mark.parametrize(("title", "site", "expected"), [
+    ("Buy Oak Lamp | Argos", "Argos", "Oak Lamp"),
+    ("Oak Lamp: Amazon.co.uk: Kitchen & Home", "Amazon.co.uk", "Oak Lamp"),
+    ("Amazon.com : Echo Dot : Amazon Devices", "Amazon.com", "Echo Dot"),
+    ("Sofa Oslo - grey - Kiabi - 20,00€", "Kiabi", "Sofa Oslo - grey"),
+    ("Code du travail - Annoté", "Librairie", "Code du travail - Annoté"),
+    ("Cheese Slicer - Buy Cheese Slicer,Grater Product on Alibaba.com", "Alibaba.com", "Cheese Slicer"),
+])
+def test_shop_chrome_is_stripped_from_titles(title, site, expected):
+    assert strip_chrome(title, [site.lower()]) == expected
+
+
+def test_structured_maker_beats_the_retailer():
+    n = notes_of("retailer_brand.html", "https://www.otto.de/p/123")
+    assert n.brand == "Bosch" and n.sources["brand"] == "json-ld Product.manufacturer"
+    assert n.site_name == "OTTO"
+    assert (n.price, n.currency) == ("649.00", "EUR")
+
+
+def test_retailer_is_never_the_brand_of_another_makers_product():
+    n = notes_of("retailer_only.html", "https://www.ebay.com/itm/1")
+    assert n.product_name == "Vintage Camera Strap"
+    assert n.brand is None and n.site_name == "eBay"
+
+
+def test_shop_name_is_the_brand_on_its_own_product():
+    html = ('<html lang="en"><head><title>Lumen Skin Night Cream | Lumen Skin</title>'
+            '<meta property="og:site_name" content="Lumen Skin"></head>'
+            '<body><h1>Lumen Skin Night Cream</h1></body></html>')
+    n = extract_notes(html, "https://lumenskin.example/p/night")
+    assert n.brand == "Lumen Skin" and "own product" in n.sources["brand"]
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def test_features_are_never_consent_payment_shipping_reviews_or_tracking():
+    n = notes_of("junk_features.html")
+    assert n.features == [
+        "Crushes ice in 10 seconds",
+        "Half the noise of a standard blender",
+        "Dishwasher-safe 1.5 L glass jug",
+    ]
+    assert n.breadcrumbs == ["Kitchen appliances"]
+    assert n.main_text.startswith("A blender that crushes ice")
+
+
+@pytest.mark.parametrize("text", [
+    "To learn how we process your data, visit our Privacy Policy", "Sicherer Kauf auf Rechnung",
+    "|Listed in category:", "Bvseo_fps, prod_bvrr", "2024-03-01T10:15:00Z", "4.6 stars from 1 reviews",
+    "Kostenloser Versand ab 50 €", "€ 19,99",
+])
+def test_chrome_lines_are_junk(text):
+    assert is_junk(text)
+
+
+@pytest.mark.parametrize("text", ["Crushes ice in 10 seconds", "Da mềm mịn sau 7 ngày", "保湿成分配合"])
+def test_feature_lines_are_not_junk(text):
+    assert not is_junk(text)
+
+
+def test_every_text_is_unescaped_and_stripped_of_tags():
+    n = notes_of("entities.html", "https://www.paris.cl/cama")
+    assert n.product_name == "Cama Eloísa Single 1.5 Plazas"
+    assert n.description == "Cama con 2 cajones & respaldo tapizado."
+    assert n.category == "Dormitorio > Camas" and n.sources["category"] == "json-ld Product.category"
+    assert (n.price, n.currency, n.locale) == ("229990", "CLP", "es_CL")
+
+
+def test_missing_html_lang_is_identified_from_the_text():
+    n = notes_of("no_lang.html", "https://sklep.example.pl/krem")
+    assert (n.language, n.locale) == ("pl", "pl_PL")
+    assert n.sources["language"] == "language identifier on the page text"
+    # No currency code anywhere: the printed 'zł' names it.
+    assert (n.price, n.currency) == ("49.99", "PLN")
+
+
+def test_dollar_sign_is_read_with_the_shops_country():
+    html = ('<html lang="es-CL"><body><h1>Consola Retro</h1>'
+            '<span class="price">$229.990</span></body></html>')
+    n = extract_notes(html, "https://tienda.example.cl/p")
+    assert (n.price, n.currency) == ("229990", "CLP")
