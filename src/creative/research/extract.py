@@ -63,14 +63,15 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     site, site_source = naming.site_name(data)
     put("site_name", site, site_source)
     tokens = naming.site_tokens(site, [canonical or "", url])
-    h1 = naming.heading(doc)
+    h1s = naming.headings(doc)
     structured_names = [(clean_text(naming.brand_text(p.get("name"))), f"{syn} Product.name")
                         for syn, p in products]
     structured_names = [(n, s) for n, s in structured_names if n]
     og_title, _ = data.first_meta("og:title", "twitter:title")
     titles = [(t, s) for t, s in ((og_title, "og:title"), (title, "html <title>")) if t]
-    name, name_source = naming.choose_name(element_text(h1) if h1 is not None else None,
-                                           structured_names, titles, tokens)
+    name, name_source, h1_index = naming.choose_name([element_text(h) for h in h1s],
+                                                     structured_names, titles, tokens)
+    h1 = h1s[h1_index] if h1_index is not None else (h1s[0] if h1s else None)
     put("product_name", name, name_source)
     put("title", title, "html <title>")
 

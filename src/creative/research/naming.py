@@ -18,7 +18,10 @@ _BUY_PREFIX = re.compile(r"^(buy|shop|order|comprar|compra|acheter|achetez|kaufe
 _PRICE_PART = re.compile(r"^\W*\d[\d\s.,]*\W*$|^\W*[^\w\s]{1,3}\s?\d|\d\s?[€$£₫₽zł]")
 _CHROME_PART = re.compile(r"\b(online|shop|store|official|free (delivery|shipping)|sale|"
                           r"tienda|boutique|onlineshop|versand|kostenlos)\b", re.I)
-_CHROME_AREA = re.compile(r"(header|nav|menu|footer|logo|cookie|modal|popup|newsletter)")
+# Class or id words (at the start of a class token) of areas that are not the product.
+_CHROME_AREA = re.compile(r"(?:^|\s)(?:site-?header|header|nav|menu|footer|logo|cookie|modal|popup|"
+                          r"newsletter|cart|basket|panier|warenkorb|carrito|minicart|account|login|"
+                          r"review|rating|related|recommend)")
 MAX_NAME = 200
 # A trailing label with no value ("… Model:"): the value sat in another element.
 _DANGLING_LABEL = re.compile(r"\s+\S+:\s*$")
@@ -122,16 +125,17 @@ def _trim_at_site(text: str, tokens: list[str]) -> str:
     return text
 
 
-def heading(doc: etree._Element) -> etree._Element | None:
-    """The page's product heading: the first <h1> outside header, navigation and pop-ups."""
+def headings(doc: etree._Element) -> list[etree._Element]:
+    """Candidate product headings: <h1>s outside header, navigation, cart and pop-ups, one marked
+    itemprop=name first."""
+    found = []
     for h1 in doc.iter("h1"):
         if any(p.tag in ("header", "nav", "footer", "aside", "dialog") or _CHROME_AREA.search(marker(p))
                for p in h1.iterancestors()):
             continue
-        text = element_text(h1)
-        if 2 <= len(text) <= MAX_NAME:
-            return h1
-    return None
+        if 2 <= len(element_text(h1)) <= MAX_NAME:
+            found.append(h1)
+    return sorted(found, key=lambda h: h.get("itemprop") != "name")
 
 
 def overlap(a: str, b: str) -> float:
@@ -150,32 +154,47 @@ def _words(text: str) -> list[str]:
     return out
 
 
-def choose_name(h1_text: str | None, structured: list[tuple[str, str]], titles: list[tuple[str, str]],
-                tokens: list[str]) -> tuple[str | None, str | None]:
-    """The <h1> when it names the same thing as the structured name or titles, else the structured
-    name, else the first title stripped of shop chrome. Returns (name, source)."""
+def choose_name(h1_texts: list[str], structured: list[tuple[str, str]], titles: list[tuple[str, str]],
+                tokens: list[str]) -> tuple[str | None, str | None, int | None]:
+    """The product's name, its source, and which heading (index in `h1_texts`) it came from.
+
+    The first <h1> that names the same thing as the structured name or the titles, unless the
+    structured name says it better (below); else the structured name; else the first title
+    stripped of shop chrome.
+    """
     stripped = [(strip_chrome(t, tokens), src) for t, src in titles]
     stripped = [(t, src) for t, src in stripped if t]
-    others = [n for n, _ in structured] + [t for t, _ in stripped]
     structured_clean = [(strip_chrome(n, tokens), src) for n, src in structured]
     structured_clean = [(n, src) for n, src in structured_clean if n and not is_site_part(n, tokens)]
-    if h1_text:
-        h1 = _trim_at_site(_BUY_PREFIX.sub("", h1_text), tokens)
-        agreeing = [o for o in others if overlap(h1, o) >= AGREE]
-        # An <h1> much longer than the name it contains has swallowed buttons or pop-up text.
-        bloated = any(len(h1) > 1.6 * len(o) and overlap(h1, o) >= 0.9 for o in agreeing)
-        if h1 and not is_site_part(h1, tokens) and not bloated and (not others or agreeing):
-            # The structured name wins when it says the same and more ("… 50 ml", "… - grey").
-            for name, src in structured_clean[:1]:
-                if len(name) > len(h1) and overlap(h1, name) >= 0.9:
-                    return name[:MAX_NAME], src
-            return h1[:MAX_NAME], "html <h1>"
+    others = [n for n, _ in structured_clean] + [t for t, _ in stripped]
+    for index, text in enumerate(h1_texts):
+        h1 = _trim_at_site(_BUY_PREFIX.sub("", text), tokens)
+        if not h1 or is_site_part(h1, tokens) or (others and not any(overlap(h1, o) >= AGREE for o in others)):
+            continue
+        for name, src in structured_clean[:1]:
+            if _better_than_heading(name, h1):
+                return name[:MAX_NAME], src, index
+        return h1[:MAX_NAME], "html <h1>", index
     for name, src in structured_clean:
-        return name[:MAX_NAME], src
+        return name[:MAX_NAME], src, None
     for name, src in stripped:
         if not is_site_part(name, tokens):
-            return name[:MAX_NAME], src
-    return None, None
+            return name[:MAX_NAME], src, None
+    return None, None, None
+
+
+def _better_than_heading(name: str, h1: str) -> bool:
+    """The structured name beats an agreeing heading when the heading only repeats its words
+    (a brand label drawn twice), has swallowed button or pop-up text, or lacks a size or colour
+    the name adds; a name that adds a whole phrase (a venue, a pitch) does not."""
+    wn, wh = _words(name), _words(h1)
+    extra_in_h1 = [w for w in wh if w not in set(wn)]
+    extra_in_name = [w for w in wn if w not in set(wh)]
+    if not extra_in_h1 and len(wh) > len(wn):
+        return True  # the heading repeats the name's own words
+    if len(h1) > 1.6 * len(name) and overlap(h1, name) >= 0.9:
+        return True
+    return not extra_in_h1 and 0 < len(extra_in_name) <= 2
 
 
 def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name: str | None,

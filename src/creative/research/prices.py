@@ -29,6 +29,8 @@ _REGULAR_TAGS = {"del", "s", "strike"}
 _OTHER_PRODUCTS = re.compile(r"(related|recommend|carousel|similar|upsell|cross-?sell|recent|also|"
                              r"suggest|bundle|slider|swiper|footer|header|menu|basket|cart|minicart)", re.I)
 MAX_PRICE_TEXT = 80
+_VAT_HINT = re.compile(r"(?<![a-z])(tax|vat|incl|inkl|brutto|ttc|iva|mwst)(?![a-z])")
+_AMOUNTS = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d+)*")
 # Ratio of a VAT-included to a VAT-excluded price: standard rates run from about 5% to 27%.
 VAT_RATIO = (Decimal("1.04"), Decimal("1.28"))
 
@@ -49,6 +51,7 @@ class Visible:
     regular: bool
     after_heading: bool
     other_product: bool
+    vat_marked: bool = False  # the element says the price includes tax (Magento's "tax", "ttc", ...)
 
 
 @dataclass(frozen=True)
@@ -182,13 +185,15 @@ def visible_prices(marks: list[tuple[etree._Element, str]], heading: etree._Elem
             continue
         passed_heading = after_heading(el)
         text = element_text(el)
-        if not text or len(text) > MAX_PRICE_TEXT or not re.search(r"\d", text):
+        # A price element holds an amount, maybe beside its was-price; more numbers make it an
+        # offer sentence or a table ("buy 2 boxes, 819 each, save 522").
+        if not text or len(text) > MAX_PRICE_TEXT or not 1 <= len(_AMOUNTS.findall(text)) <= 2:
             continue
         parsed = Price.fromstring(text)
         if parsed.amount is None or parsed.amount <= 0:
             continue
         out.append(Visible(parsed.amount, parsed.currency, _is_regular(el, mark), passed_heading,
-                           _in_other_product(el)))
+                           _in_other_product(el), _vat_marked(el, mark)))
     return out
 
 
@@ -211,6 +216,11 @@ def _document_order(heading: etree._Element | None):
         return True
 
     return after
+
+
+def _vat_marked(el: etree._Element, mark: str) -> bool:
+    marks = [mark, *(marker(p) for p in list(el.iterancestors())[:3])]
+    return any(_VAT_HINT.search(m) for m in marks)
 
 
 def _is_regular(el: etree._Element, mark: str) -> bool:
@@ -239,7 +249,9 @@ def choose_price(candidates: list[Candidate], visible: list[Visible]) -> PriceCh
     shown_regular = {v.amount for v in visible if not v.other_product and v.regular} - shown_current
     currency = next((c.currency for c in candidates if c.currency), None)
     cur_source = next((c.source for c in candidates if c.currency), None)
-    symbol = next((v.symbol for v in visible if v.symbol and not v.other_product), None)
+    # Other products on the page are priced in the same currency: their symbol still tells it.
+    symbol = next((v.symbol for v in visible if v.symbol and not v.other_product), None) or \
+        next((v.symbol for v in visible if v.symbol), None)
     current = [c for c in candidates if not c.regular and not c.before_vat]
     regulars = [c for c in candidates if c.regular]
 
@@ -248,14 +260,15 @@ def choose_price(candidates: list[Candidate], visible: list[Visible]) -> PriceCh
         confirmed = [c for c in current if c.amount in shown and c.amount not in shown_regular]
         if confirmed:
             chosen = min(confirmed, key=lambda c: c.amount)  # the sale among confirmed offers
-    main = next((v.amount for v in visible if v.after_heading and not v.other_product and not v.regular), None)
+    main = next((v for v in visible if v.after_heading and not v.other_product and not v.regular), None)
+    taxed = {v.amount for v in visible if v.vat_marked and not v.other_product}
     if chosen is None and main is not None:
-        # A structured price the page does not show, below the page's main price by a VAT rate,
-        # is the price before VAT: the shopper pays the VAT-included one.
+        # A structured price marked as before VAT, or one the page does not show while its main
+        # price says it includes tax, is below that price by a VAT rate: the shopper pays the latter.
         for c in candidates:
-            if not c.regular and (c.before_vat or c.amount not in shown) and \
-                    VAT_RATIO[0] <= main / c.amount <= VAT_RATIO[1]:
-                chosen = Candidate(main, c.currency, "visible price (VAT included)")
+            if not c.regular and (c.before_vat or (c.amount not in shown and main.amount in taxed)) and \
+                    VAT_RATIO[0] <= main.amount / c.amount <= VAT_RATIO[1]:
+                chosen = Candidate(main.amount, c.currency, "visible price (VAT included)")
                 break
     if chosen is None and current:
         if shown and all(c.amount in shown_regular for c in current) and shown_current:
@@ -263,8 +276,9 @@ def choose_price(candidates: list[Candidate], visible: list[Visible]) -> PriceCh
         else:
             chosen = current[0]
     if chosen is None and not candidates:
-        first = next((v for v in visible if v.after_heading and not v.other_product and not v.regular), None)
-        first = first or next((v for v in visible if not v.other_product and not v.regular), None)
+        # With nothing structured, only a printed amount with its currency reads as a price.
+        plain = [v for v in visible if v.symbol and not v.other_product and not v.regular]
+        first = next((v for v in plain if v.after_heading), None) or next(iter(plain), None)
         if first is not None:
             chosen = Candidate(first.amount, None, "visible price")
             symbol = first.symbol or symbol
