@@ -192,3 +192,28 @@ def test_dollar_sign_is_read_with_the_shops_country():
             '<span class="price">$229.990</span></body></html>')
     n = extract_notes(html, "https://tienda.example.cl/p")
     assert (n.price, n.currency) == ("229990", "CLP")
+
+
+@pytest.mark.parametrize(("html_name", "expected"), [
+    ("KORG Kross 2 88 workstation", "KORG"),
+    ("מחשב נייח i7 16GB 480SSD דגם: OPTIPLEX 9010", "OPTIPLEX"),  # a Latin maker in a Hebrew name
+    ("LED Desk Lamp", None),  # an acronym, not a maker
+    ("Oak Desk Lamp", None),
+])
+def test_leading_brand_in_the_name_when_nothing_structured_names_the_maker(html_name, expected):
+    html = f'<html lang="en"><head><title>{html_name}</title></head><body><h1>{html_name}</h1></body></html>'
+    n = extract_notes(html, "https://shop.example/p")
+    assert n.brand == expected
+    if expected:
+        assert n.sources["brand"] == "leading brand word in the product name"
+
+
+def test_the_page_own_product_is_chosen_over_a_carousel_of_others():
+    html = """<html lang="en"><head><title>Walnut Chair | Woodhouse</title>
+    <script type="application/ld+json">[
+      {"@type":"Product","name":"Pine Stool","offers":{"@type":"Offer","price":"39","priceCurrency":"USD"}},
+      {"@type":"Product","name":"Walnut Chair","brand":"Woodhouse Makers",
+       "offers":{"@type":"Offer","price":"249","priceCurrency":"USD"}}]</script></head>
+    <body><h1>Walnut Chair</h1></body></html>"""
+    n = extract_notes(html, "https://woodhouse.example/p/chair")
+    assert (n.product_name, n.brand, n.price) == ("Walnut Chair", "Woodhouse Makers", "249")

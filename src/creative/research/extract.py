@@ -57,17 +57,17 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
 
     strip_hidden(doc)
     marks = marked(doc)
-    products = _main_products(data)
+    h1s = naming.headings(doc)
+    og_title, _ = data.first_meta("og:title", "twitter:title")
+    products = _main_products(data, [element_text(h) for h in h1s[:3]] + [og_title or "", title])
 
     # --- names ---------------------------------------------------------------------------
     site, site_source = naming.site_name(data)
     put("site_name", site, site_source)
     tokens = naming.site_tokens(site, [canonical or "", url])
-    h1s = naming.headings(doc)
     structured_names = [(clean_text(naming.brand_text(p.get("name"))), f"{syn} Product.name")
                         for syn, p in products]
     structured_names = [(n, s) for n, s in structured_names if n]
-    og_title, _ = data.first_meta("og:title", "twitter:title")
     titles = [(t, s) for t, s in ((og_title, "og:title"), (title, "html <title>")) if t]
     name, name_source, h1_index = naming.choose_name([element_text(h) for h in h1s],
                                                      structured_names, titles, tokens)
@@ -85,7 +85,8 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         value, _ = data.first_meta(key)
         if value:
             brands.append((value, key))
-    brand, brand_source = naming.choose_brand(brands, naming.dom_brand(marks), name, site, tokens)
+    brand, brand_source = naming.choose_brand(brands, naming.dom_brand(marks), name, site, tokens,
+                                              tuple(n for n, _ in structured_names))
     put("brand", brand, brand_source)
 
     # --- language ------------------------------------------------------------------------
@@ -145,12 +146,17 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     return notes
 
 
-def _main_products(data: Structured) -> list[tuple[str, dict]]:
-    """Product nodes, the page's own first: one with an offer before the names in a carousel."""
-    found = list(data.of_type(*PRODUCT_TYPES))
-    with_offer = [(s, p) for s, p in found if p.get("offers") or p.get("name")]
-    # Products listed inside an ItemList (other products) come after stand-alone ones.
-    return sorted(with_offer, key=lambda sp: (not sp[1].get("offers"), _syntax_rank(sp[0])))
+def _main_products(data: Structured, page_names: list[str]) -> list[tuple[str, dict]]:
+    """Product nodes, the page's own first: the one named like the page's heading and title, then
+    ones with an offer, before the other products a page lists in carousels."""
+    found = [(s, p) for s, p in data.of_type(*PRODUCT_TYPES) if p.get("offers") or p.get("name")]
+
+    def named_like_page(product: dict) -> bool:
+        name = naming.brand_text(product.get("name"))
+        return bool(name) and any(naming.overlap(name, n) >= naming.AGREE for n in page_names if n)
+
+    return sorted(found, key=lambda sp: (not named_like_page(sp[1]), not sp[1].get("offers"),
+                                         _syntax_rank(sp[0])))
 
 
 def _syntax_rank(syntax: str) -> int:

@@ -198,7 +198,8 @@ def _better_than_heading(name: str, h1: str) -> bool:
 
 
 def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name: str | None,
-                 site: str | None, tokens: list[str]) -> tuple[str | None, str | None]:
+                 site: str | None, tokens: list[str],
+                 other_names: tuple[str, ...] = ()) -> tuple[str | None, str | None]:
     """The maker: structured brand/manufacturer, a brand element, a leading brand-like word in the
     name; the shop only when the product is its own (the shop's name starts the product name)."""
     for brand, src in structured:
@@ -209,9 +210,10 @@ def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name:
         return dom_brand, "html brand element"
     if name and _own_product(name, tokens) and site:
         return site, "og:site_name (the shop's own product)"
-    lead = _leading_brand(name)
-    if lead:
-        return lead, "leading brand word in the product name"
+    for text in (name, *other_names):
+        lead = _leading_brand(strip_chrome(text, tokens))
+        if lead and not is_site_part(lead, tokens):
+            return lead, "leading brand word in the product name"
     return None, None
 
 
@@ -223,13 +225,21 @@ def _own_product(name: str | None, tokens: list[str]) -> bool:
 
 
 def _leading_brand(name: str | None) -> str | None:
-    """'KORG Kross 2 …' -> 'KORG': an upper-case word of letters leading the name reads as a maker."""
+    """'KORG Kross 2 …' -> 'KORG': an upper-case word of letters leading a Latin-script name reads as
+    the maker; in a name written in another script, the first such Latin word does ('… OPTIPLEX 9010')."""
     if not name:
         return None
-    m = re.match(r"^([A-Z][A-Z&'\-]{1,}(?:\s+[A-Z][A-Z&'\-]{1,})?)\s+\S", name)
-    if m and not re.search(r"\d", m.group(1)) and len(m.group(1)) <= 30:
+    caps = r"([A-Z][A-Z&'\-]+(?:\s+[A-Z][A-Z&'\-]+)?)(?=\s|$)"
+    first = next((ch for ch in name if ch.isalpha()), "")
+    m = re.match(rf"^{caps}\s+\S", name) if first.isascii() else re.search(rf"(?<![\w]){caps}", name)
+    if m and len(m.group(1)) <= 30 and m.group(1).split()[0] not in _NOT_BRANDS:
         return m.group(1)
     return None
+
+
+# Upper-case words that lead names without being makers.
+_NOT_BRANDS = {"LED", "USB", "HD", "TV", "XL", "XXL", "LCD", "DVD", "PC", "GPS", "UV", "SPF", "DIY", "NEW",
+               "SALE", "THE", "SET", "BIO", "ECO", "PRO", "MAX", "MINI", "OLED", "SSD", "HDMI", "WIFI"}
 
 
 def dom_brand(marks: list[tuple[etree._Element, str]]) -> str | None:
