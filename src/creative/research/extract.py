@@ -85,8 +85,11 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         value, _ = data.first_meta(key)
         if value:
             brands.append((value, key))
-    brand, brand_source = naming.choose_brand(brands, naming.dom_brand(marks), name, site, tokens,
-                                              tuple(n for n, _ in structured_names))
+    spec = naming.spec_brand(doc)
+    page_brand = spec or naming.dom_brand(marks)
+    brand, brand_source = naming.choose_brand(
+        brands, page_brand, name, site, tokens, tuple(n for n, _ in structured_names),
+        "html specification table 'Brand'" if spec else "html brand element")
     put("brand", brand, brand_source)
 
     # --- language ------------------------------------------------------------------------

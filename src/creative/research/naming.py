@@ -199,7 +199,8 @@ def _better_than_heading(name: str, h1: str) -> bool:
 
 def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name: str | None,
                  site: str | None, tokens: list[str],
-                 other_names: tuple[str, ...] = ()) -> tuple[str | None, str | None]:
+                 other_names: tuple[str, ...] = (),
+                 dom_source: str = "html brand element") -> tuple[str | None, str | None]:
     """The maker: structured brand/manufacturer, a brand element, a leading brand-like word in the
     name; the shop only when the product is its own (the shop's name starts the product name)."""
     for brand, src in structured:
@@ -207,7 +208,7 @@ def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name:
         if brand and len(brand) <= 80 and not re.fullmatch(r"[\d\W]+", brand):
             return brand, src
     if dom_brand and not is_site_part(dom_brand, tokens):
-        return dom_brand, "html brand element"
+        return dom_brand, dom_source
     if name and _own_product(name, tokens) and site:
         return site, "og:site_name (the shop's own product)"
     for text in (name, *other_names):
@@ -242,12 +243,44 @@ _NOT_BRANDS = {"LED", "USB", "HD", "TV", "XL", "XXL", "LCD", "DVD", "PC", "GPS",
                "SALE", "THE", "SET", "BIO", "ECO", "PRO", "MAX", "MINI", "OLED", "SSD", "HDMI", "WIFI"}
 
 
+# "Brand" in the languages of specification tables, and how bylines name the maker.
+_BRAND_LABELS = ("brand", "brand name", "marke", "hersteller", "marque", "marca", "merk", "marka",
+                 "бренд", "производитель", "märke", "merkki", "thương hiệu", "ブランド", "브랜드", "品牌",
+                 "manufacturer", "fabricant", "fabricante", "produttore")
+_BRAND_LABEL = re.compile(rf"^\s*(?:{'|'.join(map(re.escape, _BRAND_LABELS))})\s*[:：]?\s*", re.I)
+_BYLINE = re.compile(r"^(?:visit the (.+?) store|besuchen sie den (.+?)[- ]store|"
+                     r"visiter la boutique (.+)|visita la tienda de (.+)|visita lo store di (.+)|"
+                     r"by (.+))$", re.I)
+_LABEL_XPATH = etree.XPath(
+    "//*[self::dt or self::th or self::td or self::span or self::div or self::li or self::b or "
+    "self::strong or self::label or self::p][" +
+    " or ".join(f"normalize-space(text())='{w}' or normalize-space(text())='{w}:' or "
+                f"normalize-space(text())='{w.title()}' or normalize-space(text())='{w.title()}:'"
+                for w in _BRAND_LABELS) + "]")
+
+
+def spec_brand(doc: etree._Element) -> str | None:
+    """The value beside a 'Brand' label in a specification table (dt/dd, th/td, label/value)."""
+    for label in _LABEL_XPATH(doc)[:5]:
+        value = label.getnext()
+        if value is None and label.getparent() is not None:
+            value = label.getparent().getnext()
+        text = _BRAND_LABEL.sub("", element_text(value)) if value is not None else ""
+        if 2 <= len(text) <= 40 and len(text.split()) <= 4:
+            return text
+    return None
+
+
 def dom_brand(marks: list[tuple[etree._Element, str]]) -> str | None:
-    """A short text in an element named 'brand' (not a logo or the shop's navigation)."""
+    """A short text in an element named 'brand' or a byline ('Visit the Bosch Store')."""
     for el, mark in marks:
-        if "brand" not in mark or len(el) > 3 or _CHROME_AREA.search(mark) or "logo" in mark:
+        if ("brand" not in mark and "byline" not in mark) or len(el) > 3 or _CHROME_AREA.search(mark) \
+                or "logo" in mark:
             continue
-        text = element_text(el)
+        text = _BRAND_LABEL.sub("", element_text(el))
+        m = _BYLINE.match(text)
+        if m:
+            text = next(g for g in m.groups() if g)
         if 2 <= len(text) <= 40 and len(text.split()) <= 4 and not re.search(r"[:|]", text):
             return text
     return None

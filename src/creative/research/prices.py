@@ -187,7 +187,8 @@ def visible_prices(marks: list[tuple[etree._Element, str]], heading: etree._Elem
         text = element_text(el)
         # A price element holds an amount, maybe beside its was-price; more numbers make it an
         # offer sentence or a table ("buy 2 boxes, 819 each, save 522").
-        if not text or len(text) > MAX_PRICE_TEXT or not 1 <= len(_AMOUNTS.findall(text)) <= 2:
+        # Counted without spaces: "£23.99 £ 23 . 99" (a price for screen readers and its drawing) is two.
+        if not text or len(text) > MAX_PRICE_TEXT or not 1 <= len(_AMOUNTS.findall(text.replace(" ", ""))) <= 2:
             continue
         parsed = Price.fromstring(text)
         if parsed.amount is None or parsed.amount <= 0:

@@ -58,8 +58,11 @@ def read_structured(doc: etree._Element, html: str, base_url: str) -> Structured
         out.nodes.extend(("json-ld", n) for n in walk(node))
     for item in _microdata(doc, base_url):
         out.nodes.extend(("microdata", n) for n in walk(item))
-    for item in _rdfa(doc, html, base_url):
-        out.nodes.extend(("rdfa", n) for n in walk(item))
+    # RDFa parsing costs seconds on a large page: it is read only when nothing else described a
+    # product and the page declares an RDFa product or offer.
+    if not any(types_of(n) & _PRODUCTISH for _, n in out.nodes) and _RDFA_PRODUCT(doc):
+        for item in _rdfa(doc, html, base_url):
+            out.nodes.extend(("rdfa", n) for n in walk(item))
     out.meta = _meta(doc)
     return out
 
@@ -131,10 +134,12 @@ def _from_microdata(value: Any) -> Any:
 # --- RDFa ------------------------------------------------------------------------
 
 
+_PRODUCTISH = {"product", "productgroup", "productmodel", "individualproduct", "offer", "aggregateoffer"}
+_RDFA_PRODUCT = etree.XPath("boolean(//*[contains(@typeof, 'Product') or contains(@typeof, 'product') or "
+                            "contains(@typeof, 'Offer') or contains(@typeof, 'offer')])")
+
+
 def _rdfa(doc: etree._Element, html: str, base_url: str) -> list[dict]:
-    # RDFa parsing is costly; only pages that declare RDFa types pay for it.
-    if doc.find(".//*[@typeof]") is None:
-        return []
     from extruct.rdfa import RDFaExtractor
 
     try:
