@@ -217,3 +217,16 @@ def test_the_page_own_product_is_chosen_over_a_carousel_of_others():
     <body><h1>Walnut Chair</h1></body></html>"""
     n = extract_notes(html, "https://woodhouse.example/p/chair")
     assert (n.product_name, n.brand, n.price) == ("Walnut Chair", "Woodhouse Makers", "249")
+
+
+def test_brand_from_a_specification_table_on_a_marketplace():
+    n = notes_of("spec_table.html", "https://www.ebay.co.uk/itm/1")
+    assert n.brand == "Makita" and n.sources["brand"] == "html specification table 'Brand'"
+    assert (n.price, n.currency, n.site_name) == ("79.99", "GBP", "eBay")
+
+
+def test_byline_brand_and_a_price_drawn_for_screen_readers_and_eyes():
+    n = notes_of("byline.html", "https://www.amazon.co.uk/dp/B0")
+    assert n.product_name == "Cordless Screwdriver IXO, 3.6 V"
+    assert n.brand == "Bosch" and n.sources["brand"] == "html brand element"
+    assert (n.price, n.currency) == ("34.99", "GBP")

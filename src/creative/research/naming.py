@@ -251,17 +251,15 @@ _BRAND_LABEL = re.compile(rf"^\s*(?:{'|'.join(map(re.escape, _BRAND_LABELS))})\s
 _BYLINE = re.compile(r"^(?:visit the (.+?) store|besuchen sie den (.+?)[- ]store|"
                      r"visiter la boutique (.+)|visita la tienda de (.+)|visita lo store di (.+)|"
                      r"by (.+))$", re.I)
-_LABEL_XPATH = etree.XPath(
-    "//*[self::dt or self::th or self::td or self::span or self::div or self::li or self::b or "
-    "self::strong or self::label or self::p][" +
-    " or ".join(f"normalize-space(text())='{w}' or normalize-space(text())='{w}:' or "
-                f"normalize-space(text())='{w.title()}' or normalize-space(text())='{w.title()}:'"
-                for w in _BRAND_LABELS) + "]")
+_LABEL_TEXTS = frozenset(w for label in _BRAND_LABELS for w in (label, label + ":", label + "："))
+_LABEL_TAGS = ("dt", "th", "td", "span", "div", "li", "b", "strong", "label", "p")
 
 
 def spec_brand(doc: etree._Element) -> str | None:
     """The value beside a 'Brand' label in a specification table (dt/dd, th/td, label/value)."""
-    for label in _LABEL_XPATH(doc)[:5]:
+    labels = (el for el in doc.iter(*_LABEL_TAGS)
+              if el.text and len(el.text) < 30 and el.text.strip().lower() in _LABEL_TEXTS)
+    for _, label in zip(range(5), labels):
         value = label.getnext()
         if value is None and label.getparent() is not None:
             value = label.getparent().getnext()
