@@ -230,3 +230,13 @@ def test_byline_brand_and_a_price_drawn_for_screen_readers_and_eyes():
     assert n.product_name == "Cordless Screwdriver IXO, 3.6 V"
     assert n.brand == "Bosch" and n.sources["brand"] == "html brand element"
     assert (n.price, n.currency) == ("34.99", "GBP")
+
+
+def test_structured_price_shown_struck_through_yields_to_the_printed_sale_price():
+    html = """<html lang="en-US"><head><title>Desk Fan</title>
+    <script type="application/ld+json">{"@type":"Product","name":"Desk Fan",
+      "offers":{"@type":"Offer","price":"59.00","priceCurrency":"USD"}}</script></head>
+    <body><h1>Desk Fan</h1><div class="pricing"><span class="price-now">$44.00</span>
+    <span class="price-was">$59.00</span><span class="price-save">$5.00 off shipping</span></div></body></html>"""
+    n = extract_notes(html, "https://fans.example/p")
+    assert (n.price, n.regular_price, n.currency) == ("44.00", "59.00", "USD")

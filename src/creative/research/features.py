@@ -16,6 +16,7 @@ from creative.research.dom import clean_text, element_text, marker
 
 MAX_FEATURES = 12
 MAX_FEATURE_LEN = 200
+MAX_FEATURE_LEN_CJK = 60  # characters carry more in CJK scripts: a long line there is a paragraph
 MAX_MAIN_TEXT = 4000
 # Page parts that never hold the product's features.
 _CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "select", "button", "label")
@@ -38,7 +39,8 @@ _JUNK = re.compile(
     r"sign in|log ?in|anmelden|(my|your|create an?) account|mein konto|wishlist|wunschliste|merkzettel|basket|warenkorb|"
     r"panier|carrito|carrello|koszyk|корзин|add to cart|checkout|newsletter|subscribe|"
     r"customer service|kundenservice|contact us|follow us|share on|javascript|browser|"
-    r"copyright|©|all rights reserved)", re.I)
+    r"copyright|©|all rights reserved|refund|terms and conditions|terms of (use|sale)|\bagb\b|\bcgv\b|"
+    r"términos y condiciones|condizioni|warunki|условия|退費|退票|退款|規定|条款|條款|利用規約|약관)", re.I)
 _TRACKING = re.compile(r"\b[a-z]+_[a-z]+_[a-z0-9]+\b|\b[a-z]+_[a-z]+\b.*\b[a-z]+_[a-z]+\b|"
                        r"\bbv[a-z]*_|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\{\{|\}\}|\$\{|function\s*\(", re.I)
 _PRICE_LIKE = re.compile(r"^[\W\d\s.,]*\d[\W\d\s.,]*$|[€$£₫₽¥₩]\s?\d|\d\s?(€|zł|₫|₽|kr|usd|eur)\b", re.I)
@@ -140,7 +142,8 @@ def _usable(texts: list[str]) -> list[str]:
     for text in texts:
         text = text.strip(" •·-–—*✓✔")
         key = text.casefold()
-        if 3 <= len(text) <= MAX_FEATURE_LEN and key not in seen and not is_junk(text):
+        limit = MAX_FEATURE_LEN_CJK if _CJK.search(text) else MAX_FEATURE_LEN
+        if 3 <= len(text) <= limit and key not in seen and not is_junk(text):
             seen.add(key)
             out.append(text)
     return out[:MAX_FEATURES]

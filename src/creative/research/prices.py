@@ -283,9 +283,9 @@ def choose_price(candidates: list[Candidate], visible: list[Visible]) -> PriceCh
         if first is not None:
             chosen = Candidate(first.amount, None, "visible price")
             symbol = first.symbol or symbol
-    if chosen is None and shown_current and candidates:
-        best = min(shown_current)
-        chosen = Candidate(best, currency, "visible price")
+    if chosen is None and main is not None and candidates:
+        # Every structured price is shown struck through: the page's main price is the one paid.
+        chosen = Candidate(main.amount, currency, "visible price")
     if chosen is None:
         return PriceChoice(None, None, currency, None, cur_source, symbol)
 
