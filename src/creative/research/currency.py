@@ -16,8 +16,6 @@ _SYMBOLS = {
     "au$": "AUD", "nz$": "NZD", "us$": "USD", "mx$": "MXN", "rs": "INR", "rs.": "INR",
     "ر.س": "SAR", "د.إ": "AED", "₱": "PHP", "rp": "IDR", "rm": "MYR",
 }
-# Symbols several currencies share: the page's country decides.
-_SHARED = {"$": "USD", "kr": "SEK", "kr.": "DKK", "¥": "JPY", "￥": "JPY"}
 _ISO = re.compile(r"^[A-Z]{3}$")
 
 
@@ -51,24 +49,16 @@ def from_symbol(symbol: str | None, territory: str | None) -> str | None:
         return _SYMBOLS[key]
     if key in _SHARED:
         local = territory_currency(territory)
-        if local and _shares_symbol(local, key):
-            return local
-        return _SHARED[key]
+        return local if local in _SHARED_BY[key] else _SHARED[key]
     return None
 
 
-def _shares_symbol(code: str, symbol: str) -> bool:
-    from babel.numbers import get_currency_symbol
-
-    if symbol in ("$", "¥", "￥"):
-        return code in _DOLLARS if symbol == "$" else code in ("JPY", "CNY")
-    return get_currency_symbol(code, "en").lower().startswith(symbol.rstrip(".")) or code in (
-        "SEK", "NOK", "DKK", "ISK")
-
-
-# Currencies written with a plain "$" in their own country.
+# Symbols several currencies share: the page's country decides, else the first reading.
+_SHARED = {"$": "USD", "kr": "SEK", "kr.": "DKK", "¥": "JPY", "￥": "JPY"}
 _DOLLARS = {"USD", "CAD", "AUD", "NZD", "CLP", "ARS", "MXN", "COP", "TWD", "HKD", "SGD", "UYU",
-            "BRL", "CUP", "DOP", "FJD", "JMD", "LRD", "NAD", "SBD", "SRD", "TTD", "XCD", "BSD", "BZD"}
+            "CUP", "DOP", "FJD", "JMD", "LRD", "NAD", "SBD", "SRD", "TTD", "XCD", "BSD", "BZD"}
+_CROWNS = {"SEK", "NOK", "DKK", "ISK"}
+_SHARED_BY = {"$": _DOLLARS, "kr": _CROWNS, "kr.": _CROWNS, "¥": {"JPY", "CNY"}, "￥": {"JPY", "CNY"}}
 
 
 def territory_currency(territory: str | None) -> str | None:

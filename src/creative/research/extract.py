@@ -20,7 +20,7 @@ from creative.research.currency import from_symbol, url_territory
 from creative.research.dom import clean_text, element_text, marked, parse_document, strip_hidden
 from creative.research.language import detect
 from creative.research.prices import choose_price, structured_candidates, visible_prices
-from creative.research.structured import Structured, read_structured
+from creative.research.structured import Structured, read_structured, schema_text
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     site, site_source = naming.site_name(data)
     put("site_name", site, site_source)
     tokens = naming.site_tokens(site, [canonical or "", url])
-    structured_names = [(clean_text(naming.brand_text(p.get("name"))), f"{syn} Product.name")
+    structured_names = [(schema_text(p.get("name")), f"{syn} Product.name")
                         for syn, p in products]
     structured_names = [(n, s) for n, s in structured_names if n]
     titles = [(t, s) for t, s in ((og_title, "og:title"), (title, "html <title>")) if t]
@@ -78,7 +78,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     brands: list[tuple[str, str]] = []
     for syn, p in products:
         for key in ("brand", "manufacturer"):
-            text = naming.brand_text(p.get(key))
+            text = schema_text(p.get(key))
             if text:
                 brands.append((text, f"{syn} Product.{key}"))
     for key in ("product:brand", "og:brand", "product:manufacturer"):
@@ -113,7 +113,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
 
     # --- structured extras -----------------------------------------------------------------
     for syn, p in products:
-        put("description", clean_text(naming.brand_text(p.get("description"))) or None,
+        put("description", schema_text(p.get("description")) or None,
             f"{syn} Product.description")
         _rating(p, syn, put)
         for offer in _as_list(p.get("offers")):
@@ -155,7 +155,7 @@ def _main_products(data: Structured, page_names: list[str]) -> list[tuple[str, d
     found = [(s, p) for s, p in data.of_type(*PRODUCT_TYPES) if p.get("offers") or p.get("name")]
 
     def named_like_page(product: dict) -> bool:
-        name = naming.brand_text(product.get("name"))
+        name = schema_text(product.get("name"))
         return bool(name) and any(naming.overlap(name, n) >= naming.AGREE for n in page_names if n)
 
     return sorted(found, key=lambda sp: (not named_like_page(sp[1]), not sp[1].get("offers"),
@@ -228,14 +228,13 @@ def _int(value: Any) -> int | None:
 
 
 def _availability(value: Any) -> str | None:
-    """'https://schema.org/InStock' -> 'in stock'."""
+    """'https://schema.org/InStock' -> 'in stock'; words that are not a schema.org state -> None."""
     value = value[0] if isinstance(value, list) and value else value
     if not isinstance(value, str) or not value.strip():
         return None
     word = value.strip().rsplit("/", 1)[-1]
-    key = word.replace(" ", "").replace("_", "").lower()
-    if key not in _AVAILABILITY:
-        return clean_text(word).lower() or None if len(word) <= 30 else None
+    if word.replace(" ", "").replace("_", "").lower() not in _AVAILABILITY:
+        return None
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", word).lower().replace("_", " ")
 
 

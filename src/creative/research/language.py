@@ -46,35 +46,22 @@ def identify(text: str) -> str | None:
 
 
 def locale_for(lang: str | None, region: str | None) -> str | None:
-    """A Babel locale id ('pl_PL') for a language and country, when CLDR knows the pair."""
+    """A Babel locale id ('pl_PL') for a language and country; without a country, the language's
+    most likely one from CLDR ('pl' -> 'pl_PL'). None when CLDR does not know the pair."""
     if not lang:
         return None
     from babel import Locale, UnknownLocaleError
+    from babel.core import get_global
 
-    for candidate in ([f"{lang}_{region}"] if region else []):
-        try:
-            return str(Locale.parse(candidate))
-        except (UnknownLocaleError, ValueError):
-            pass
-    if region:
+    if not region:
+        likely = get_global("likely_subtags").get(lang, "").split("_")
+        region = likely[-1] if len(likely) >= 2 and likely[-1].isupper() else None
+    if not region:
         return None
-    try:  # the language's most likely country, e.g. 'pl' -> 'pl_PL'
-        found = Locale.parse(lang)
-        full = Locale.parse(f"{lang}_{found.territory}") if found.territory else None
+    try:
+        return str(Locale.parse(f"{lang}_{region}"))
     except (UnknownLocaleError, ValueError):
         return None
-    if full is None:
-        from babel.core import get_global
-
-        likely = get_global("likely_subtags").get(lang, "")
-        parts = likely.split("_")
-        if len(parts) >= 2 and parts[-1].isupper():
-            try:
-                return str(Locale.parse(f"{lang}_{parts[-1]}"))
-            except (UnknownLocaleError, ValueError):
-                return None
-        return None
-    return str(full)
 
 
 def detect(html_lang: str | None, og_locale: str | None, content_language: str | None,

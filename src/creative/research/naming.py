@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from lxml import etree
 
 from creative.research.dom import clean_text, element_text, marker
-from creative.research.structured import Structured
+from creative.research.structured import Structured, schema_text
 
 _SEPARATORS = re.compile(r"\s+[|–—·•»«/]\s+|\s+[-:]\s+|:\s+|\s*\|\s*|\s+::\s+")
 # Verbs shops put before the product in titles: "Buy …", "Kaufen …", "Comprar …".
@@ -36,7 +36,7 @@ def site_name(data: Structured) -> tuple[str | None, str | None]:
         if value and clean_text(value):
             return clean_text(value), key
     for syntax, node in data.of_type("website"):
-        name = clean_text(_scalar_text(node.get("name")))
+        name = schema_text(node.get("name"))
         if name:
             return name, f"{syntax} WebSite.name"
     return None, None
@@ -282,16 +282,3 @@ def dom_brand(marks: list[tuple[etree._Element, str]]) -> str | None:
         if 2 <= len(text) <= 40 and len(text.split()) <= 4 and not re.search(r"[:|]", text):
             return text
     return None
-
-
-def _scalar_text(value: object) -> str:
-    while isinstance(value, list) and value:
-        value = value[0]
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value") or ""
-    return "" if isinstance(value, (list, dict)) or value is None else str(value)
-
-
-def brand_text(value: object) -> str:
-    """schema.org brand as text: a string, a Brand/Organization with a name, or a list of those."""
-    return clean_text(_scalar_text(value))

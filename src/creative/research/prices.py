@@ -17,7 +17,7 @@ from price_parser import Price
 
 from creative.research.currency import from_symbol, iso_code
 from creative.research.dom import element_text, marker
-from creative.research.structured import Structured, types_of
+from creative.research.structured import Structured
 
 # Prices a page marks as "before": struck through, was/old/regular/list/recommended.
 _REGULAR_HINT = re.compile(

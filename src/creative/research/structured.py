@@ -13,6 +13,8 @@ from typing import Any, Iterator
 
 from lxml import etree
 
+from creative.research.dom import clean_text
+
 log = logging.getLogger(__name__)
 
 # Wrappers some shops put around JSON-LD: CDATA sections, HTML comments, JS comment markers.
@@ -48,6 +50,15 @@ def types_of(node: dict) -> set[str]:
     raw = node.get("@type", [])
     values = raw if isinstance(raw, list) else [raw]
     return {re.split(r"[/#:]", str(v))[-1].strip().lower() for v in values if v}
+
+
+def schema_text(value: object) -> str:
+    """A schema.org value as clean text: a string, a thing with a name, or the first of a list."""
+    while isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value") or ""
+    return "" if isinstance(value, (list, dict)) or value is None else clean_text(value)
 
 
 def read_structured(doc: etree._Element, html: str, base_url: str) -> Structured:
