@@ -160,7 +160,8 @@ def test_features_are_never_consent_payment_shipping_reviews_or_tracking():
 @pytest.mark.parametrize("text", [
     "To learn how we process your data, visit our Privacy Policy", "Sicherer Kauf auf Rechnung",
     "|Listed in category:", "Bvseo_fps, prod_bvrr", "2024-03-01T10:15:00Z", "4.6 stars from 1 reviews",
-    "Kostenloser Versand ab 50 €", "€ 19,99",
+    "Kostenloser Versand ab 50 €", "€ 19,99", "cp_1, bvpage1", "原價： 45", "Plus de produits Casio",
+    "Product Code - 39139301", "Terms and conditions apply",
 ])
 def test_chrome_lines_are_junk(text):
     assert is_junk(text)
@@ -240,3 +241,32 @@ def test_structured_price_shown_struck_through_yields_to_the_printed_sale_price(
     <span class="price-was">$59.00</span><span class="price-save">$5.00 off shipping</span></div></body></html>"""
     n = extract_notes(html, "https://fans.example/p")
     assert (n.price, n.regular_price, n.currency) == ("44.00", "59.00", "USD")
+
+
+def test_a_theme_default_lang_en_yields_to_the_language_the_page_is_written_in():
+    text = ("Ten lekki krem nawilżający szybko się wchłania i pozostawia skórę miękką i gładką przez "
+            "cały dzień. Zawiera ekstrakt z zielonej herbaty oraz kwas hialuronowy, które chronią skórę "
+            "przed przesuszeniem i dodają jej blasku. Stosuj rano i wieczorem na oczyszczoną skórę twarzy.")
+    html = f'<html lang="en"><head><title>Krem</title></head><body><h1>Krem nawilżający</h1><p>{text}</p></body></html>'
+    n = extract_notes(html, "https://sklep.example/krem")
+    assert (n.language, n.locale) == ("pl", "pl_PL")
+    assert n.sources["language"] == "language identifier (html lang says en)"
+    english = html.replace(text, "A light moisturiser that sinks in fast and leaves skin soft all day. " * 5)
+    assert extract_notes(english, "https://shop.example/cream").language == "en"
+
+
+def test_a_language_without_country_takes_the_shops_country():
+    html = '<html lang="es"><head><title>Cama</title></head><body><h1>Cama Nido</h1></body></html>'
+    n = extract_notes(html, "https://www.tienda.example.cl/cama")
+    assert (n.language, n.locale) == ("es", "es_CL")
+    assert extract_notes(html, "https://tienda.example.com/cama").locale == "es_ES"
+
+
+def test_breadcrumbs_drop_the_shop_and_the_whole_catalogue():
+    html = """<html lang="en"><head><title>Oak Stool | Woodhouse</title>
+    <meta property="og:site_name" content="Woodhouse"></head><body>
+    <ol class="breadcrumbs"><li><a href="/">Woodhouse</a></li><li><a href="/p">Products</a></li>
+    <li><a href="/p/seating">Seating</a></li><li>Oak Stool</li></ol><h1>Oak Stool</h1></body></html>"""
+    n = extract_notes(html, "https://woodhouse.example/p/oak-stool")
+    assert n.breadcrumbs == ["Seating"] and n.sources["breadcrumbs"] == "html breadcrumb"
+    assert n.category == "Seating"

@@ -96,7 +96,8 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     og_locale, _ = data.first_meta("og:locale")
     content_lang, _ = data.first_meta("http-equiv:content-language", "language")
     sample = " ".join(filter(None, [name, title, *_sample_text(doc)]))
-    language, region, locale, lang_source = detect(html_lang, og_locale, content_lang, sample)
+    language, region, locale, lang_source = detect(html_lang, og_locale, content_lang, sample,
+                                                   url_territory(canonical) or url_territory(url))
     put("language", language, lang_source)
     put("locale", locale, lang_source)
 
@@ -126,7 +127,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         value, _ = data.first_meta(key)
         put("description", clean_text(value) or None, f"meta {key}")
 
-    trail, trail_source = cat.breadcrumbs(data, marks, name)
+    trail, trail_source = cat.breadcrumbs(data, marks, name, lambda c: naming.is_site_part(c, tokens))
     put("breadcrumbs", trail, trail_source)
     category, category_source = cat.category(products, data, trail, trail_source)
     put("category", category, category_source)

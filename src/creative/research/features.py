@@ -40,9 +40,13 @@ _JUNK = re.compile(
     r"panier|carrito|carrello|koszyk|корзин|add to cart|checkout|newsletter|subscribe|"
     r"customer service|kundenservice|contact us|follow us|share on|javascript|browser|"
     r"copyright|©|all rights reserved|refund|terms and conditions|terms of (use|sale)|\bagb\b|\bcgv\b|"
-    r"términos y condiciones|condizioni|warunki|условия|退費|退票|退款|規定|条款|條款|利用規約|약관)", re.I)
+    r"términos y condiciones|condizioni|warunki|условия|退費|退票|退款|規定|条款|條款|利用規約|약관|"
+    r"原價|價格|价格|折扣|折起|discount|rabatt|remise|descuento|sconto|скидк|lead time|"
+    r"product code|article no|artikelnummer|\bsku\b|\bean\b|\bisbn\b|référence|"
+    r"assembly instructions|other documents|plus de produits|more from|more products|mehr von|"
+    r"weitere produkte|más productos|altri prodotti)", re.I)
 _TRACKING = re.compile(r"\b[a-z]+_[a-z]+_[a-z0-9]+\b|\b[a-z]+_[a-z]+\b.*\b[a-z]+_[a-z]+\b|"
-                       r"\bbv[a-z]*_|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\{\{|\}\}|\$\{|function\s*\(", re.I)
+                       r"\b[a-z]{1,6}_\d+\b|\bbv[a-z]*(_|\d)|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\{\{|\}\}|\$\{|function\s*\(", re.I)
 _PRICE_LIKE = re.compile(r"^[\W\d\s.,]*\d[\W\d\s.,]*$|[€$£₫₽¥₩]\s?\d|\d\s?(€|zł|₫|₽|kr|usd|eur)\b", re.I)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 _TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{4}))?(?:[-_]([a-zA-Z]{2}|\d{3}))?\b")
 MIN_IDENTIFY_CHARS = 20
+MIN_CHECK_CHARS = 200  # enough text to overrule a declared language
+SURE = 0.99
 
 
 def parse_tag(tag: str | None) -> tuple[str | None, str | None]:
@@ -34,15 +36,21 @@ def _known_language(code: str) -> bool:
         return False
 
 
-def identify(text: str) -> str | None:
-    """A 2-letter language code for `text` by py3langid (model ships in the package), or None."""
+def identify(text: str) -> tuple[str | None, float]:
+    """A 2-letter language code for `text` and its probability, by py3langid (whose model ships
+    inside the package), or (None, 0) for too little text."""
     sample = " ".join(text.split())[:2000]
     if len(sample) < MIN_IDENTIFY_CHARS:
-        return None
-    import py3langid
+        return None, 0.0
+    code, prob = _identifier().classify(sample)
+    return (code, float(prob)) if _known_language(code) else (None, 0.0)
 
-    code, _ = py3langid.classify(sample)
-    return code if _known_language(code) else None
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def locale_for(lang: str | None, region: str | None) -> str | None:
@@ -65,14 +73,34 @@ def locale_for(lang: str | None, region: str | None) -> str | None:
 
 
 def detect(html_lang: str | None, og_locale: str | None, content_language: str | None,
-           text: str) -> tuple[str | None, str | None, str | None, str | None]:
-    """(language, region, locale, source) from the page's declarations, else from its text."""
+           text: str, territory: str | None = None) -> tuple[str | None, str | None, str | None, str | None]:
+    """(language, region, locale, source) from the page's declarations, else from its text.
+
+    A language declared without a country takes the shop's country (`territory`, from its domain)
+    when people there write it: 'es' on a .cl shop is es_CL, so prices read as Chileans write them.
+    """
+    result = _detect(html_lang, og_locale, content_language, text)
+    lang, region, locale, source = result
+    if lang and not region and territory:
+        local = locale_for(lang, territory)
+        if local:
+            return lang, territory, local, source
+    return result
+
+
+def _detect(html_lang: str | None, og_locale: str | None, content_language: str | None,
+            text: str) -> tuple[str | None, str | None, str | None, str | None]:
     for value, source in ((html_lang, "html lang"), (og_locale, "og:locale"),
                           (content_language, "meta content-language")):
         lang, region = parse_tag(value)
+        if lang == "en" and len(text) >= MIN_CHECK_CHARS:
+            # Shop themes ship with lang="en"; a page plainly written in another language says so.
+            found, prob = identify(text)
+            if found and found != "en" and prob >= SURE:
+                return found, None, locale_for(found, None), f"language identifier ({source} says en)"
         if lang:
             return lang, region, locale_for(lang, region), source
-    lang = identify(text)
+    lang, _ = identify(text)
     if lang:
         return lang, None, locale_for(lang, None), "language identifier on the page text"
     return None, None, None, None
