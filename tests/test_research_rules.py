@@ -270,3 +270,13 @@ def test_breadcrumbs_drop_the_shop_and_the_whole_catalogue():
     n = extract_notes(html, "https://woodhouse.example/p/oak-stool")
     assert n.breadcrumbs == ["Seating"] and n.sources["breadcrumbs"] == "html breadcrumb"
     assert n.category == "Seating"
+
+
+def test_brand_label_and_value_in_nested_cells_and_a_prefixed_dollar():
+    html = """<html lang="en-US"><head><title>Drill | eBay</title><meta property="og:site_name" content="eBay">
+    </head><body><h1><span class="x-item-title__mainTitle">Cordless Drill 18V</span></h1>
+    <div class="x-price-primary"><span class="ux-textspans">US $59.99</span></div>
+    <div class="ux-labels-values"><div class="ux-labels-values__labels"><div><span>Brand</span></div></div>
+    <div class="ux-labels-values__values"><div><span>Makita</span></div></div></div></body></html>"""
+    n = extract_notes(html, "https://www.ebay.com/itm/2")
+    assert (n.brand, n.price, n.currency) == ("Makita", "59.99", "USD")

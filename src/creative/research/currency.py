@@ -40,7 +40,7 @@ def from_symbol(symbol: str | None, territory: str | None) -> str | None:
     """ISO code for a price's symbol, using the shop's country for shared symbols ('$' in Chile)."""
     if not symbol:
         return None
-    sym = symbol.strip()
+    sym = "".join(symbol.split())  # "US $" -> "US$"
     code = iso_code(sym)
     if code:
         return code

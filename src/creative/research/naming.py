@@ -260,9 +260,13 @@ def spec_brand(doc: etree._Element) -> str | None:
     labels = (el for el in doc.iter(*_LABEL_TAGS)
               if el.text and len(el.text) < 30 and el.text.strip().lower() in _LABEL_TEXTS)
     for _, label in zip(range(5), labels):
-        value = label.getnext()
-        if value is None and label.getparent() is not None:
-            value = label.getparent().getnext()
+        # The value is the label's next sibling, or its cell's or row's ("<td><b>Brand</b></td><td>…").
+        value, node = None, label
+        for _ in range(4):
+            value = node.getnext()
+            if value is not None or node.getparent() is None:
+                break
+            node = node.getparent()
         text = _BRAND_LABEL.sub("", element_text(value)) if value is not None else ""
         if 2 <= len(text) <= 40 and len(text.split()) <= 4:
             return text
