@@ -110,7 +110,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     if not currency:
         currency = from_symbol(choice.symbol, territory)
         cur_source = "visible price symbol" + (f" in {territory}" if territory else "")
-    put("currency", currency if (choice.price or currency) else None, cur_source)
+    put("currency", currency, cur_source)
 
     # --- structured extras -----------------------------------------------------------------
     for syn, p in products:
