@@ -9,6 +9,7 @@ _TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{4}))?(?:[-_]([a-zA-Z]{2}|\d
 MIN_IDENTIFY_CHARS = 20
 MIN_CHECK_CHARS = 200  # enough text to overrule a declared language
 SURE = 0.99
+FOREIGN_SHARE = 0.01
 
 
 def parse_tag(tag: str | None) -> tuple[str | None, str | None]:
@@ -53,6 +54,13 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def _foreign_letters(text: str) -> float:
+    """Share of letters outside ASCII: near zero in English, so the identifier's model (costly to
+    load) is consulted only for text that may be in another language."""
+    letters = [ch for ch in text[:3000] if ch.isalpha()]
+    return sum(not ch.isascii() for ch in letters) / max(1, len(letters))
+
+
 def locale_for(lang: str | None, region: str | None) -> str | None:
     """A Babel locale id ('pl_PL') for a language and country; without a country, the language's
     most likely one from CLDR ('pl' -> 'pl_PL'). None when CLDR does not know the pair."""
@@ -93,7 +101,7 @@ def _detect(html_lang: str | None, og_locale: str | None, content_language: str 
     for value, source in ((html_lang, "html lang"), (og_locale, "og:locale"),
                           (content_language, "meta content-language")):
         lang, region = parse_tag(value)
-        if lang == "en" and len(text) >= MIN_CHECK_CHARS:
+        if lang == "en" and len(text) >= MIN_CHECK_CHARS and _foreign_letters(text) >= FOREIGN_SHARE:
             # Shop themes ship with lang="en"; a page plainly written in another language says so.
             found, prob = identify(text)
             if found and found != "en" and prob >= SURE:
