@@ -54,3 +54,8 @@ def test_other_products_prices_confirm_nothing():
 def test_no_candidates_and_no_currency_symbol_is_no_price():
     choice = choose_price([], [_v("29", symbol=None)])
     assert choice.price is None
+
+
+@pytest.mark.parametrize("raw", ["-5", "1e400", "NaN", "", "free", float("inf")])
+def test_values_that_are_not_prices(raw):
+    assert decimal_of(raw) is None

@@ -280,3 +280,8 @@ def test_brand_label_and_value_in_nested_cells_and_a_prefixed_dollar():
     <div class="ux-labels-values__values"><div><span>Makita</span></div></div></div></body></html>"""
     n = extract_notes(html, "https://www.ebay.com/itm/2")
     assert (n.brand, n.price, n.currency) == ("Makita", "59.99", "USD")
+
+
+def test_an_svg_title_is_not_the_page_title():
+    n = extract_notes('<svg><title>icon</title></svg><h1>Oak Desk Lamp</h1>', "https://shop.example/p")
+    assert n.title is None and n.product_name == "Oak Desk Lamp"

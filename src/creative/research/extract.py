@@ -51,7 +51,10 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
 
     html_el = doc if doc.tag == "html" else doc.find(".//html")
     html_lang = html_el.get("lang") or html_el.get("xml:lang") if html_el is not None else None
-    title_el = doc.find(".//title")
+    title_el = doc.find("head/title")
+    if title_el is None:  # a <title> outside <head>, but never an SVG's
+        title_el = next((t for t in doc.iter("title") if not any(a.tag == "svg" for a in t.iterancestors())),
+                        None)
     title = clean_text(title_el.text_content()) if title_el is not None else ""
     canonical = _canonical(doc, data)
 

@@ -29,6 +29,7 @@ _REGULAR_TAGS = {"del", "s", "strike"}
 _OTHER_PRODUCTS = re.compile(r"(related|recommend|carousel|similar|upsell|cross-?sell|recent|also|"
                              r"suggest|bundle|slider|swiper|footer|header|menu|basket|cart|minicart)", re.I)
 MAX_PRICE_TEXT = 80
+MAX_AMOUNT = Decimal(10) ** 12  # above any real price in any currency
 _VAT_HINT = re.compile(r"(?<![a-z])(tax|vat|incl|inkl|brutto|ttc|iva|mwst)(?![a-z])")
 _AMOUNTS = re.compile(r"\d+(?:[.,\s\u00a0\u202f]\d+)*")
 # Ratio of a VAT-included to a VAT-excluded price: standard rates run from about 5% to 27%.
@@ -70,13 +71,18 @@ def decimal_of(value: object) -> Decimal | None:
         return None
     if isinstance(value, (int, float)):
         try:
-            return Decimal(str(value))
+            amount = Decimal(str(value))
         except InvalidOperation:
             return None
+        return amount if amount.is_finite() and 0 <= amount < MAX_AMOUNT else None
     text = str(value).strip()
+    if text.startswith("-") or re.search(r"\d[eE][+-]?\d", text):
+        return None  # negative or scientific: not a price anyone wrote
     if re.fullmatch(r"\d+(\.\d+)?", text):  # a plain machine number: '.' is the decimal point
-        return Decimal(text)
-    return Price.fromstring(text).amount
+        amount = Decimal(text)
+    else:
+        amount = Price.fromstring(text).amount
+    return amount if amount is not None and amount < MAX_AMOUNT else None
 
 
 def price_string(amount: Decimal) -> str:
