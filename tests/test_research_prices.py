@@ -56,6 +56,11 @@ def test_no_candidates_and_no_currency_symbol_is_no_price():
     assert choice.price is None
 
 
-@pytest.mark.parametrize("raw", ["-5", "1e400", "NaN", "", "free", float("inf")])
+@pytest.mark.parametrize("raw", ["-5", "1e400", "NaN", "", "n/a", float("inf")])
 def test_values_that_are_not_prices(raw):
     assert decimal_of(raw) is None
+
+
+def test_free_reads_as_zero_which_is_never_printed():
+    assert decimal_of("free") == 0
+    assert choose_price([], [_v("0")]).price is None
