@@ -251,6 +251,8 @@ def _in_other_product(el: etree._Element) -> bool:
 
 def choose_price(candidates: list[Candidate], visible: list[Visible]) -> PriceChoice:
     """Apply the rules in the module docstring."""
+    candidates = [c for c in candidates if c.amount > 0]
+    visible = [v for v in visible if v.amount > 0]
     shown = {v.amount for v in visible if not v.other_product}
     shown_current = {v.amount for v in visible if not v.other_product and not v.regular}
     shown_regular = {v.amount for v in visible if not v.other_product and v.regular} - shown_current
