@@ -78,16 +78,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     put("product_name", name, name_source)
     put("title", title, "html <title>")
 
-    brands: list[tuple[str, str]] = []
-    for syn, p in products:
-        for key in ("brand", "manufacturer"):
-            text = schema_text(p.get(key))
-            if text:
-                brands.append((text, f"{syn} Product.{key}"))
-    for key in ("product:brand", "og:brand", "product:manufacturer"):
-        value, _ = data.first_meta(key)
-        if value:
-            brands.append((value, key))
+    brands = naming.structured_brands(products, data)
     spec = naming.spec_brand(doc)
     page_brand = spec or naming.dom_brand(marks)
     brand, brand_source = naming.choose_brand(

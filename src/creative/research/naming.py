@@ -197,6 +197,21 @@ def _better_than_heading(name: str, h1: str) -> bool:
     return not extra_in_h1 and 0 < len(extra_in_name) <= 2
 
 
+def structured_brands(products: list[tuple[str, dict]], data: Structured) -> list[tuple[str, str]]:
+    """Brand candidates with their sources: Product brand and manufacturer, then OpenGraph's."""
+    out: list[tuple[str, str]] = []
+    for syntax, product in products:
+        for key in ("brand", "manufacturer"):
+            text = schema_text(product.get(key))
+            if text:
+                out.append((text, f"{syntax} Product.{key}"))
+    for key in ("product:brand", "og:brand", "product:manufacturer"):
+        value, _ = data.first_meta(key)
+        if value:
+            out.append((value, key))
+    return out
+
+
 def choose_brand(structured: list[tuple[str, str]], dom_brand: str | None, name: str | None,
                  site: str | None, tokens: list[str],
                  other_names: tuple[str, ...] = (),
