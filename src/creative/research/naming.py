@@ -11,7 +11,11 @@ from lxml import etree
 from creative.research.dom import clean_text, element_text, marker
 from creative.research.structured import Structured, schema_text
 
-_SEPARATORS = re.compile(r"\s+[|–—·•»«/]\s+|\s+[-:]\s+|:\s+|\s*\|\s*|\s+::\s+")
+_SEPARATOR_LEVELS = (
+    re.compile(r"\s*\|\s*|\s+::\s+"),
+    re.compile(r"\s*:\s+"),
+    re.compile(r"\s+[–—·•»«/-]\s+"),
+)
 # Verbs shops put before the product in titles: "Buy …", "Kaufen …", "Comprar …".
 _BUY_PREFIX = re.compile(r"^(buy|shop|order|comprar|compra|acheter|achetez|kaufen|kup|купить|mua|"
                          r"acquista|koop|köp|kjøp|osta)\s+", re.I)
@@ -83,31 +87,32 @@ def is_site_part(part: str, tokens: list[str]) -> bool:
 
 
 def strip_chrome(title: str | None, tokens: list[str]) -> str | None:
-    """'Buy Oak Lamp | Argos' -> 'Oak Lamp'; 'Amazon.com: Echo Dot: Electronics' -> 'Echo Dot'."""
+    """'Buy Oak Lamp | Argos' -> 'Oak Lamp'; 'Amazon.com: Echo Dot - Charcoal: Electronics' ->
+    'Echo Dot - Charcoal'. Separators are tried strongest first ('|', then ': ', then ' - ' and
+    the like), so a name's own dashes survive when the shop is set off by bars or colons."""
     text = clean_text(title)
     if not text:
         return None
     text = _BUY_PREFIX.sub("", text)
-    parts = [p.strip() for p in _SEPARATORS.split(text) if p and p.strip()]
-    if len(parts) == 1:
-        return _DANGLING_LABEL.sub("", _trim_at_site(parts[0], tokens)) or None
-    site_at = [i for i, p in enumerate(parts) if is_site_part(p, tokens) or (i and _is_pitch(p, tokens))]
-    kept = parts
-    if site_at:
-        i = site_at[0]
-        # Chrome follows the shop's name ("Name | Shop | Category"); a leading shop name is followed
-        # by the product ("Shop: Name: Category").
-        kept = parts[:i] if i > 0 else [p for p in parts[1:2] if not is_site_part(p, tokens)]
+    for separators in _SEPARATOR_LEVELS:
+        parts = [p.strip() for p in separators.split(text) if p and p.strip()]
+        site_at = [i for i, p in enumerate(parts)
+                   if is_site_part(p, tokens) or (i and _is_pitch(p, tokens))]
+        if len(parts) > 1 and site_at:
+            return _without_site(parts, site_at[0], tokens)
+    return _DANGLING_LABEL.sub("", _trim_at_site(text, tokens)) or None
+
+
+def _without_site(parts: list[str], i: int, tokens: list[str]) -> str | None:
+    # Chrome follows the shop's name ("Name | Shop | Category"); a leading shop name is followed
+    # by the product ("Shop: Name: Category").
+    kept = parts[:i] if i > 0 else [p for p in parts[1:2] if not is_site_part(p, tokens)]
     kept = [p for p in kept if not _PRICE_PART.search(p)] or kept
     if not kept:
         return None
-    if site_at:
-        # The separators inside what is left belong to the name ("Sofa - grey").
-        start = text.find(kept[0])
-        end = text.find(kept[-1], start) + len(kept[-1])
-        kept_text = clean_text(text[start:end]) if start >= 0 and end > start else kept[0]
-        return _DANGLING_LABEL.sub("", kept_text)
-    return _DANGLING_LABEL.sub("", text)
+    # What is left may itself hold the shop or a price at a weaker separator ("Name - Kiabi - 20€").
+    inner = strip_chrome(" - ".join(kept), tokens) if len(kept) == 1 else " - ".join(kept)
+    return _DANGLING_LABEL.sub("", inner or "") or None
 
 
 def _is_pitch(part: str, tokens: list[str]) -> bool:
