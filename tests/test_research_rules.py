@@ -288,3 +288,12 @@ def test_brand_label_and_value_in_nested_cells_and_a_prefixed_dollar():
 def test_an_svg_title_is_not_the_page_title():
     n = extract_notes('<svg><title>icon</title></svg><h1>Oak Desk Lamp</h1>', "https://shop.example/p")
     assert n.title is None and n.product_name == "Oak Desk Lamp"
+
+
+def test_a_price_in_the_products_own_header_is_the_price():
+    html = """<html lang="en-GB"><head><title>Wool Throw | Homestead</title></head><body>
+    <header class="site-header"><span class="basket-price">£0.00</span></header>
+    <div class="product-header"><h1>Wool Throw</h1><span class="price">£65.00</span></div>
+    <div class="recently-viewed"><span class="price">£12.00</span></div></body></html>"""
+    n = extract_notes(html, "https://homestead.example.co.uk/p/throw")
+    assert (n.price, n.currency) == ("65.00", "GBP")
