@@ -297,3 +297,12 @@ def test_a_price_in_the_products_own_header_is_the_price():
     <div class="recently-viewed"><span class="price">£12.00</span></div></body></html>"""
     n = extract_notes(html, "https://homestead.example.co.uk/p/throw")
     assert (n.price, n.currency) == ("65.00", "GBP")
+
+
+def test_a_wrapper_named_like_chrome_around_the_product_keeps_its_features():
+    html = """<html lang="en"><head><title>Quiet Blender</title></head><body>
+    <div class="layout has-header"><div class="product-description"><h1>Quiet Blender</h1>
+    <ul><li>Crushes ice in 10 seconds</li><li>Half the noise of a jug blender</li></ul></div></div>
+    <div class="site-footer"><ul><li>About our company story</li></ul></div></body></html>"""
+    n = extract_notes(html, "https://blend.example/p")
+    assert n.features == ["Crushes ice in 10 seconds", "Half the noise of a jug blender"]

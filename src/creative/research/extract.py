@@ -133,7 +133,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         "og:image, structured Product.image, html <img> (reference only)")
 
     # --- text (last: it removes the page's chrome from the tree) ----------------------------
-    feat.drop_chrome(doc, marks)
+    feat.drop_chrome(doc, marks, h1)
     paras = feat.paragraphs(doc, language)
     found, feature_source = feat.features(paras, doc)
     put("features", found, feature_source)

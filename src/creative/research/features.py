@@ -61,11 +61,16 @@ def is_junk(text: str) -> bool:
     return words < 2 and not (_CJK.search(text) and len(text) >= 4)
 
 
-def drop_chrome(doc: etree._Element, marks: list[tuple[etree._Element, str]]) -> None:
-    """Remove the page's chrome in place (the last step of extraction: it changes the tree)."""
-    doomed = list(doc.iter(*_CHROME_TAGS))
+def drop_chrome(doc: etree._Element, marks: list[tuple[etree._Element, str]],
+                heading: etree._Element | None = None) -> None:
+    """Remove the page's chrome in place (the last step of extraction: it changes the tree).
+
+    The product heading's ancestors stay whatever their names: a wrapper called "has-header"
+    holds the whole product."""
+    keep = {id(a) for a in heading.iterancestors()} if heading is not None else set()
+    doomed = [el for el in doc.iter(*_CHROME_TAGS) if id(el) not in keep]
     for el, mark in marks:
-        if el.tag in ("html", "body", "main", "article"):
+        if el.tag in ("html", "body", "main", "article") or id(el) in keep:
             continue
         if (_CHROME_AREA.search(mark) and not _PRODUCT_AREA.search(mark)) or \
                 el.get("role") in _CHROME_ROLES:
