@@ -306,3 +306,13 @@ def test_a_wrapper_named_like_chrome_around_the_product_keeps_its_features():
     <div class="site-footer"><ul><li>About our company story</li></ul></div></body></html>"""
     n = extract_notes(html, "https://blend.example/p")
     assert n.features == ["Crushes ice in 10 seconds", "Half the noise of a jug blender"]
+
+
+def test_menus_and_more_links_are_not_features():
+    html = """<html lang="en"><head><title>Linen Shirt</title></head><body><h1>Linen Shirt</h1>
+    <ul><li>Clothes <a href="/t">Trousers</a> <a href="/j">Jeans</a> <a href="/s">Long sleeve shirts</a></li>
+    <li><a href="/more">More linen shirts from our summer range</a></li>
+    <li>Categories: Men &gt; Shirts &gt; Linen</li>
+    <li>Breathable washed linen</li><li>Relaxed fit with a camp collar</li></ul></body></html>"""
+    n = extract_notes(html, "https://shirts.example/p")
+    assert n.features == ["Breathable washed linen", "Relaxed fit with a camp collar"]

@@ -18,6 +18,7 @@ MAX_FEATURES = 12
 MAX_FEATURE_LEN = 200
 MAX_FEATURE_LEN_CJK = 60  # characters carry more in CJK scripts: a long line there is a paragraph
 MAX_MAIN_TEXT = 4000
+MAX_LINK_SHARE = 0.5  # a list item more than half link text is navigation
 # Page parts that never hold the product's features.
 _CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "dialog", "select", "button", "label")
 _CHROME_AREA = re.compile(
@@ -56,6 +57,8 @@ def is_junk(text: str) -> bool:
     if _JUNK.search(text) or _TRACKING.search(text) or _PRICE_LIKE.search(text):
         return True
     if text.startswith(("|", "›", ">", "»")) or text.rstrip().endswith((":", "|", "/")):
+        return True
+    if len(re.findall(r"\s[>›»/]\s", text)) >= 2:  # a breadcrumb trail
         return True
     words = len(text.split())
     return words < 2 and not (_CJK.search(text) and len(text) >= 4)
@@ -119,23 +122,29 @@ def paragraphs(doc: etree._Element, language: str | None) -> list:
 
 
 def features(paras: list, doc: etree._Element) -> tuple[list[str], str | None]:
-    """List items jusText keeps as content, else list items in a part named for features."""
+    """List items jusText keeps as content, else list items in a part named for features, else
+    list items left once the chrome is gone; never items that are mostly links (menus, 'more X')."""
     kept = [clean_text(p.text) for p in paras
-            if p.dom_path.endswith(".li") and not p.is_boilerplate]
+            if p.dom_path.endswith(".li") and not p.is_boilerplate and p.links_density() < MAX_LINK_SHARE]
     source = "html <li> in content (jusText)"
     out = _usable(kept)
     if not out:
-        named = []
-        for el in doc.iter():
-            if isinstance(el.tag, str) and el.tag in ("ul", "ol") and _named_for_product(el):
-                named.extend(element_text(li) for li in el.iter("li"))
-        out, source = _usable(named), "html <li> in the product's feature list"
+        named = [li for el in doc.iter("ul", "ol") if _named_for_product(el) for li in el.iter("li")]
+        out, source = _usable(_texts(named)), "html <li> in the product's feature list"
     if not out:
-        # Lists left once the chrome is gone, whose items are text rather than links.
-        plain = [element_text(li) for li in doc.iter("li")
-                 if not any(True for _ in li.iter("a")) or len(element_text(li)) > 40]
-        out, source = _usable(plain), "html <li> outside page chrome"
+        out, source = _usable(_texts(doc.iter("li"))), "html <li> outside page chrome"
     return out, source if out else None
+
+
+def _texts(items) -> list[str]:
+    """The text of list items that are not mostly link text."""
+    out = []
+    for li in items:
+        text = element_text(li)
+        linked = sum(len(element_text(a)) for a in li.iter("a"))
+        if text and linked / len(text) < MAX_LINK_SHARE:
+            out.append(text)
+    return out
 
 
 def _named_for_product(el: etree._Element) -> bool:
