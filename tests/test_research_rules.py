@@ -316,3 +316,12 @@ def test_menus_and_more_links_are_not_features():
     <li>Breathable washed linen</li><li>Relaxed fit with a camp collar</li></ul></body></html>"""
     n = extract_notes(html, "https://shirts.example/p")
     assert n.features == ["Breathable washed linen", "Relaxed fit with a camp collar"]
+
+
+def test_shop_sentences_leave_the_description():
+    html = """<html lang="en-GB"><head><title>Oak Lamp | Argos</title>
+    <meta property="og:site_name" content="Argos">
+    <meta name="description" content="A hand-turned oak lamp with a warm glow. Buy it at Argos today.
+    Free delivery on orders over £50."></head><body><h1>Oak Lamp</h1></body></html>"""
+    n = extract_notes(html, "https://www.argos.co.uk/p/1")
+    assert n.description == "A hand-turned oak lamp with a warm glow."

@@ -108,7 +108,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
 
     # --- structured extras -----------------------------------------------------------------
     for syn, p in products:
-        put("description", schema_text(p.get("description")) or None,
+        put("description", feat.clean_description(schema_text(p.get("description")), tokens),
             f"{syn} Product.description")
         _rating(p, syn, put)
         for offer in _as_list(p.get("offers")):
@@ -119,7 +119,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
         put("availability", _availability(value), key)
     for key in ("description", "og:description", "twitter:description"):
         value, _ = data.first_meta(key)
-        put("description", clean_text(value) or None, f"meta {key}")
+        put("description", feat.clean_description(clean_text(value), tokens), f"meta {key}")
 
     trail, trail_source = cat.breadcrumbs(data, marks, name, lambda c: naming.is_site_part(c, tokens))
     put("breadcrumbs", trail, trail_source)

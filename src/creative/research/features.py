@@ -181,3 +181,19 @@ def main_text(paras: list) -> str | None:
     if len(text) > MAX_MAIN_TEXT:
         text = text[:MAX_MAIN_TEXT].rsplit(" ", 1)[0] + " …"
     return text or None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def clean_description(text: str | None, shop_words: list[str]) -> str | None:
+    """The description without its shop sentences ('Buy X at Argos. Free delivery over £50.')."""
+    if not text:
+        return None
+    kept = []
+    for sentence in _SENTENCE_END.split(text):
+        low = sentence.lower()
+        if _JUNK.search(sentence) or _TRACKING.search(sentence) or any(len(w) >= 4 and w in low for w in shop_words):
+            continue
+        kept.append(sentence)
+    return " ".join(kept).strip() or None
