@@ -20,8 +20,6 @@ _SEPARATOR_LEVELS = (
 _BUY_PREFIX = re.compile(r"^(buy|shop|order|comprar|compra|acheter|achetez|kaufen|kup|купить|mua|"
                          r"acquista|koop|köp|kjøp|osta)\s+", re.I)
 _PRICE_PART = re.compile(r"^\W*\d[\d\s.,]*\W*$|^\W*[^\w\s]{1,3}\s?\d|\d\s?[€$£₫₽zł]")
-_CHROME_PART = re.compile(r"\b(online|shop|store|official|free (delivery|shipping)|sale|"
-                          r"tienda|boutique|onlineshop|versand|kostenlos)\b", re.I)
 # Class or id words (at the start of a class token) of areas that are not the product.
 _CHROME_AREA = re.compile(r"(?:^|\s)(?:site-?header|header|nav|menu|footer|logo|cookie|modal|popup|"
                           r"newsletter|cart|basket|panier|warenkorb|carrito|minicart|account|login|"
