@@ -3,6 +3,11 @@
 jusText (stop-word density and link density per block, with its own stop lists for ~100
 languages) separates the product's text from menus and footers; what it cannot know, the
 shop's own chrome inside the content (consent, payment, shipping, review widgets), our filter drops.
+
+Why jusText: it judges each block (paragraph, list item) on its own, so it keeps the bullet lists
+product pages are made of, and it runs on the lxml tree already parsed. readability keeps one
+main block and drops lists around it; trafilatura is aimed at articles and costs a further parse
+and about 0.4 s of imports per run.
 """
 
 from __future__ import annotations
