@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo test test-slow bench eval-research clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,16 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# Development tool, not part of `make test`: scores research on the saved real-page set kept
+# beside the repository (../shared/research-eval), when that folder exists.
+RESEARCH_EVAL ?= ../shared/research-eval
+eval-research: setup
+	@if [ -f "$(RESEARCH_EVAL)/score.py" ]; then \
+		$(PYTHON) "$(RESEARCH_EVAL)/score.py" --creative $(BIN)/creative $(EVAL_ARGS); \
+	else \
+		echo "eval-research: no evaluation set at $(RESEARCH_EVAL) (set RESEARCH_EVAL=DIR to point at one); nothing scored."; \
+	fi
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

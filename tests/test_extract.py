@@ -37,9 +37,10 @@ def test_example_serum_page_has_every_fact_with_its_source():
 def test_shopify_like_page_uses_og_price_and_skips_navigation():
     notes = extract_notes(page("shopify.html"), "https://beanbros.example/products/cold-brew-kit")
     assert notes.product_name == "Cold Brew Coffee Kit"
-    assert notes.brand == "Bean Bros"
-    assert notes.sources["brand"] == "og:site_name"
-    assert (notes.price, notes.currency) == ("1,249.00", "USD")
+    # The shop's name is the site, not evidence of the maker.
+    assert notes.site_name == "Bean Bros" and notes.sources["site_name"] == "og:site_name"
+    assert notes.brand is None
+    assert (notes.price, notes.currency) == ("1249.00", "USD")
     assert notes.sources["price"] == "og:price:amount"
     # Unclosed <li> tags are closed by the next one, as browsers do.
     assert notes.features == [
@@ -47,13 +48,13 @@ def test_shopify_like_page_uses_og_price_and_skips_navigation():
         "Reusable stainless steel filter & 1 L glass jar",
         "Includes 250 g of single-origin Colombian beans",
     ]
-    assert notes.sources["features"] == "html <li> in product content"
+    assert notes.sources["features"] == "html <li> in the product's feature list"
     assert notes.title == "Cold Brew Coffee Kit \u2013 Bean Bros"
     assert notes.image_urls == [
         "https://cdn.beanbros.example/files/cold-brew-kit.jpg?v=1699",
         "https://beanbros.example/cdn/shop/files/kit-side.jpg",
     ]
-    assert notes.language == "en-US"
+    assert notes.language == "en" and notes.locale == "en_US"
     assert notes.rating is None
 
 
@@ -78,10 +79,12 @@ def test_woocommerce_graph_aggregate_offer_and_base_href():
 def test_page_without_structured_data_falls_back_to_html():
     notes = extract_notes(page("plain.html"), "https://lumo.example/lamps/oak")
     assert notes.product_name == "Oak Desk Lamp"
-    assert notes.sources["product_name"] == "html <title>"
+    assert notes.sources["product_name"] == "html <h1>"
     assert notes.description == "A hand-turned oak desk lamp with a warm dimmable LED."
     assert notes.sources["description"] == "meta description"
-    assert notes.price is None and notes.brand is None and notes.language is None
+    assert notes.price is None and notes.brand is None
+    # No <html lang>: the language identifier reads the page text.
+    assert notes.language == "en" and notes.sources["language"] == "language identifier on the page text"
     assert notes.features == ["Warm dimmable LED, 2700 K", "Solid oak base, hand finished in Portugal"]
     assert notes.main_text.startswith("Hand-turned from solid European oak")
     assert "Lisbon" not in notes.main_text  # footer
@@ -108,7 +111,7 @@ def test_windows_1252_page_declared_in_meta_is_decoded():
     notes = extract_notes(html, "https://dupre.example/cafe")
     assert notes.title == "Café crème – Torréfaction Dupré"
     assert notes.description == "Un café « doux » et crémeux – 12,50 € le paquet."
-    assert (notes.price, notes.currency) == ("12,50", "EUR")
+    assert (notes.price, notes.currency) == ("12.50", "EUR")
     assert notes.features[1] == "Torréfié à Lyon — “slow roast”"
 
 
@@ -130,7 +133,8 @@ def test_jsonld_variants_brand_string_list_offers_and_invalid_blocks():
 
 
 def test_broken_markup_degrades_without_crashing():
-    notes = extract_notes("<html><title>Half a page</title><body><ul><li>one<li><b>two", "https://x.example/")
+    html = "<html><title>Half a page</title><body><div class=features><ul><li>one warm glow<li><b>two hours"
+    notes = extract_notes(html, "https://x.example/")
     assert notes.title == "Half a page"
     assert notes.product_name == "Half a page"
-    assert notes.features == ["one", "two"]
+    assert notes.features == ["one warm glow", "two hours"]

@@ -178,6 +178,9 @@ def test_write_research_json_and_md(tmp_path):
     md = (tmp_path / "run" / "research.md").read_text(encoding="utf-8")
     assert "| price | 34.00 | json-ld Product.offers |" in md
     assert "| review_count | 1284 | json-ld Product.aggregateRating |" in md
+    assert "| rating_scale | 5.0 | json-ld Product.aggregateRating.bestRating |" in md
+    assert "| site_name | Lumen Skin | og:site_name |" in md
+    assert "| locale | en_US | html lang |" in md
     assert "- Hyaluronic acid keeps skin plump and hydrated all day" in md
     assert "reference only" in md
     assert "- https://lumenskin.example/images/glow-serum-front.jpg" in md

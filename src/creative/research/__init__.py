@@ -188,8 +188,8 @@ def _md_cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-_FACTS = ("product_name", "brand", "price", "currency", "availability", "rating", "review_count",
-          "title", "language")
+_FACTS = ("product_name", "brand", "site_name", "price", "regular_price", "currency", "availability",
+          "rating", "rating_scale", "review_count", "category", "title", "language", "locale")
 
 
 def render_research_md(notes: ResearchNotes) -> str:
@@ -203,6 +203,9 @@ def render_research_md(notes: ResearchNotes) -> str:
         value = getattr(notes, key)
         if value is not None:
             lines.append(f"| {key} | {_md_cell(value)} | {_md_cell(notes.sources.get(key, ''))} |")
+    if notes.breadcrumbs:
+        lines += [f"| breadcrumbs | {_md_cell(' > '.join(notes.breadcrumbs))} | "
+                  f"{_md_cell(notes.sources.get('breadcrumbs', ''))} |"]
     lines += ["", "## Features", ""]
     if notes.features:
         src = notes.sources.get("features")

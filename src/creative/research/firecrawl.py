@@ -11,7 +11,8 @@ from typing import Any
 from creative.core.errors import ResearchError
 from creative.core.models import ResearchNotes
 from creative.core.redact import strip_credentials
-from creative.research.extract import MAX_MAIN_TEXT, extract_notes
+from creative.research.extract import extract_notes
+from creative.research.features import MAX_MAIN_TEXT
 
 log = logging.getLogger(__name__)
 
