@@ -17,24 +17,34 @@ class Strict(BaseModel):
 
 
 class ResearchNotes(Strict):
-    """Facts scraped from the product page. Images are reference only."""
+    """Facts scraped from the product page. Images are reference only.
+
+    Prices are plain decimal strings with a '.' ("997.00"), VAT included, as the page shows them
+    now; `regular_price` is the was-price when the page shows a sale. Unknown facts stay None.
+    """
 
     url: str
     final_url: str | None = None
     backend: str = "static"
     title: str | None = None
     description: str | None = None
-    product_name: str | None = None
-    brand: str | None = None
-    price: str | None = None
-    currency: str | None = None
+    product_name: str | None = None  # h1 / structured name, shop chrome stripped
+    brand: str | None = None  # the maker; the retailer only on its own shop
+    site_name: str | None = None  # the retailer / shop
+    price: str | None = None  # None when 0, absent or doubtful
+    regular_price: str | None = None  # the was-price when `price` is a sale price
+    currency: str | None = None  # ISO 4217
     availability: str | None = None
-    rating: float | None = None
+    rating: float | None = None  # on the page's scale
+    rating_scale: float | None = None  # bestRating; None when the scale is unknown
     review_count: int | None = None
+    category: str | None = None
+    breadcrumbs: list[str] = Field(default_factory=list)
     features: list[str] = Field(default_factory=list)
     main_text: str | None = None
     image_urls: list[str] = Field(default_factory=list)
-    language: str | None = None
+    language: str | None = None  # 2-letter code
+    locale: str | None = None  # e.g. "pl_PL", for Babel
     sources: dict[str, str] = Field(default_factory=dict)  # fact name -> where it came from
 
 
