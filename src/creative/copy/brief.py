@@ -48,7 +48,7 @@ brief.md format (edit freely, then run: creative run --brief <this file>)
   * Under it, one bullet per field: "- **Headline:** ...", "- **Subhead:** ...", "- **CTA:** ...",
     "- **Scene:** ...", "- **Mood:** ...". Headline, CTA and Scene are required; the CTA falls back
     to the header's cta. Bold, bullets (- or *) and key case are optional.
-  * Headline, Subhead and CTA are drawn on the ad exactly as written. The Scene describes the
+  * The copy (Headline, Subhead, CTA) is drawn on the ad exactly as written. The Scene describes the
     background image only and must not ask for text, letters or logos.
   * At least two concepts. Lines inside <!-- --> are ignored.
 -->"""

@@ -26,7 +26,11 @@ _NOT_COPY = [
     re.compile(r"[{}\[\]<>\\]|=>|\bfunction\b|\bvar\b", re.I),  # code
     re.compile(r"\b(?:sku|ean|gtin|upc|isbn|mpn)\b", re.I),
     re.compile(r"\b1 reviews\b", re.I),
+    re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"),  # dates: review widgets, order histories
+    re.compile(r"(?<![\w])[a-z]{4,}[A-Z]|[A-Za-z]{4,}\d{2,}\b"),  # words glued by a scraper: "instructionsFJANTIG"
 ]
+# An amount of money: features naming one are other products' prices or fees, not benefits.
+MONEY = re.compile(r"[$€£¥₹₫₪₩]\s?\d|\d\s?(?:[$€£¥₹₫₪₩元円]|zł|kr|usd|eur|gbp|chf|pln|clp)(?!\w)", re.I)
 _TRAILING_JUNK = {
     "and", "or", "with", "for", "the", "a", "an", "of", "to", "in", "on", "at", "by", "from", "&",
     "your", "our", "that", "which", "while", "without", "plus", "into",
@@ -34,6 +38,12 @@ _TRAILING_JUNK = {
     "en", "met", "voor", "i", "z", "w", "na", "и", "с", "для", "в", "và", "với", "cho", "từ", "của",
 }
 _PREPOSITIONS = {"in", "with", "for", "on", "at", "by", "from", "to", "under", "over", "without", "into"}
+# Words a new phrase starts with: cutting right before one leaves a whole phrase.
+_PHRASE_STARTS = _PREPOSITIONS | {
+    "and", "or", "but", "while", "so", "that", "which", "who", "plus", "thanks", "because",
+    "und", "mit", "für", "ohne", "et", "avec", "pour", "sans", "y", "con", "para", "sin", "e", "per", "senza",
+    "com", "sem", "en", "met", "voor", "zonder", "i", "z", "dla", "bez", "и", "с", "для", "без",
+    "và", "với", "cho", "từ", "không"}
 _OPEN_CLOSE = {"(": ")", "[": "]", "«": "»", "“": "”", "„": "“", "‘": "’", "「": "」", "『": "』", "（": "）"}
 
 
@@ -109,13 +119,33 @@ def shorten(text: str, limit: int) -> str:
 
     When words must go, a cut-off prepositional phrase ("... in 4") and trailing joiners
     ("and", "with", commas) go with them so the result still reads as a phrase. Text without
-    spaces (Japanese, Chinese) is cut at a Unicode line-break opportunity.
+    spaces (Japanese, Chinese) is cut at a clause mark or a Unicode line-break opportunity.
     """
     text = " ".join(text.split()).strip(" .;:")
     if len(text) <= limit:
         return text
     if " " not in text and has_cjk(text):
         return _shorten_units(text, limit)
+    kept, clean_cut = _cut_words(text, limit)
+    return " ".join(kept).rstrip(",;:—–- ")
+
+
+def shorten_phrase(text: str, limit: int) -> str | None:
+    """Like shorten, but only where a phrase ends (a comma or dash, or before 'with', 'for',
+    'in' ...): a headline cut mid-clause ("Fast charging lets") is no headline. None otherwise."""
+    text = " ".join(text.split()).strip(" .;:")
+    if len(text) <= limit:
+        return text
+    if " " not in text and has_cjk(text):
+        clause = re.split(r"[、，。！？]", text)[0]
+        return clause if 0 < len(clause) <= limit and clause != text else None
+    kept, clean_cut = _cut_words(text, limit)
+    out = " ".join(kept).rstrip(",;:—–- ")
+    return out if clean_cut and len(kept) >= 2 else None
+
+
+def _cut_words(text: str, limit: int) -> tuple[list[str], bool]:
+    """Words of `text` that fit `limit`, tidied; and whether the cut fell where a phrase ends."""
     words = text.split(" ")
     kept: list[str] = []
     for word in words:
@@ -124,21 +154,25 @@ def shorten(text: str, limit: int) -> str:
         kept.append(word)
     if not kept:
         log.warning("cannot shorten %r to %d chars at a word boundary", text, limit)
-        return words[0]
-    # Never end inside a name: "... from Thái" of "from Thái Nguyên" loses the whole name.
-    while len(kept) > 1 and len(kept) < len(words) and _capital(kept[-1]) and _capital(words[len(kept)]):
-        while len(kept) > 1 and _capital(kept[-1]):
-            kept.pop()
+        return [words[0]], False
+    clean_cut = kept[-1][-1:] in ",;:" or words[len(kept)].lower() in _PHRASE_STARTS \
+        or words[len(kept)] in "—–-"
+    # Never end inside a name within a sentence: "... from Thái" of "from Thái Nguyên".
+    run = len(kept)
+    while run > 0 and _capital(kept[run - 1]):
+        run -= 1
+    if 1 < run < len(kept) and _capital(words[len(kept)]):
+        kept, clean_cut = kept[:run], True
     # Drop an incomplete prepositional phrase at the end when enough remains.
     for i in range(len(kept) - 1, 0, -1):
         if kept[i].lower() in _PREPOSITIONS:
             if i >= 2:
-                kept = kept[:i]
+                kept, clean_cut = kept[:i], True
             break
-    while len(kept) > 1 and (kept[-1].lower().strip(",;:—–-") in _TRAILING_JUNK or kept[-1] in "—–-"):
+    while len(kept) > 1 and (kept[-1].lower().strip(",;:—–-") in _TRAILING_JUNK or kept[-1] in "—–-/|"
+                             or not re.search(r"\w", kept[-1])):
         kept.pop()
-    out = " ".join(kept).rstrip(",;:—–- ")
-    return _drop_open_bracket(out)
+    return _drop_open_bracket(kept), clean_cut
 
 
 def _capital(word: str) -> bool:
@@ -158,11 +192,8 @@ def _shorten_units(text: str, limit: int) -> str:
     return out.rstrip("、，") or text[:limit]
 
 
-def _drop_open_bracket(text: str) -> str:
+def _drop_open_bracket(words: list[str]) -> list[str]:
     """'Lamp (oak, 40' -> 'Lamp': a cut never leaves a bracket or quote open."""
-    while text and not balanced(text):
-        cut = max(text.rfind(ch) for ch in (*_OPEN_CLOSE, '"'))
-        if cut <= 0:
-            break
-        text = text[:cut].rstrip(" ,;:—–-")
-    return text
+    while len(words) > 1 and not balanced(" ".join(words)):
+        words = words[:-1]
+    return words

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from creative.copy import money
-from creative.copy.clean import capitalize_first, clean_terms, clean_text, contains_term, is_junk, shorten
+from creative.copy.clean import capitalize_first, clean_terms, clean_text, contains_term, has_cjk, is_junk, shorten_phrase
 from creative.copy.facts import benefit_lines, copy_lines, problem_lines, product_label
 from creative.copy.phrases import Phrases, all_junk_terms, load_phrases
 from creative.copy.scenes import load_scenes, pick_family, scene_for, scenes_path
@@ -56,30 +56,29 @@ class _Draft:
             contains_term(text, t) for t in self.refused)
 
     def fresh(self, text: str) -> bool:
-        """Not a headline already drafted, nor nearly one (one inside the other, similar length)."""
-        key = text.lower()
-        for u in self.used:
-            if key == u or (key in u or u in key) and min(len(key), len(u)) > 0.7 * max(len(key), len(u)):
+        """Not a headline already drafted, nor nearly one (mostly the same words)."""
+        words = _word_set(text)
+        for used in self.used:
+            seen = _word_set(used)
+            if words == seen or len(words & seen) >= 0.6 * min(len(words), len(seen)) and len(words & seen) >= 2:
                 return False
         return True
 
     def pick(self, candidates: Iterable[str | None], limit: int) -> str | None:
-        """First candidate that fits whole and is new; else the first that shortens cleanly."""
-        pool = [c for c in candidates if c]
-        for c in pool:
-            if self.ok(c, limit) and self.fresh(c):
-                return c
-        for c in pool:
-            short = shorten(c, limit)
-            if short != c and (len(short.split()) >= 2 or short != c.split(" ")[0]) and self.ok(short, limit) \
-                    and self.fresh(short):
+        """The first candidate, best first, that is new and fits whole or cut where a phrase ends."""
+        for c in candidates:
+            if not c:
+                continue
+            short = c if len(c) <= limit else shorten_phrase(c, limit)
+            if short and (short == c or len(short.split()) >= 2 or has_cjk(short)) \
+                    and self.ok(short, limit) and self.fresh(short):
                 return short
         return None
 
     def add(self, name: str, kind: str, headline: str, subheads: Iterable[str | None]) -> None:
         self.used.add(headline.lower())
-        sub = next((s for s in (shorten(x, SUBHEAD_MAX) for x in subheads if x)
-                    if self.ok(s, SUBHEAD_MAX) and s.lower() != headline.lower()), "")
+        sub = next((s for s in (shorten_phrase(x, SUBHEAD_MAX) for x in subheads if x)
+                    if s and self.ok(s, SUBHEAD_MAX) and s.lower() != headline.lower()), "")
         self.concepts.append(Concept(
             name=name, headline=headline, subhead=sub,
             cta=self.cta or self.phrases.cta[kind],
@@ -147,32 +146,38 @@ def draft_brief(
     else:
         d.drop("offer", "no offer was given and the page shows no usable price")
 
-    # 2-3. the main and the second benefit
-    for angle in ("benefit", "second"):
-        headline = d.pick(benefits, d.limit)
-        if headline:
-            rest = [b for b in benefits if d.fresh(b) and b.lower() != headline.lower()]
-            d.add(angle, angle, headline, [*(rest[:1] if angle == "benefit" else []), product_price])
-        else:
-            d.drop(angle, "the page lists no further benefit that reads as a headline")
-
-    # 4. proof: the rating, only when its scale is known
-    _proof(d, notes, phrases, locale, [product_price, only])
-
-    # 5. problem and solution
-    headline = d.pick(problem_lines(lines, phrases), d.limit)
-    if headline:
-        d.add("problem", "problem", headline, [product_price])
-    else:
-        d.drop("problem", "no fact says which problem the product takes away")
-
-    # 6. the product itself
+    # 6. the product itself: early, so no benefit line merely repeats its name
     meet = phrases.line("meet", product=product) if product else None
     headline = d.pick([product, meet, clean_text(brand)], d.limit)
     if headline:
         d.add("product", "product", headline, [only, clean_text(notes.brand), benefits[0] if benefits else None])
     else:
         d.drop("product", "the page gives no product name that fits the headline")
+
+    # 2. the main benefit
+    headline = d.pick(benefits, d.limit)
+    if headline:
+        rest = [b for b in benefits if d.fresh(b) and b.lower() != headline.lower()]
+        d.add("benefit", "benefit", headline, [*rest[:1], product_price])
+    else:
+        d.drop("benefit", "the page lists no benefit that reads as a headline")
+
+    # 5. problem and solution: before the second benefit, which may be any line left
+    headline = d.pick(problem_lines(lines, phrases), d.limit)
+    if headline:
+        d.add("problem", "problem", headline, [product_price])
+    else:
+        d.drop("problem", "no fact says which problem the product takes away")
+
+    # 3. the second benefit
+    headline = d.pick(benefits, d.limit)
+    if headline:
+        d.add("second", "second", headline, [product_price])
+    else:
+        d.drop("second", "the page lists no second benefit that reads as a headline")
+
+    # 4. proof: the rating, only when its scale is known
+    _proof(d, notes, phrases, locale, [product_price, only])
 
     # Another benefit stands in for each dropped angle, while the page has benefits to give.
     extra = 3
@@ -182,6 +187,10 @@ def draft_brief(
             break
         d.add(f"benefit-{extra}", "second", headline, [product_price])
         extra += 1
+    if len(d.concepts) < 2:  # last resort: the advertiser's own name
+        headline = d.pick([clean_text(brand)], d.limit)
+        if headline:
+            d.add("brand", "product", headline, [product_price, only])
     if len(d.concepts) < 2:
         raise InputError(
             f"Cannot draft a brief for {notes.url}: the page has too few usable facts "
@@ -240,6 +249,10 @@ def _order(d: _Draft, angles: tuple[str, ...]) -> None:
     """Concepts in angle order, stand-in benefits last."""
     rank = {a: i for i, a in enumerate(angles)}
     d.concepts.sort(key=lambda c: rank.get(c.name, len(angles)))
+
+
+def _word_set(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower())) or {text.lower()}
 
 
 def _plain(price: str | None) -> str | None:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from creative.copy.clean import capitalize_first, clean_text, contains_term, has_cjk, is_junk, shorten
+from creative.copy.clean import MONEY, capitalize_first, clean_text, contains_term, has_cjk, is_junk, shorten
 from creative.copy.phrases import Phrases
 from creative.core.models import ResearchNotes
 
 # How a fact reads as a headline: concrete benefits first, raw specs last.
-_SPEC_KEY = re.compile(r"^(?P<key>[^:]{1,32}):\s*(?P<value>.+)$")
+_SPEC_KEY = re.compile(r"^(?P<key>[^:]{1,32}?)(?::|\s+-)\s+(?P<value>.+)$")
 _SPEC_SHAPE = re.compile(
     r"^[\d\s.,x×/%-]*(?:cm|mm|m|kg|g|mg|ml|l|w|kw|v|mah|gb|tb|mb|hz|ghz|inch|in|\"|″|k)?\b[\d\s.,x×/%-]*$", re.I)
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?。！？])\s*|\s+[–—]\s+|;\s+|\s+\|\s+")
 _NAME_SPLIT = re.compile(r"\s+[-–—|/]\s+|,\s+|\s+\(")
 _FOR_TAIL = re.compile(r"\bfor\s+(.+)$", re.I)
 ENGLISH_BENEFIT_STEMS = ("brighter", "softer", "smoother", "easier", "faster", "lighter", "stronger", "better")
-MAX_WORDS = 14
+MAX_WORDS = 18
 
 
 @dataclass
@@ -53,6 +53,10 @@ def _usable(text: str, junk: tuple[str, ...], refused: list[str], product: str |
         return False
     if _SPEC_SHAPE.fullmatch(text) or sum(ch.isdigit() for ch in text) > 0.3 * len(text):
         return False
+    if MONEY.search(text):  # other products' prices, fees: the price has its own line
+        return False
+    if text.isupper() and len(text.split()) > 3:  # shouting: review titles, banners
+        return False
     if product and text.lower() == product.lower():
         return False
     n = _words(text)
@@ -73,16 +77,19 @@ def copy_lines(notes: ResearchNotes, phrases: Phrases, junk: tuple[str, ...], re
             if i and _words(clause) < 3:
                 continue  # a trailing fragment ("— “slow roast”") is no message of its own
             out.append((clause, True, spec))
-            tail = _FOR_TAIL.search(clause)
-            if tail and phrases.language == "en":
+            tail = _FOR_TAIL.search(clause)  # "15% vitamin C for visibly brighter skin": the benefit
+            if tail and phrases.language == "en" and _has_word(tail.group(1), phrases.benefit_words):
                 out.append((tail.group(1), True, spec))
     for text in (notes.description, notes.main_text if not notes.description else None):
-        for clause in _clauses(clean_text(text))[:4]:
+        clauses = _clauses(clean_text(text))
+        if clauses and re.search(r"(\.\.\.|…)\s*$", text or ""):
+            clauses = clauses[:-1]  # a description cut off by the shop ends mid-sentence
+        for clause in clauses[:4]:
             out.append((clause, False, False))
     seen: set[str] = set()
     usable = []
     for text, from_features, spec in out:
-        text = text.rstrip(".。!！ ")
+        text = clean_text(text.rstrip(".。!！ "))
         key = text.lower()
         if key in seen or not _usable(text, junk, refused, product):
             continue
@@ -105,6 +112,8 @@ def benefit_lines(lines: list[tuple[str, bool, bool]], phrases: Phrases, limit: 
             score += 1
         if spec:
             score -= 2
+        if text[:1].isdigit():  # "1000 mAh Battery", "2 years Warranty": a spec sheet line
+            score -= 3
         if text.isupper() and len(text) > 6:
             score -= 3
         score -= max(0, _words(text) - 8) / 4
@@ -136,8 +145,10 @@ def product_label(notes: ResearchNotes, brand: str, limit: int = 40) -> str | No
         return None
     for prefix in (brand, notes.brand):
         prefix = clean_text(prefix)
-        if prefix and name.lower().startswith(prefix.lower() + " ") and len(name) > len(prefix) + 3:
-            name = name[len(prefix):].strip(" -–|:,")
+        rest = name[len(prefix):].strip(" -–|:,") if prefix else ""
+        # "Origins A Perfect World" -> "A Perfect World"; not "Girard for Herman Miller" -> "for ..."
+        if prefix and name.lower().startswith(prefix.lower() + " ") and len(rest) > 3 and not rest[:1].islower():
+            name = rest
     if len(name) > limit:
         head = _NAME_SPLIT.split(name)[0]
         if 2 <= len(head) <= limit:

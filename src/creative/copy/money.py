@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal
@@ -72,5 +72,6 @@ def rating_out_of_five(rating: float | None, scale: float | None) -> float | Non
 
 
 def format_rating(value: float, locale: str | None) -> str:
-    """4.65 -> '4.7' / '4,7'; 5.0 -> '5'."""
-    return format_decimal(round(value, 1), format="0.#", locale=parse_locale(locale))
+    """4.65 -> '4.7' / '4,7'; 5.0 -> '5' (half up, as people round: 4.35 -> 4.4)."""
+    tenth = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return format_decimal(tenth, format="0.#", locale=parse_locale(locale))
