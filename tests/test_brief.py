@@ -61,7 +61,9 @@ def test_example_page_gets_six_concepts_from_six_angles(serum):
     assert by_name["benefit"].headline == "Visibly brighter skin in 4 weeks"
     assert by_name["proof"].headline == "4.7 out of 5 from 1,284 reviews"
     assert by_name["proof"].subhead == "Vitamin C Glow Serum · $34"
-    assert by_name["problem"].headline == "Fragrance-free, vegan and cruelty-free"
+    assert by_name["benefit"].subhead == "Vitamin C Glow Serum · $34"
+    assert by_name["second"].headline == "Fragrance-free, vegan and cruelty-free"
+    assert by_name["problem"].headline == "Lightweight, non-sticky texture"  # cut where the phrase ends
     assert by_name["product"].headline == "Vitamin C Glow Serum"
     assert by_name["product"].subhead == "Only $34"
     headlines = [c.headline.lower() for c in brief.concepts]
@@ -85,7 +87,7 @@ def test_headlines_fit_every_channel_and_end_on_whole_words(serum, name):
     for c in brief.concepts:
         assert len(c.headline) <= limit
         if c.name in ("benefit", "second"):
-            assert all(w.lower() in source_words for w in c.headline.split())
+            assert all(w.lower().strip(",") in source_words for w in c.headline.split())
     assert len({c.headline for c in brief.concepts}) == len(brief.concepts)
     assert brief.format == ("video" if CHANNELS[name].get("video") else "static")
 
@@ -155,7 +157,7 @@ def test_low_rating_is_not_proof():
 def test_copy_hygiene_entities_tags_chrome_and_tracking_strings():
     n = notes(product_name="Caf&eacute; <b>cr&egrave;me</b>", language="en", price="12.50", currency="EUR",
               features=[
-                  "<p>Smooth, low-acid coffee for calm mornings</p>",
+                  "<p>Smooth, low-acid coffee for calm days</p>",
                   "To learn how we process your data, visit our Privacy Policy",
                   "Bvseo_fps, prod_bvrr",
                   "Free shipping on orders over €50",
@@ -169,7 +171,7 @@ def test_copy_hygiene_entities_tags_chrome_and_tracking_strings():
     joined = " ".join(lines)
     for bad in ("<", "&", "Privacy", "bvseo", "shipping", "Listed", "Klarna", "2021-"):
         assert bad.lower() not in joined.lower(), bad
-    assert "Smooth, low-acid coffee for calm mornings" in lines
+    assert "Smooth, low-acid coffee for calm days" in lines
     assert brief.product == "Café crème"
 
 

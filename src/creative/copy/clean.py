@@ -40,7 +40,7 @@ _TRAILING_JUNK = {
 _PREPOSITIONS = {"in", "with", "for", "on", "at", "by", "from", "to", "under", "over", "without", "into"}
 # Words a new phrase starts with: cutting right before one leaves a whole phrase.
 _PHRASE_STARTS = _PREPOSITIONS | {
-    "and", "or", "but", "while", "so", "that", "which", "who", "plus", "thanks", "because",
+    "while", "that", "which", "who", "plus", "thanks", "because",
     "und", "mit", "für", "ohne", "et", "avec", "pour", "sans", "y", "con", "para", "sin", "e", "per", "senza",
     "com", "sem", "en", "met", "voor", "zonder", "i", "z", "dla", "bez", "и", "с", "для", "без",
     "và", "với", "cho", "từ", "không"}
@@ -131,17 +131,45 @@ def shorten(text: str, limit: int) -> str:
 
 
 def shorten_phrase(text: str, limit: int) -> str | None:
-    """Like shorten, but only where a phrase ends (a comma or dash, or before 'with', 'for',
-    'in' ...): a headline cut mid-clause ("Fast charging lets") is no headline. None otherwise."""
+    """Like shorten, but only where a phrase ends: at ';', ':' or a dash, or before a preposition
+    or a joining word that follows no verb ("Visibly brighter skin | in 4 weeks"). A headline cut
+    mid-clause ("Bluetooth technology allows | for ...") is no headline: None then."""
     text = " ".join(text.split()).strip(" .;:")
     if len(text) <= limit:
         return text
     if " " not in text and has_cjk(text):
         clause = re.split(r"[、，。！？]", text)[0]
         return clause if 0 < len(clause) <= limit and clause != text else None
-    kept, clean_cut = _cut_words(text, limit)
-    out = " ".join(kept).rstrip(",;:—–- ")
-    return out if clean_cut and len(kept) >= 2 else None
+    words = text.split(" ")
+    for end in range(len(words) - 1, 1, -1):
+        kept = words[:end]
+        out = " ".join(kept).rstrip(",;:—–- ")
+        if len(out) <= limit and _phrase_ends(words, end) and balanced(out) \
+                and kept[-1].lower().strip(",;:") not in _TRAILING_JUNK:
+            return out
+    return None
+
+
+def _phrase_ends(words: list[str], end: int) -> bool:
+    """Whether a phrase ends between words[end - 1] and words[end]."""
+    before, after = words[end - 1], words[end]
+    if before[-1:] in ";:" or after in ("—", "–", "-"):
+        return True
+    if _capital(before) and _capital(after) and end > 1:
+        return False  # inside a name: "from Thái | Nguyên"
+    if before[-1:] == "," or after.lower() == "to":
+        return False  # a list or a verb's complement goes on
+    return after.lower() in _PHRASE_STARTS and not _verbish(before)
+
+
+def _verbish(word: str) -> bool:
+    """'allows', 'delivers', 'finished': an English verb wants what follows it."""
+    w = word.lower()
+    return bool(re.fullmatch(r"[a-z]+(?:[^su]s|ed)", w)) and w not in _NOT_VERBS
+
+
+_NOT_VERBS = {"glass", "lens", "series", "hours", "weeks", "days", "years", "months", "minutes", "seeds",
+              "bed", "speed", "feed", "seed", "need", "red", "shed", "led", "wed"}
 
 
 def _cut_words(text: str, limit: int) -> tuple[list[str], bool]:

@@ -57,12 +57,7 @@ class _Draft:
 
     def fresh(self, text: str) -> bool:
         """Not a headline already drafted, nor nearly one (mostly the same words)."""
-        words = _word_set(text)
-        for used in self.used:
-            seen = _word_set(used)
-            if words == seen or len(words & seen) >= 0.6 * min(len(words), len(seen)) and len(words & seen) >= 2:
-                return False
-        return True
+        return not any(_similar(text, used) for used in self.used)
 
     def pick(self, candidates: Iterable[str | None], limit: int) -> str | None:
         """The first candidate, best first, that is new and fits whole or cut where a phrase ends."""
@@ -78,7 +73,7 @@ class _Draft:
     def add(self, name: str, kind: str, headline: str, subheads: Iterable[str | None]) -> None:
         self.used.add(headline.lower())
         sub = next((s for s in (shorten_phrase(x, SUBHEAD_MAX) for x in subheads if x)
-                    if s and self.ok(s, SUBHEAD_MAX) and s.lower() != headline.lower()), "")
+                    if s and self.ok(s, SUBHEAD_MAX) and not _similar(s, headline)), "")
         self.concepts.append(Concept(
             name=name, headline=headline, subhead=sub,
             cta=self.cta or self.phrases.cta[kind],
@@ -157,8 +152,7 @@ def draft_brief(
     # 2. the main benefit
     headline = d.pick(benefits, d.limit)
     if headline:
-        rest = [b for b in benefits if d.fresh(b) and b.lower() != headline.lower()]
-        d.add("benefit", "benefit", headline, [*rest[:1], product_price])
+        d.add("benefit", "benefit", headline, [product_price])
     else:
         d.drop("benefit", "the page lists no benefit that reads as a headline")
 
@@ -251,8 +245,12 @@ def _order(d: _Draft, angles: tuple[str, ...]) -> None:
     d.concepts.sort(key=lambda c: rank.get(c.name, len(angles)))
 
 
-def _word_set(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower())) or {text.lower()}
+def _similar(a: str, b: str) -> bool:
+    """The same message: the same words, or most of the shorter one's words in the other."""
+    wa = set(re.findall(r"\w+", a.lower())) or {a.lower()}
+    wb = set(re.findall(r"\w+", b.lower())) or {b.lower()}
+    common = len(wa & wb)
+    return wa == wb or common >= 2 and common >= 0.6 * min(len(wa), len(wb))
 
 
 def _plain(price: str | None) -> str | None:

@@ -18,6 +18,13 @@ _NAME_SPLIT = re.compile(r"\s+[-–—|/]\s+|,\s+|\s+\(")
 _FOR_TAIL = re.compile(r"\bfor\s+(.+)$", re.I)
 ENGLISH_BENEFIT_STEMS = ("brighter", "softer", "smoother", "easier", "faster", "lighter", "stronger", "better")
 MAX_WORDS = 18
+# A line that starts by leaning on the one before it, or stops in the middle: page text, not copy.
+_LEANING_START = {"but", "and", "or", "so", "also", "plus", "then", "aber", "und", "oder", "mais", "et", "pero",
+                  "y", "ma", "e", "mas", "maar", "en", "ale", "i", "но", "и", "а", "nhưng", "và"}
+_DANGLING_END = {"the", "a", "an", "of", "to", "and", "or", "with", "for", "your", "our", "you", "us", "their",
+                 "its", "my", "is", "are", "be", "der", "die", "das", "den", "dem", "ein", "eine", "und", "oder",
+                 "le", "la", "les", "des", "du", "un", "une", "votre", "vos", "et", "ou", "el", "los", "las",
+                 "su", "sus", "il", "lo", "di", "de", "het", "een", "w", "z", "i"}
 
 
 @dataclass
@@ -55,6 +62,9 @@ def _usable(text: str, junk: tuple[str, ...], refused: list[str], product: str |
         return False
     if MONEY.search(text):  # other products' prices, fees: the price has its own line
         return False
+    words = text.lower().rstrip(".,;:!?").split()
+    if not has_cjk(text) and (words[0].strip(",") in _LEANING_START or words[-1] in _DANGLING_END):
+        return False
     if text.isupper() and len(text.split()) > 3:  # shouting: review titles, banners
         return False
     if product and text.lower() == product.lower():
@@ -63,16 +73,28 @@ def _usable(text: str, junk: tuple[str, ...], refused: list[str], product: str |
     return (n >= 2 or has_cjk(text)) and n <= MAX_WORDS
 
 
+def _label(text: str) -> bool:
+    """'Memory Card Supported': a short line in Title Case names a spec, it does not sell."""
+    words = text.split()
+    return len(words) <= 3 and all(w[:1].isupper() or not w[:1].isalpha() for w in words)
+
+
+def _spec_value(text: str) -> tuple[str, bool]:
+    """'Material: 100% cotton' -> ('100% cotton', True); other lines unchanged."""
+    m = _SPEC_KEY.match(text)
+    if m and len(m.group("key").split()) <= 3:
+        return m.group("value").strip(), True
+    return text, False
+
+
 def copy_lines(notes: ResearchNotes, phrases: Phrases, junk: tuple[str, ...], refused: list[str],
                product: str | None) -> list[tuple[str, bool, bool]]:
     """Every usable line from the facts, in page order: (text, is_from_features, is_spec)."""
     out: list[tuple[str, bool, bool]] = []
     for raw in notes.features:
-        text = clean_text(raw)
-        spec = False
-        m = _SPEC_KEY.match(text)
-        if m and len(m.group("key").split()) <= 3:
-            text, spec = m.group("value").strip(), True
+        text, spec = _spec_value(clean_text(raw))
+        if spec and _words(text) < 3:
+            continue  # "Upper: leather", "Style - Chelsea Boots": data for a table, not an ad
         for i, clause in enumerate(_clauses(text)[:2]):
             if i and _words(clause) < 3:
                 continue  # a trailing fragment ("— “slow roast”") is no message of its own
@@ -104,7 +126,10 @@ def benefit_lines(lines: list[tuple[str, bool, bool]], phrases: Phrases, limit: 
     ranked: list[Candidate] = []
     for order, (text, from_features, spec) in enumerate(lines):
         score = 0.0
-        if _has_word(text, stems):
+        benefit = _has_word(text, stems)
+        if not benefit and (spec or text[:1].isdigit() or _label(text)):
+            continue  # "Dual Sim", "1000 mAh Battery": a spec sheet, not a benefit
+        if benefit:
             score += 3
         if len(text) <= limit:
             score += 2
