@@ -6,6 +6,7 @@ import html
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Iterable
 
 from uniseg.linebreak import line_break_units
@@ -64,17 +65,60 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
-def is_junk(text: str, junk_terms: Iterable[str]) -> bool:
+class TermMatcher:
+    """Finds terms where a word starts (anywhere for CJK terms), case-insensitively.
+
+    Indexed by the first letters instead of one big regex: compiling an alternation of
+    hundreds of terms costs more than drafting a whole brief. With `whole_under`, terms
+    shorter than that must end where the word ends (a plural s/es allowed): "pan" is not "panel".
+    """
+
+    def __init__(self, terms: Iterable[str], whole_under: int = 0):
+        self.whole_under = whole_under
+        self.cjk = tuple(sorted({t.lower() for t in terms if t and has_cjk(t)}))
+        self.by_head: dict[str, list[str]] = {}
+        for term in sorted({t.lower() for t in terms if t and not has_cjk(t)}):
+            self.by_head.setdefault(term[:2], []).append(term)
+
+    def count(self, text: str) -> int:
+        """How many term occurrences the text has (at most one per word start)."""
+        low = text.lower()
+        hits = sum(low.count(term) for term in self.cjk)
+        for i, ch in enumerate(low):
+            if i and (low[i - 1].isalnum() or low[i - 1] == "_"):
+                continue
+            for term in self.by_head.get(low[i:i + 2], ()):
+                if low.startswith(term, i) and self._ends_ok(low, i + len(term), term):
+                    hits += 1
+                    break
+        return hits
+
+    def search(self, text: str) -> bool:
+        return self.count(text) > 0
+
+    def _ends_ok(self, low: str, end: int, term: str) -> bool:
+        if len(term) >= self.whole_under or not term[-1:].isalnum():
+            return True
+        rest = low[end:end + 3]
+        for suffix in ("", "s", "es"):
+            after = rest[len(suffix):len(suffix) + 1]
+            if rest.startswith(suffix) and not (after.isalnum() or after == "_"):
+                return True
+        return False
+
+
+@lru_cache(maxsize=64)
+def word_starts(terms: tuple[str, ...]) -> TermMatcher:
+    """A cached TermMatcher for a tuple of terms."""
+    return TermMatcher(terms)
+
+
+def is_junk(text: str, junk_terms: tuple[str, ...]) -> bool:
     """True for shop chrome (consent, payment, shipping, log-in ...), tracking strings and code."""
     if not text or any(rx.search(text) for rx in _NOT_COPY):
         return True
-    low = text.lower()
-    for term in junk_terms:
-        if has_cjk(term):
-            if term in low:
-                return True
-        elif re.search(r"(?<!\w)" + re.escape(term), low):
-            return True
+    if word_starts(tuple(junk_terms)).search(text):
+        return True
     return not balanced(text)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from creative.copy.clean import MONEY, capitalize_first, clean_text, contains_term, has_cjk, is_junk, shorten
+from creative.copy.clean import (
+    MONEY, capitalize_first, clean_text, contains_term, has_cjk, is_junk, shorten, word_starts,
+)
 from creative.copy.phrases import Phrases
 from creative.core.models import ResearchNotes
 
@@ -39,14 +41,7 @@ def _words(text: str) -> int:
 
 
 def _has_word(text: str, stems: tuple[str, ...]) -> bool:
-    low = text.lower()
-    for stem in stems:
-        if has_cjk(stem):
-            if stem in low:
-                return True
-        elif re.search(r"(?<!\w)" + re.escape(stem), low):
-            return True
-    return False
+    return word_starts(stems).search(text)
 
 
 def _clauses(text: str) -> list[str]:

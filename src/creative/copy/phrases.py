@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import yaml
 from babel import Locale, UnknownLocaleError
 
 from creative.core.config import SOURCE_ROOT
@@ -98,13 +99,28 @@ def _find(lang: str, templates_dir: Path | None) -> Path | None:
     return next((d / f"{lang}.yaml" for d in copy_dirs(templates_dir) if (d / f"{lang}.yaml").is_file()), None)
 
 
+_STRINGS_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+def read_yaml_strings(path: str, what: str, hint: str) -> object:
+    """A YAML file whose values are all text, read without type guessing ('no' stays 'no').
+
+    The base loader skips the implicit-type resolver, which took most of the parse time;
+    a broken file is read again by the safe loader for its precise error message.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            return yaml.load(text, Loader=_STRINGS_LOADER)  # noqa: S506 - the base loader builds only str/list/dict
+        except yaml.YAMLError:
+            return safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc})", hint=hint) from None
+
+
 @lru_cache(maxsize=64)
 def _load(path: str, fallback_from: str | None) -> Phrases:
-    try:
-        data = safe_load(Path(path).read_text(encoding="utf-8"))
-    except Exception as exc:  # a YAML error or an unreadable file: say which file
-        raise InputError(f"{path}: cannot read the phrase file ({exc})",
-                         hint="fix the YAML; see templates/copy/en.yaml for the layout") from None
+    data = read_yaml_strings(path, "phrase file", "fix the YAML; see templates/copy/en.yaml for the layout")
     if not isinstance(data, dict):
         raise InputError(f"{path}: a phrase file must be a mapping", hint="see templates/copy/en.yaml")
     missing = [f"cta.{k}" for k in ANGLE_KINDS if not (data.get("cta") or {}).get(k)]

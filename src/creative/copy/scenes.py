@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from creative.copy.clean import has_cjk
-from creative.copy.phrases import ANGLE_KINDS
+from creative.copy.clean import TermMatcher
+from creative.copy.phrases import ANGLE_KINDS, read_yaml_strings
 from creative.core.config import SOURCE_ROOT
 from creative.core.errors import InputError
 from creative.core.models import ResearchNotes
-from creative.core.yaml_text import safe_load
 
 DEFAULT_FAMILY = "default"
 STEM_MIN = 5  # shorter keywords must be whole words ("pan" is not "panel"), longer ones are stems
@@ -31,6 +30,7 @@ class Family:
     props: tuple[str, ...]
     extra_props: tuple[tuple[str, str], ...]
     mood: str
+    matcher: TermMatcher | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,7 @@ def scenes_path(templates_dir: Path | None = None) -> Path:
 @lru_cache(maxsize=8)
 def load_scenes(path: str) -> SceneBook:
     """Parse scenes.yaml; InputError naming the file and the key when something is missing."""
-    try:
-        data = safe_load(Path(path).read_text(encoding="utf-8"))
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read the scene file ({exc})", hint="fix the YAML") from None
+    data = read_yaml_strings(path, "scene file", "fix the YAML; the comments at the top of scenes.yaml explain it")
     if not isinstance(data, dict):
         raise InputError(f"{path}: the scene file must be a mapping", hint="see the comments at its top")
     shots = data.get("shots") or {}
@@ -72,16 +69,9 @@ def _family(path: str, name: str, spec: dict) -> Family:
         raise InputError(f"{path}: scene family {name!r} has no {', '.join(missing)}",
                          hint="every family needs subject, surface, setting, props and mood")
     extra = tuple((str(rx), str(prop)) for rx, prop in (spec.get("extra_props") or {}).items())
-    return Family(name=name, keywords=tuple(str(k).lower() for k in spec.get("keywords") or ()),
-                  props=tuple(str(p) for p in spec["props"]), extra_props=extra,
-                  **{k: str(spec[k]) for k in _FIELDS})
-
-
-def _keyword_regex(keyword: str) -> re.Pattern[str]:
-    if has_cjk(keyword):
-        return re.compile(re.escape(keyword))
-    tail = r"" if len(keyword) >= STEM_MIN else r"(?:s|es)?(?!\w)"
-    return re.compile(r"(?<!\w)" + re.escape(keyword) + tail)
+    keywords = tuple(str(k).lower() for k in spec.get("keywords") or ())
+    return Family(name=name, keywords=keywords, props=tuple(str(p) for p in spec["props"]), extra_props=extra,
+                  matcher=TermMatcher(keywords, whole_under=STEM_MIN), **{k: str(spec[k]) for k in _FIELDS})
 
 
 def _texts(notes: ResearchNotes) -> dict[str, str]:
@@ -97,10 +87,9 @@ def family_scores(notes: ResearchNotes, book: SceneBook) -> dict[str, int]:
     texts = _texts(notes)
     scores: dict[str, int] = {}
     for fam in book.families:
-        score = 0
-        for kw in fam.keywords:
-            rx = _keyword_regex(kw)
-            score += sum(weight * len(rx.findall(texts[key])) for key, weight in _WEIGHTS)
+        if fam.matcher is None:
+            continue
+        score = sum(weight * fam.matcher.count(texts[key]) for key, weight in _WEIGHTS)
         if score:
             scores[fam.name] = score
     return scores
