@@ -28,7 +28,9 @@ _NOT_COPY = [
     re.compile(r"\b(?:sku|ean|gtin|upc|isbn|mpn)\b", re.I),
     re.compile(r"\b1 reviews\b", re.I),
     re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"),  # dates: review widgets, order histories
-    re.compile(r"(?<![\w])[a-z]{4,}[A-Z]|[A-Za-z]{4,}\d{2,}\b"),  # words glued by a scraper: "instructionsFJANTIG"
+    # words glued by a scraper: "instructionsFJANTIG", "toyArticle", "FJANTIGHook", "Länge33", "(LxBxH)16"
+    re.compile(r"(?<![A-Za-z])[a-z]{4,}[A-Z]|(?<![A-Za-z])[a-z]{3,}[A-Z][a-z]|[A-Z]{4,}[a-z]{2,}"
+               r"|[^\W\d_]{4,}\d{2,}\b|\)\d"),
 ]
 # An amount of money: features naming one are other products' prices or fees, not benefits.
 MONEY = re.compile(r"[$€£¥₹₫₪₩]\s?\d|\d\s?(?:[$€£¥₹₫₪₩元円]|zł|kr|usd|eur|gbp|chf|pln|clp)(?!\w)", re.I)
@@ -37,14 +39,16 @@ _TRAILING_JUNK = {
     "your", "our", "that", "which", "while", "without", "plus", "into",
     "und", "oder", "mit", "für", "et", "ou", "avec", "pour", "y", "o", "con", "para", "e", "per", "di", "de",
     "en", "met", "voor", "i", "z", "w", "na", "и", "с", "для", "в", "và", "với", "cho", "từ", "của",
+    # a phrase does not end on a pronoun or an auxiliary: "Helps you", "Odds are"
+    "you", "us", "them", "it", "its", "their", "is", "are", "was", "were", "be", "been", "has", "have",
+    "can", "will", "may", "do", "does", "sie", "vous", "te", "tu", "su",
 }
 _PREPOSITIONS = {"in", "with", "for", "on", "at", "by", "from", "to", "under", "over", "without", "into"}
 # Words a new phrase starts with: cutting right before one leaves a whole phrase.
 _PHRASE_STARTS = _PREPOSITIONS | {
     "while", "that", "which", "who", "plus", "thanks", "because",
-    "und", "mit", "für", "ohne", "et", "avec", "pour", "sans", "y", "con", "para", "sin", "e", "per", "senza",
-    "com", "sem", "en", "met", "voor", "zonder", "i", "z", "dla", "bez", "и", "с", "для", "без",
-    "và", "với", "cho", "từ", "không"}
+    "mit", "für", "ohne", "avec", "pour", "sans", "con", "para", "sin", "per", "senza",
+    "com", "sem", "met", "voor", "zonder", "z", "dla", "bez", "с", "для", "без", "với", "cho", "từ"}
 _OPEN_CLOSE = {"(": ")", "[": "]", "«": "»", "“": "”", "„": "“", "‘": "’", "「": "」", "『": "』", "（": "）"}
 
 
@@ -188,7 +192,7 @@ def shorten_phrase(text: str, limit: int) -> str | None:
     for end in range(len(words) - 1, 1, -1):
         kept = words[:end]
         out = " ".join(kept).rstrip(",;:—–- ")
-        if len(out) <= limit and _phrase_ends(words, end) and balanced(out) \
+        if len(out) <= limit and _phrase_ends(words, end) and balanced(out) and end >= 3 \
                 and kept[-1].lower().strip(",;:") not in _TRAILING_JUNK:
             return out
     return None
@@ -207,9 +211,10 @@ def _phrase_ends(words: list[str], end: int) -> bool:
 
 
 def _verbish(word: str) -> bool:
-    """'allows', 'delivers', 'finished': an English verb wants what follows it."""
+    """'allows', 'delivers', 'finished', 'suitable': an English verb or such an adjective wants
+    what follows it ("allows for", "suitable for")."""
     w = word.lower()
-    return bool(re.fullmatch(r"[a-z]+(?:[^su]s|ed)", w)) and w not in _NOT_VERBS
+    return bool(re.fullmatch(r"[a-z]+(?:[^su]s|ed|able|ible)", w)) and w not in _NOT_VERBS
 
 
 _NOT_VERBS = {"glass", "lens", "series", "hours", "weeks", "days", "years", "months", "minutes", "seeds",

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from creative.copy.clean import (
-    MONEY, capitalize_first, clean_text, contains_term, has_cjk, is_junk, shorten, word_starts,
+    MONEY, capitalize_first, clean_text, contains_term, has_cjk, is_junk, word_starts,
 )
 from creative.copy.phrases import Phrases
 from creative.core.models import ResearchNotes
@@ -20,6 +20,7 @@ _NAME_SPLIT = re.compile(r"\s+[-–—|/]\s+|,\s+|\s+\(")
 _FOR_TAIL = re.compile(r"\bfor\s+(.+)$", re.I)
 ENGLISH_BENEFIT_STEMS = ("brighter", "softer", "smoother", "easier", "faster", "lighter", "stronger", "better")
 MAX_WORDS = 18
+_FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|my|we|je|j'|ich|mein|yo|io|eu|ik|ja|я|мне)\b", re.I)
 # A line that starts by leaning on the one before it, or stops in the middle: page text, not copy.
 _LEANING_START = {"but", "and", "or", "so", "also", "plus", "then", "aber", "und", "oder", "mais", "et", "pero",
                   "y", "ma", "e", "mas", "maar", "en", "ale", "i", "но", "и", "а", "nhưng", "và"}
@@ -59,6 +60,8 @@ def _usable(text: str, junk: tuple[str, ...], refused: list[str], product: str |
         return False
     words = text.lower().rstrip(".,;:!?").split()
     if not has_cjk(text) and (words[0].strip(",") in _LEANING_START or words[-1] in _DANGLING_END):
+        return False
+    if _FIRST_PERSON.match(text):  # "I love it", "Je recommande": a customer's review, not our copy
         return False
     if text.isupper() and len(text.split()) > 3:  # shouting: review titles, banners
         return False
@@ -124,6 +127,8 @@ def benefit_lines(lines: list[tuple[str, bool, bool]], phrases: Phrases, limit: 
         benefit = _has_word(text, stems)
         if not benefit and (spec or text[:1].isdigit() or _label(text)):
             continue  # "Dual Sim", "1000 mAh Battery": a spec sheet, not a benefit
+        if re.search(r"\s\d{1,2}$", text):
+            continue  # "Cama Ergo T 1": another product's tile with its rating count
         if benefit:
             score += 3
         if len(text) <= limit:
@@ -173,4 +178,9 @@ def product_label(notes: ResearchNotes, brand: str, limit: int = 40) -> str | No
         head = _NAME_SPLIT.split(name)[0]
         if 2 <= len(head) <= limit:
             name = head
-    return shorten(name, limit) or None
+    if len(name) > limit:  # a title is all name: cut at the last whole word, joiners dropped
+        words = name[:limit + 1].split(" ")[:-1] or [name[:limit]]
+        while len(words) > 1 and words[-1].lower() in _DANGLING_END | {"-", "–", "|", "&", "+"}:
+            words.pop()
+        name = " ".join(words).rstrip(",;:-–")
+    return name or None
