@@ -218,6 +218,9 @@ def _proof(d: _Draft, notes: ResearchNotes, phrases: Phrases, locale: str, subs:
     if notes.rating is None:
         d.drop("proof", "the page shows no rating")
         return
+    if notes.review_count == 0:
+        d.drop("proof", "no reviews stand behind the rating")
+        return
     stars = money.rating_out_of_five(notes.rating, notes.rating_scale)
     if stars is None:
         d.drop("proof", f"the rating {notes.rating:g} has no known scale (out of 5? 10? 100?)")
