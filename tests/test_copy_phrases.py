@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from babel import Locale
 
-from creative.copy.money import format_count, format_price, format_rating, rating_out_of_five
+from creative.copy.money import format_count, format_price, format_rating, page_locale, rating_out_of_five
 from creative.copy.phrases import ANGLE_KINDS, all_junk_terms, load_phrases
 from creative.core.errors import InputError
 
@@ -82,6 +82,17 @@ def test_prices_are_written_the_locales_way(price, currency, locale, expected):
 def test_no_price_when_zero_absent_or_unreadable(price):
     assert format_price(price, "USD", "en_US") is None
     assert format_price("10.00", None, "en_US") is None
+
+
+@pytest.mark.parametrize(("language", "currency", "expected"), [
+    ("es", "CLP", "es_CL"), ("en", "CAD", "en_CA"), ("en", "USD", "en_US"), ("de", "CHF", "de_CH"),
+    ("pt", "EUR", "pt_PT"), ("fr", "EUR", "fr_FR"), ("en", None, "en_US"), ("vi", "VND", "vi_VN"),
+])
+def test_locale_from_language_and_currency_when_the_page_names_none(language, currency, expected):
+    default = load_phrases(language).locale
+    assert page_locale(None, language, currency, default) == expected
+    assert page_locale("pl_PL", language, currency, default) == "pl_PL"  # the page's own wins
+    assert format_price("249990", "CLP", page_locale(None, "es", "CLP", "es_ES")) == "$249.990"
 
 
 def test_counts_and_ratings():

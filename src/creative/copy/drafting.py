@@ -114,7 +114,7 @@ def draft_brief(
         d.remarks.append(
             f"The page is in '{phrases.fallback_from}', which has no phrase file "
             f"(templates/copy/{phrases.fallback_from}.yaml): CTAs and price lines are in English.")
-    locale = notes.locale or phrases.locale
+    locale = money.page_locale(notes.locale, phrases.language, notes.currency, phrases.locale)
     product = product_label(notes, brand)
     price = money.format_price(_plain(notes.price), notes.currency, locale)
     regular = money.format_price(_plain(notes.regular_price), notes.currency, locale)

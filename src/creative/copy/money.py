@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from functools import lru_cache
+
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global, localedata
 from babel.numbers import format_currency, format_decimal
 
 RATING_SCALE = 5  # ratings are shown out of 5
@@ -20,6 +23,31 @@ def parse_locale(locale: str | None, fallback: str = "en_US") -> Locale:
         except (UnknownLocaleError, ValueError):
             continue
     return Locale.parse("en_US")
+
+
+def page_locale(locale: str | None, language: str, currency: str | None, default: str) -> str:
+    """The locale prices are written in: the page's own, else the language where the currency is
+    legal tender ('es' + CLP -> es_CL: '$249.990'), else the language's default."""
+    if locale:
+        return locale
+    cur = (currency or "").strip().upper()
+    territories = _territories_of(cur) if cur else ()
+    if default.split("_")[-1] in territories:
+        return default
+    for territory in territories:
+        if localedata.exists(f"{language}_{territory}"):
+            return f"{language}_{territory}"
+    return default
+
+
+@lru_cache(maxsize=64)
+def _territories_of(currency: str) -> tuple[str, ...]:
+    """Territories where `currency` is in use today (CLDR)."""
+    found = []
+    for territory, periods in get_global("territory_currencies").items():
+        if any(code == currency and end is None and tender for code, _, end, tender in periods):
+            found.append(territory)
+    return tuple(found)
 
 
 def amount(price: str | None) -> Decimal | None:
