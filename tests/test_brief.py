@@ -108,6 +108,14 @@ def test_headlines_are_never_cut_mid_clause():
     assert "Room-filling sound" in [c.headline for c in brief.concepts]
 
 
+def test_the_advertisers_offer_is_used_as_given(serum):
+    brief = draft(serum, offer="Free shipping this week")  # "shipping" is chrome on a page, not here
+    assert brief.concepts[0].headline == "Free shipping this week"
+    long = draft(serum, offer="20% off every serum this month with code GLOW20")  # never cut
+    assert "offer" not in [c.name for c in long.concepts]
+    assert any("does not fit the channel's 40-character headline" in note for note in long.notes)
+
+
 def test_no_offer_means_price_led_offer_and_cta_override(serum):
     brief = draft(serum, cta="Get yours")
     assert brief.concepts[0].name == "offer" and brief.concepts[0].headline == "Only $34"

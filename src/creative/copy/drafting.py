@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from creative.copy import money
-from creative.copy.clean import capitalize_first, clean_terms, clean_text, contains_term, has_cjk, is_junk, shorten_phrase
+from creative.copy.clean import capitalize_first, clean_terms, clean_text, contains_term, is_junk, shorten_phrase
 from creative.copy.facts import benefit_lines, copy_lines, problem_lines, product_label
 from creative.copy.phrases import Phrases, all_junk_terms, load_phrases
 from creative.copy.scenes import load_scenes, pick_family, scene_for, scenes_path
@@ -65,8 +65,7 @@ class _Draft:
             if not c:
                 continue
             short = c if len(c) <= limit else shorten_phrase(c, limit)
-            if short and (short == c or len(short.split()) >= 2 or has_cjk(short)) \
-                    and self.ok(short, limit) and self.fresh(short):
+            if short and self.ok(short, limit) and self.fresh(short):
                 return short
         return None
 
@@ -130,16 +129,22 @@ def draft_brief(
     percent = _percent(notes) if sale else None
     save = phrases.line("save", percent=percent) if percent else None
     if offer and offer.strip():
-        headline = d.pick([_normalise_offer(offer)], d.limit)
+        # the advertiser's own words: never cut (a code or a condition could go), nor filtered as
+        # page chrome; check_policy still applies
+        given = _normalise_offer(offer)
+        headline = given if len(given) <= d.limit else None
         stock_up = phrases.line("stock_up", product=product) if product else None
-        subs = [sale, stock_up, product]
+        if headline:
+            d.add("offer", "offer", headline, [sale, stock_up, product])
+        else:
+            d.drop("offer", f"the offer {given!r} does not fit the channel's {d.limit}-character "
+                            "headline; write a shorter one here")
     else:
         headline = d.pick([sale, save, only], d.limit)
-        subs = [sale if headline != sale else None, product]
-    if headline:
-        d.add("offer", "offer", headline, subs)
-    else:
-        d.drop("offer", "no offer was given and the page shows no usable price")
+        if headline:
+            d.add("offer", "offer", headline, [sale if headline != sale else None, product])
+        else:
+            d.drop("offer", "no offer was given and the page shows no usable price")
 
     # 6. the product itself: early, so no benefit line merely repeats its name
     meet = phrases.line("meet", product=product) if product else None
