@@ -211,6 +211,7 @@ def test_dropped_angles_are_explained_and_other_benefits_stand_in():
     assert "Angle 'proof' dropped: the page shows no rating." in brief.notes
     assert any(note.startswith("Angle 'problem' dropped") for note in brief.notes)
     assert len({c.headline for c in brief.concepts}) == len(brief.concepts)
+    assert len({c.scene for c in brief.concepts}) == len(brief.concepts)  # a stand-in takes a free shot
     text = render_brief(brief)
     assert parse_brief(text) == brief  # notes survive the round trip
 

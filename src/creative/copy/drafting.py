@@ -50,6 +50,7 @@ class _Draft:
         self.concepts: list[Concept] = []
         self.remarks: list[str] = []
         self.used: set[str] = set()
+        self.dropped: list[str] = []  # their shots go to the benefits standing in for them
 
     def ok(self, text: str | None, limit: int) -> bool:
         return bool(text) and len(text) <= limit and not is_junk(text, self.junk) and not any(
@@ -69,18 +70,20 @@ class _Draft:
                 return short
         return None
 
-    def add(self, name: str, kind: str, headline: str, subheads: Iterable[str | None]) -> None:
+    def add(self, name: str, kind: str, headline: str, subheads: Iterable[str | None],
+            shot: str | None = None) -> None:
         self.used.add(headline.lower())
         sub = next((s for s in (shorten_phrase(x, SUBHEAD_MAX) for x in subheads if x)
                     if s and self.ok(s, SUBHEAD_MAX) and not _similar(s, headline)), "")
         self.concepts.append(Concept(
             name=name, headline=headline, subhead=sub,
             cta=self.cta or self.phrases.cta[kind],
-            scene=scene_for(self.notes, kind, self.family, self.book),
+            scene=scene_for(self.notes, shot or kind, self.family, self.book),
             mood=self.family.mood,
         ))
 
     def drop(self, angle: str, why: str) -> None:
+        self.dropped.append(angle)
         self.remarks.append(f"Angle '{angle}' dropped: {why}.")
         log.info("angle %s dropped: %s", angle, why)
 
@@ -184,7 +187,8 @@ def draft_brief(
         headline = d.pick(benefits, d.limit)
         if not headline:
             break
-        d.add(f"benefit-{extra}", "second", headline, [product_price])
+        shot = d.dropped[extra - 3] if extra - 3 < len(d.dropped) else "second"
+        d.add(f"benefit-{extra}", "second", headline, [product_price], shot=shot)
         extra += 1
     if len(d.concepts) < 2:  # last resort: the advertiser's own name
         headline = d.pick([clean_text(brand)], d.limit)
