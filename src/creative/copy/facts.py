@@ -20,7 +20,7 @@ _NAME_SPLIT = re.compile(r"\s+[-–—|/]\s+|,\s+|\s+\(")
 _FOR_TAIL = re.compile(r"\bfor\s+(.+)$", re.I)
 ENGLISH_BENEFIT_STEMS = ("brighter", "softer", "smoother", "easier", "faster", "lighter", "stronger", "better")
 MAX_WORDS = 18
-_FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|my|we|je|j'|ich|mein|yo|io|eu|ik|ja|я|мне)\b", re.I)
+_FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|my|je|j'|ich|mein|yo|io|eu|ik|ja|я|мне)\b", re.I)
 # A line that starts by leaning on the one before it, or stops in the middle: page text, not copy.
 _LEANING_START = {"but", "and", "or", "so", "also", "plus", "then", "aber", "und", "oder", "mais", "et", "pero",
                   "y", "ma", "e", "mas", "maar", "en", "ale", "i", "но", "и", "а", "nhưng", "và"}
