@@ -92,7 +92,9 @@ def test_locale_from_language_and_currency_when_the_page_names_none(language, cu
     default = load_phrases(language).locale
     assert page_locale(None, language, currency, default) == expected
     assert page_locale("pl_PL", language, currency, default) == "pl_PL"  # the page's own wins
-    assert format_price("249990", "CLP", page_locale(None, "es", "CLP", "es_ES")) == "$249.990"
+    # Chile writes "$249.990", which reads as $249.99 to many: the code after the number instead
+    assert format_price("249990", "CLP", page_locale(None, "es", "CLP", "es_ES")) == "249.990 CLP"
+    assert format_price("990", "CLP", "es_CL") == "$990"
 
 
 def test_counts_and_ratings():

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global, localedata
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 RATING_SCALE = 5  # ratings are shown out of 5
 
@@ -71,16 +71,20 @@ def format_price(price: str | None, currency: str | None, locale: str | None = N
 
     Whole amounts drop their zero decimals ('$1,299', '185.000 ₫'), as shops write them on ads,
     except where that would read as a decimal: a '.' thousands group right after the currency
-    sign ('€ 1.299' looks like 1.3 euros to many readers; '€ 1.299,00' does not).
+    sign ('€ 1.299' looks like 1.3 euros to many readers). Then the decimals stay ('€ 1.299,00'),
+    or, for a currency without them, the code follows the number ('249.990 CLP', not '$249.990').
     """
     value = amount(price)
     cur = (currency or "").strip().upper()
     if value is None or len(cur) != 3 or not cur.isalpha():
         return None
     loc = parse_locale(locale)
-    whole = value == value.to_integral_value()
     symbol_first = loc.currency_formats["standard"].pattern.lstrip().startswith("¤")
-    if whole and not (symbol_first and loc.number_symbols["latn"]["group"] == "." and value >= 1000):
+    if symbol_first and loc.number_symbols["latn"]["group"] == "." and value >= 1000:
+        if get_currency_precision(cur) == 0:
+            return _spaces(f"{format_decimal(value, format='#,##0', locale=loc)} {cur}")
+        return _spaces(format_currency(value, cur, locale=loc))
+    if value == value.to_integral_value():
         pattern = loc.currency_formats["standard"].pattern.split(";")[0]
         pattern = pattern.replace("#,##0.00", "#,##0").replace("0.00", "0")
         return _spaces(format_currency(value, cur, format=pattern, locale=loc, currency_digits=False))
