@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from creative.copy.clean import (
-    TermMatcher,
-    balanced,
-    capitalize_first,
-    clean_text,
-    is_junk,
-    shorten_phrase,
-)
+from creative.copy.clean import TermMatcher, balanced, capitalize_first, clean_text, is_junk
 from creative.copy.facts import benefit_lines, copy_lines, product_label
 from creative.copy.phrases import all_junk_terms, load_phrases
+from creative.copy.shorten import shorten_phrase
 from creative.core.models import ResearchNotes
 
 JUNK = all_junk_terms()

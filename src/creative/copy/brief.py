@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from creative.copy.clean import clean_terms as _clean_terms
 from creative.copy.clean import contains_term as _contains_term
-from creative.copy.clean import shorten  # noqa: F401 - part of this module's interface
-from creative.copy.drafting import CTA_MAX, SUBHEAD_MAX, draft_brief  # noqa: F401 - ditto
+from creative.copy.drafting import SUBHEAD_MAX, draft_brief  # noqa: F401 - part of this module's interface
+from creative.copy.shorten import shorten  # noqa: F401 - ditto
 from creative.copy.money import format_price  # noqa: F401 - ditto
 from creative.core.atomic import write_atomic
 from creative.core.errors import InputError

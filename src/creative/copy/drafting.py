@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Iterable
 
 from creative.copy import money
-from creative.copy.clean import capitalize_first, clean_terms, clean_text, contains_term, is_junk, shorten_phrase
+from creative.copy.clean import capitalize_first, clean_terms, clean_text, contains_term, is_junk
+from creative.copy.shorten import shorten_phrase
 from creative.copy.facts import benefit_lines, copy_lines, problem_lines, product_label
 from creative.copy.phrases import Phrases, all_junk_terms, load_phrases
 from creative.copy.scenes import load_scenes, pick_family, scene_for, scenes_path
@@ -23,7 +24,6 @@ from creative.core.models import Brief, Channel, Concept, ResearchNotes
 log = logging.getLogger(__name__)
 
 SUBHEAD_MAX = 60
-CTA_MAX = 16
 MIN_RATING = 4.0  # out of 5: below this, reviews are not something to put on an ad
 CONCEPTS = 6  # one per variant of a default run
 ANGLES = ("offer", "benefit", "second", "proof", "problem", "product")
