@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +14,7 @@ from typing import Optional
 import typer
 
 from creative.core.config import SOURCE_ROOT, load_settings
-from creative.core.errors import EXIT_BUDGET, CreativeError
+from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
 app = typer.Typer(
@@ -28,6 +29,19 @@ EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
 
 def _err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def make_reporter(quiet: bool):
+    """Progress on stderr: the rich display, or nothing when quiet (a quiet run never imports rich)."""
+    from creative.core.progress import Reporter
+
+    if quiet:
+        return Reporter()
+    from rich.console import Console
+
+    from creative.console import ConsoleReporter
+
+    return ConsoleReporter(Console(file=sys.stderr, highlight=False))
 
 
 @app.command()
@@ -51,20 +65,20 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.pipeline import dry_run as plan_dry_run
-    from creative.core.progress import make_reporter
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
+    from creative.run.plan import dry_run as plan_dry_run
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
                          ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
-    options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
+    options = RunRequest(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     if dry_run:
         verdict = plan_dry_run(options, settings)
         typer.echo(json.dumps(verdict, indent=2))
         _err(("allowed" if verdict["allowed"] else "would be refused") + f": estimate ${verdict['estimate_usd']:.2f}, "
              f"${verdict['committed_usd']:.2f} of ${verdict['cap_usd']:.2f} already committed this month")
         raise typer.Exit(0 if verdict["allowed"] else EXIT_BUDGET)
-    _finish(run_pipeline(options, settings, make_reporter(quiet)), quiet)
+    _finish(run_command(options, settings, make_reporter(quiet)), quiet)
 
 
 def _finish(result, quiet: bool, extra: str = "") -> None:
@@ -89,14 +103,14 @@ def brief(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
-    from creative.pipeline import RunOptions, draft_only
-    from creative.core.progress import make_reporter
+    from creative.commands.brief import draft
+    from creative.run.context import RunRequest
 
     settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
-    run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
+    brief_path = draft(RunRequest(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
-        _err(f"edit {run_dir / 'brief.md'}, then: creative run --brief {run_dir / 'brief.md'}")
-    typer.echo(str(run_dir / "brief.md"))
+        _err(f"edit {brief_path}, then: creative run --brief {brief_path}")
+    typer.echo(str(brief_path))
 
 
 @app.command()
@@ -107,8 +121,7 @@ def resume(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Finish a run, reusing every background already on disk, and settle its budget."""
-    from creative.core.progress import make_reporter
-    from creative.rerun import resume_run
+    from creative.commands.resume import resume as resume_run
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
     _finish(resume_run(run_dir, settings, make_reporter(quiet)), quiet)
@@ -127,8 +140,7 @@ def regen(
 ) -> None:
     """Regenerate one variant, re-compose and re-export it, and record the change in the runlog."""
     from creative.core.errors import InputError
-    from creative.core.progress import make_reporter
-    from creative.rerun import regen_variant
+    from creative.commands.regen import regen as regen_variant
 
     if seed is not None and new_seed:
         raise InputError("--seed and --new-seed cannot be used together")
@@ -143,8 +155,7 @@ def compose(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Re-render a run's ads after brand/ or brief.md was edited (no ComfyUI, no cost)."""
-    from creative.core.progress import make_reporter
-    from creative.rerun import recompose
+    from creative.commands.compose import recompose
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent)
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
@@ -162,8 +173,7 @@ def export(
 
     Exits 2 naming the sizes its backgrounds cannot serve (cover-crop would keep under 70%).
     """
-    from creative.core.progress import make_reporter
-    from creative.reexport import reexport
+    from creative.commands.export import reexport
 
     settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder)
     _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
@@ -204,6 +214,7 @@ def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_
     return load_settings(config, overrides={
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
+        "comfyui.backends": [] if comfy_url else None,  # servers named on the command line replace the config's
         "comfyui.workflow": str(workflow) if workflow else None,
         "research.backend": research_backend,
         "research.ignore_robots": ignore_robots or None,
@@ -232,17 +243,19 @@ def demo(
 ) -> None:
     """Start a mock ComfyUI and run the whole pipeline on the bundled sample product page."""
     from creative.mock.comfy import MockOptions, MockServer
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.core.progress import make_reporter
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
 
     with MockServer(MockOptions(latency=latency)) as server:
         settings = load_settings(None, overrides={
             "comfyui.urls": [server.url],
             "paths.runs_dir": str(runs_dir) if runs_dir else None,
         })
-        options = RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
-        result = run_pipeline(options, settings, make_reporter(quiet))
-    _finish(result, quiet, f"; open {result.run_dir / 'index.html'} to pick your favourites")
+        options = RunRequest(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
+        result = run_command(options, settings, make_reporter(quiet))
+    from creative.run.folder import RunFolder
+
+    _finish(result, quiet, f"; open {RunFolder(result.run_dir).gallery} to pick your favourites")
 
 
 budget_app = typer.Typer(help="This month's spend against the cap.", invoke_without_command=True, no_args_is_help=False)
@@ -276,14 +289,10 @@ def budget_release(
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Release the open reservation of a run that will not be resumed."""
-    from creative.run.runlog import read_runlog
+    from creative.run.folder import RunFolder
 
     runs_dir = run_dir.resolve().parent
-    run_id = run_dir.name
-    try:
-        run_id = read_runlog(run_dir).run_id
-    except (OSError, ValueError):
-        pass
+    run_id = RunFolder(run_dir).run_id()
     ledger = _ledger(config, runs_dir)
     state = ledger.state()
     spend = state.runs.get(run_id)
@@ -294,7 +303,7 @@ def budget_release(
 
 
 def _ledger(config: Optional[Path], runs_dir: Optional[Path]):
-    from creative.pipeline import ledger_for
+    from creative.run.context import ledger_for
 
     return ledger_for(_settings(config, runs_dir=runs_dir))
 
@@ -354,14 +363,40 @@ def main() -> None:
 
     Typer handles usage errors itself (exit 2); our own errors carry their exit code.
     """
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+        handler.addFilter(_once())
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except CreativeError as exc:
         _err(f"error: {redact_text(exc.user_message())}")
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
+        terminated = isinstance(exc, Terminated)
+        _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: prompts cancelled, runlog closed, budget settled."""
+    raise Terminated()
+
+
+def _once() -> logging.Filter:
+    """A log filter that lets each distinct message through once (six variants, one warning)."""
+    seen: set[str] = set()
+
+    def first_time(record: logging.LogRecord) -> bool:
+        record.levelname = record.levelname.lower()
+        message = record.getMessage()
+        if message in seen:
+            return False
+        seen.add(message)
+        return True
+
+    return first_time  # type: ignore[return-value]
 
 
 def entry() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creative.core.errors import ConfigError
 from creative.core.yaml_text import safe_load
@@ -25,8 +25,30 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BackendSettings(_Section):
+    """One generation backend: a ComfyUI server, or a RunPod serverless endpoint, with its price."""
+
+    type: Literal["comfyui", "runpod"] = "comfyui"
+    url: str | None = None  # comfyui: the server
+    endpoint_id: str | None = None  # runpod
+    api_key_env: str = "RUNPOD_API_KEY"  # runpod: the environment variable holding the API key
+    base_url: str | None = None  # runpod: default https://api.runpod.ai (a mock's address in tests)
+    usd_per_image: float | None = Field(None, ge=0)
+    usd_per_gpu_hour: float | None = Field(None, ge=0)
+    bill_cold_start: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> BackendSettings:
+        if self.type == "comfyui" and not self.url:
+            raise ValueError("a comfyui backend needs url")
+        if self.type == "runpod" and not self.endpoint_id:
+            raise ValueError("a runpod backend needs endpoint_id")
+        return self
+
+
 class ComfySettings(_Section):
     urls: list[str] = Field(default_factory=lambda: [DEFAULT_COMFY_URL], min_length=1)
+    backends: list[BackendSettings] = Field(default_factory=list)  # when set, used instead of urls
     timeout_s: float = Field(600.0, gt=0)
     workflow: str | None = None  # path to an API-format workflow; default: templates/workflows/sdxl_txt2img.json
 
@@ -35,6 +57,7 @@ class BudgetSettings(_Section):
     monthly_cap_usd: float = Field(500.0, ge=0)
     cost_per_image_usd: float = Field(0.04, ge=0)
     timezone: str | None = None  # IANA name; default: the machine's local time
+    fallback_gpu_seconds: float = Field(60.0, gt=0)  # per image, to estimate GPU-hour prices before any timing
 
 
 class PathSettings(_Section):

@@ -10,17 +10,14 @@ import zlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from creative.core.atomic import write_atomic
 from creative.render.files import srgb_icc
-from creative.core.models import AdRecord, Brief, PromptSet
+from creative.core.models import AdRecord, Brief, PromptSet, VideoRecord
 
-if TYPE_CHECKING:
-    from creative.run.runlog import VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +101,10 @@ def _draw_labels(sheet: Image.Image, cells: list[Cell], font: Path | None) -> No
         draw.text((GUTTER, GUTTER), "no ads in this run", font=big, fill=LABEL_INK)
 
 
-def write_contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
-    """Write run_dir/contact_sheet.png. `font`: a .ttf for labels (e.g. the brand's regular font)."""
-    path = Path(run_dir) / "contact_sheet.png"
+def write_contact_sheet(path: Path, run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
+    """Write the contact sheet of `ads` (paths relative to `run_dir`) to `path`.
+
+    `font`: a .ttf for labels (e.g. the brand's regular font)."""
     write_atomic(path, _encode_sheet(contact_sheet(Path(run_dir), ads, font)))
     return path
 
@@ -318,13 +316,12 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
     )
 
 
-def write_gallery(run_dir: Path, *, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord],
-                  totals: dict, videos: list[VideoRecord] | None = None, encoder: dict | None = None) -> Path:
-    """Write run_dir/index.html: self-contained, relative links only, works from file://."""
-    run_dir = Path(run_dir)
-    sheet = "contact_sheet.png" if (run_dir / "contact_sheet.png").is_file() else None
+def write_gallery(path: Path, *, contact_sheet: Path | None, run_id: str, brief: Brief, prompts: PromptSet,
+                  ads: list[AdRecord], totals: dict, videos: list[VideoRecord] | None = None,
+                  encoder: dict | None = None) -> Path:
+    """Write the gallery page to `path` (beside the ads): self-contained, relative links only, works from file://."""
+    sheet = contact_sheet.name if contact_sheet is not None and contact_sheet.is_file() else None
     page = gallery_html(run_id=run_id, brief=brief, prompts=prompts, ads=ads, totals=totals,
                         contact_sheet_name=sheet, videos=videos, encoder=encoder)
-    path = run_dir / "index.html"
     write_atomic(path, page.encode("utf-8"))
     return path

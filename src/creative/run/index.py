@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from creative.budget.ledger import pid_alive
+from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RUNLOG_VERSION
 
 
@@ -27,7 +29,7 @@ class RunSummary:
 
 def load_raw_runlog(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The runlog as plain JSON, or None and the reason it cannot be read."""
-    path = run_dir / "runlog.json"
+    path = RunFolder(run_dir).runlog
     if not path.is_file():
         return None, "no runlog.json"
     try:
@@ -56,6 +58,10 @@ def summarize(run_dir: Path) -> RunSummary:
     inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
     summary.channel = str(inputs.get("channel") or "")
     summary.status = str(data.get("status") or "")
+    pid = data.get("pid")
+    if summary.status == "running" and isinstance(pid, int) and not pid_alive(pid):
+        # Killed (kill -9, a crash, a reboot): it will never finish by itself.
+        summary.status, summary.problem = "failed", "stopped without finishing; `creative resume` continues it"
     variants = data.get("variants") if isinstance(data.get("variants"), list) else []
     statuses = [v.get("status") for v in variants if isinstance(v, dict)]
     if statuses:
@@ -70,7 +76,4 @@ def summarize(run_dir: Path) -> RunSummary:
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
-    if not runs_dir.is_dir():
-        return []
-    folders = sorted((p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
-    return [summarize(folder) for folder in folders]
+    return [summarize(folder.path) for folder in RunsRoot(runs_dir).runs()]

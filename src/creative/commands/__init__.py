@@ -1,0 +1,1 @@
+"""Commands: each is a short list of stages over a run context. No command imports another."""
