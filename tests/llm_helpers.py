@@ -25,6 +25,7 @@ def serum_notes(**changes: Any) -> ResearchNotes:
         price="34.00",
         currency="USD",
         rating=4.7,
+        rating_scale=5.0,
         review_count=1284,
         features=[
             "Visibly brighter skin in 4 weeks",

@@ -129,21 +129,21 @@ def test_rule_breaking_concepts_are_repaired_once_then_replaced(tmp_path, llm_se
     settings = llm_settings(tmp_path, server.base_url)
     brief, record = _write(settings)
 
-    # offer was fixed by the repair round; benefit is the drafter's; second had no drafter concept to spare.
+    # offer was fixed by the repair round; benefit and second, still broken, are the drafter's.
     assert record.repaired == ["offer"]
     assert record.from_model == ["offer", "proof", "problem", "product"]
-    assert record.from_rules == ["benefit"]
-    assert list(record.left_out) == ["second"]
+    assert record.from_rules == ["benefit", "second"]
+    assert not record.left_out
     rules = {c.name: c for c in _rules_brief(settings).concepts}
-    assert [c.name for c in brief.concepts] == ["offer", "benefit", "proof", "problem", "product"]
-    assert brief.concepts[1] == rules["benefit"]
+    assert [c.name for c in brief.concepts] == ["offer", "benefit", "second", "proof", "problem", "product"]
+    assert brief.concepts[1] == rules["benefit"] and brief.concepts[2] == rules["second"]
     assert "cure" in record.notes["benefit"] and "banned" in record.notes["benefit"]
-    assert "text-free" in record.left_out["second"]
+    assert "text-free" in record.notes["second"]
 
     # The repair asked only for the broken angles and said what was wrong with each.
     first, repair = server.state.requests
     ask = repair["messages"][-1]["content"]
-    assert "its box holds at most 40" in ask and "'50' is not in the facts" in ask and "best" in ask
+    assert "its box holds at most 40" in ask and "'% off' is not in the facts" in ask and "best" in ask
     assert "for these angles: offer, benefit, second." in ask
     assert repair["response_format"]["json_schema"]["schema"]["properties"]["concepts"]["maxItems"] == 3
 
@@ -152,7 +152,7 @@ def test_rule_breaking_concepts_are_repaired_once_then_replaced(tmp_path, llm_se
     save_brief(brief, record, path)
     text = path.read_text()
     assert "<!-- Concept benefit written by the rules drafter: the model's 'benefit' concept broke a rule" in text
-    assert "<!-- Angle second left out:" in text
+    assert "<!-- Concept second written by the rules drafter" in text
     assert "repaired once: offer" in text
     assert parse_brief(text) == brief
 
@@ -277,7 +277,7 @@ def test_angles_follow_the_facts(tmp_path, llm_server):
     server = llm_server(mode="good")
     settings = llm_settings(tmp_path, server.base_url)
     brief, _ = _write(settings, offer=None, notes=serum_notes(rating=3.2))
-    assert [c.name for c in brief.concepts] == ["benefit", "second", "problem", "product"]
+    assert [c.name for c in brief.concepts] == ["offer", "benefit", "second", "problem", "product"]
     assert "proof" not in server.state.requests[0]["messages"][0]["content"]  # the drafter's rating rule
 
 

@@ -83,6 +83,7 @@ def write_brief(
     ledger_id: str = "brief",
     reporter: Reporter | None = None,
     cache_dir: Path | None = None,
+    templates_dir: Path | None = None,
 ) -> tuple[Brief, WriterRecord]:
     """The brief for these facts from the configured writer, and a record of how it was written.
 
@@ -94,7 +95,8 @@ def write_brief(
     reporter = reporter or Reporter()
     avoid, must_have = list(avoid), list(must_have)
     rules_brief = draft_brief(notes, brand=brand.name, channel_name=channel_name, channel=channel, offer=offer,
-                              cta=cta, avoid=avoid, must_have=must_have, banned_words=brand.banned_words)
+                              cta=cta, avoid=avoid, must_have=must_have, banned_words=brand.banned_words,
+                              templates_dir=templates_dir)
     if settings.brief.writer == "rules":
         return rules_brief, WriterRecord(writer="rules", from_rules=[c.name for c in rules_brief.concepts])
     return _llm_brief(notes, rules_brief, brand=brand, channel_name=channel_name, channel=channel, offer=offer,

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 # Copy is drawn by the typography stage; the image model must never draw any.
 TEXT_EXCLUSIONS = (
     "text, letters, typography, words, logos, watermarks, signatures, captions, labels, "
-    "numbers, brand names, writing, symbols"
+    "numbers, brand names, writing, symbols, signs, signage, price tags"
 )
 NEGATIVE_BASE = (
     f"{TEXT_EXCLUSIONS}, blurry, low quality, jpeg artifacts, deformed, distorted, "

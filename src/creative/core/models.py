@@ -75,6 +75,7 @@ class Brief(Strict):
     must_have: list[str] = Field(default_factory=list)
     avoid: list[str] = Field(default_factory=list)
     concepts: list[Concept] = Field(min_length=2)
+    notes: list[str] = Field(default_factory=list)  # for the reader: dropped angles, language fallback
 
 
 class WriterRecord(Strict):

@@ -35,6 +35,7 @@ from creative.brand.kit import Box, Brand, Layout, TextBox
 from creative.core.errors import LayoutError
 from creative.core.text import quote_short
 from creative.core.models import AdSize, BoxCheck, Concept, SafeZone
+from creative.render.linebreak import break_units
 
 log = logging.getLogger(__name__)
 
@@ -470,17 +471,20 @@ def _line_width(runs: list[Run], size: int) -> float:
 
 
 def wrap_words(text: str, chain: list[str], size: int, width: int) -> list[list[Run]]:
-    """Greedy word wrap by advance width; never breaks inside a word. Explicit newlines kept."""
+    """Greedy word wrap by advance width; never breaks inside a word, except between the
+    characters of scripts written without spaces (Japanese, Chinese). Explicit newlines kept."""
     lines: list[list[Run]] = []
     for paragraph in text.split("\n"):
         current = ""
         for word in paragraph.split(" "):
-            trial = f"{current} {word}" if current else word
-            if current and _line_width(split_runs(trial, chain)[0], size) > width:
-                lines.append(split_runs(current, chain)[0])
-                current = word
-            else:
-                current = trial
+            for i, unit in enumerate(break_units(word)):
+                joiner = "" if i else " "
+                trial = f"{current}{joiner}{unit}" if current else unit
+                if current and _line_width(split_runs(trial, chain)[0], size) > width:
+                    lines.append(split_runs(current, chain)[0])
+                    current = unit
+                else:
+                    current = trial
         lines.append(split_runs(current, chain)[0])
     return lines
 

@@ -23,6 +23,7 @@ def run(ctx: RunContext) -> None:
             ctx.notes, brand=ctx.brand, channel_name=ctx.channel_name, channel=ctx.channel,
             offer=ctx.request.offer, settings=ctx.settings, ledger=ctx.ledger, ledger_id=f"{ctx.run_id}-brief",
             reporter=ctx.reporter, cache_dir=None if ctx.request.no_cache else ctx.runs.llm_cache,
+            templates_dir=ctx.settings.templates_dir,  # the user's own phrase and scene files, when they have them
         )
         ctx.runlog.writer = writer
         check_policy(brief, ctx.brand.banned_words)
