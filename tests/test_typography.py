@@ -245,7 +245,7 @@ def test_golden_vietnamese():
 
 # --- histogram contrast vs a per-pixel reference ------------------------------------------
 #
-# The engine measures contrast from luminance histograms (typography.Luminances). These tests
+# The engine measures contrast from luminance histograms (measure.Luminances). These tests
 # recompute every figure the straightforward way, one pixel at a time, from the WCAG formulas,
 # and require the same answer: exactly for percentiles and medians (the code documents that
 # results equal the per-pixel computation), within 1e-6 for the standard deviation.
@@ -256,20 +256,20 @@ import statistics  # noqa: E402
 
 from PIL import ImageFilter, ImageFont  # noqa: E402
 
-from creative.render import typography  # noqa: E402
-from creative.render.typography import (  # noqa: E402
+from creative.render import measure, typography  # noqa: E402
+from creative.render.measure import (  # noqa: E402
     BUSY_STDEV,
     PICK_PERCENTILE,
     WORST_PERCENTILE,
-    _measure_final,
     readable,
     worst_contrast,
 )
+from creative.render.typography import _measure_final  # noqa: E402
 
 
 def _luminances(img, mask=None):
     """The luminance of img's pixels (where mask is 255), as the engine measures a region."""
-    return typography._Pixels(img).select(mask)
+    return measure._Pixels(img).select(mask)
 
 
 def ref_channel(c: int) -> float:
@@ -350,7 +350,7 @@ TEXT_LUMS = [0.0, ref_lum((20, 24, 38)), ref_lum((128, 128, 128)), ref_lum((119,
 @pytest.mark.parametrize("name", list(REGIONS))
 def test_histogram_luminances_equal_per_pixel_reference(name):
     img, mask = REGIONS[name]
-    assert img.width * img.height <= typography.MEASURE_MAX_PIXELS  # per pixel: no sampling
+    assert img.width * img.height <= measure.MEASURE_MAX_PIXELS  # per pixel: no sampling
     ref = ref_pixels(img, mask)
     lums = _luminances(img, mask)
     assert lums.total == len(ref) > 0
@@ -455,7 +455,7 @@ def test_measure_final_equals_per_pixel_reference(name):
         canvas.paste(color, pos, ink)
     pad = max(2, round(size * 0.25))
     region = (ink.width + 2 * pad) * (ink.height + 2 * pad)
-    assert region <= typography.MEASURE_MAX_PIXELS
+    assert region <= measure.MEASURE_MAX_PIXELS
     got = _measure_final(canvas, ink, pos, pad)
     assert got == ref_measure_final(canvas, ink, pos, pad), name
 
@@ -528,15 +528,15 @@ def test_near_ink_is_the_5x5_max_dilation(name):
 def test_bin_mask_selects_exactly_the_given_bins():
     rng = random.Random(8)
     size = (173, 91)
-    values = [rng.choice((rng.randrange(typography.LUM_BINS + 1), typography.LUM_BINS, 0, 4095))
+    values = [rng.choice((rng.randrange(measure.LUM_BINS + 1), measure.LUM_BINS, 0, 4095))
               for _ in range(size[0] * size[1])]
     image = Image.new("I", size)
     image.putdata(values)
-    present = sorted(set(values) - {typography.LUM_BINS})
+    present = sorted(set(values) - {measure.LUM_BINS})
     cases = [[present[0]], [present[-1]], present[10:20], present[::7], present[5:400], present,
              [0, 4095], [1, 300, 600, 4000], []]
     for bins in cases:
-        mask = typography._bin_mask(image, bins)
+        mask = measure._bin_mask(image, bins)
         wanted = set(bins)
         assert mask.tobytes() == bytes(255 if v in wanted else 0 for v in values), bins[:5]
 
@@ -548,7 +548,7 @@ def test_reaches_answers_like_worst_contrast(name):
         for pct in (WORST_PERCENTILE, PICK_PERCENTILE, 0.0, 0.5, 0.999):
             worst = worst_contrast(text, _luminances(img, mask), pct)
             for target in (worst, math.nextafter(worst, math.inf), math.nextafter(worst, 0), worst * 0.9, 4.5, 22.0):
-                got = typography._reaches(text, _luminances(img, mask), target, pct)
+                got = measure._reaches(text, _luminances(img, mask), target, pct)
                 assert got == (worst >= target), (text, pct, target)
 
 
@@ -569,7 +569,7 @@ def test_measure_final_shortcuts_give_the_same_contrast(name):
     region = typography._grow((pos[0], pos[1], pos[0] + ink.width, pos[1] + ink.height), pad, canvas.size)
     plain = _measure_final(canvas, ink, pos, pad)
     assert _measure_final(canvas, ink, pos, pad, colour=color) == plain
-    before = typography._Pixels(base.crop(region))
+    before = measure._Pixels(base.crop(region))
     assert _measure_final(canvas, ink, pos, pad, colour=color, before=before) == plain
 
 
