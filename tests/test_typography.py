@@ -178,10 +178,10 @@ def test_logo_keeps_aspect_ratio(tmp_path):
     brand_dir = tmp_path / "brand"
     shutil.copytree(BRAND_DIR, brand_dir)
     wide = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
-    ImageDraw.Draw(wide).rectangle((0, 0, 599, 199), fill=(0, 200, 0, 255))
+    ImageDraw.Draw(wide).rectangle((0, 0, 599, 199), fill=(0, 120, 0, 255))
     wide.save(brand_dir / "logo.png")
     ad = render(solid((250, 250, 250)), brand_dir=brand_dir)
-    left, top, right, bottom = ink_bbox(ad.image, (0, 0, 1080, 1350), (0, 200, 0), tol=30)
+    left, top, right, bottom = ink_bbox(ad.image, (0, 0, 1080, 1350), (0, 120, 0), tol=30)
     assert (right - left) / (bottom - top) == pytest.approx(3.0, rel=0.02)
     lbox = L4x5.logo.pixels(1080, 1350)
     assert left >= lbox[0] and top >= lbox[1] and right <= lbox[2] and bottom <= lbox[3]

@@ -17,6 +17,8 @@ WORST_PERCENTILE = 0.05  # contrast reported is what 95% of background pixels ar
 PICK_PERCENTILE = 0.01  # choosing colours and scrims is stricter than reporting
 BUSY_STDEV = 0.09  # luminance spread above which a texture fights the text even at good contrast
 LARGE_TEXT_PX = 24
+# We aim past the WCAG minimum for large text: ads are seen small, on phones, at a glance.
+DESIGN_CONTRAST = 4.5
 
 
 # --- colour -------------------------------------------------------------------

@@ -20,10 +20,11 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
-from creative.brand.kit import Box, Brand, Layout, TextBox
+from creative.brand.kit import Box, Brand, CtaStyle, Layout, TextBox
 from creative.core.errors import LayoutError
-from creative.core.models import AdSize, BoxCheck, Concept, SafeZone
+from creative.core.models import AdSize, BoxCheck, Concept, SafeZone, VisualCheck
 from creative.render.measure import (  # contrast_ratio and MEASURE_MAX_PIXELS: re-exported
+    DESIGN_CONTRAST,
     _ANY_INK,
     _NO_INK,
     MEASURE_MAX_PIXELS,  # noqa: F401
@@ -37,15 +38,29 @@ from creative.render.measure import (  # contrast_ratio and MEASURE_MAX_PIXELS: 
     required_contrast,
     worst_contrast,
 )
+from creative.render.saliency import MAX_SUBJECT_CUT, AdSaliency, saliency_of
+from creative.render.visibility import (
+    NON_TEXT_CONTRAST,
+    CtaChoice,
+    against,
+    choose_badge,
+    choose_cta,
+    logo_candidates,
+    logo_luminance,
+    logo_path,
+    outline_mask,
+    surround,
+)
 
 log = logging.getLogger(__name__)
 
 # Raqm shapes text with HarfBuzz (kerning, correct mark stacking); basic layout is the fallback.
 LAYOUT_ENGINE = ImageFont.Layout.RAQM if features.check_feature("raqm") else ImageFont.Layout.BASIC
 BOX_NAMES = ("logo", "headline", "subhead", "cta")
-# We aim past the WCAG minimum for large text: ads are seen small, on phones, at a glance.
-DESIGN_CONTRAST = 4.5
 SCRIM_ALPHAS = (0.35, 0.5, 0.65, 0.8, 0.9, 1.0)
+OUTLINE_SHARE = 0.07  # outline width as a share of the button height, when the button needs one
+RING_SHARE = 0.25  # width of the surroundings a button or logo is measured against, as a share of its size
+BADGE_PAD = 0.15  # badge margin around a logo, as a share of the logo's size
 
 
 @dataclass
@@ -53,6 +68,7 @@ class RenderedAd:
     image: Image.Image
     boxes: list[BoxCheck] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    visual: VisualCheck | None = None
 
 
 # --- fonts --------------------------------------------------------------------
@@ -283,10 +299,20 @@ def scale_for(background: Image.Image, sizes: list[tuple[int, int]]) -> None:
         _scaled(background, *size)
 
 
-def cover(background: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale to cover width x height, then centre-crop."""
+def cover_size(background: Image.Image, width: int, height: int) -> tuple[int, int]:
+    """The size cover() scales the background to for a width x height ad."""
+    return _cover_size(background, width, height)
+
+
+def centre_offset(scaled: tuple[int, int], width: int, height: int) -> tuple[int, int]:
+    """Top-left of a centred width x height window in an image of size `scaled`."""
+    return (scaled[0] - width) // 2, (scaled[1] - height) // 2
+
+
+def cover(background: Image.Image, width: int, height: int, offset: tuple[int, int] | None = None) -> Image.Image:
+    """Scale to cover width x height, then crop at `offset` in the scaled image (default: centred)."""
     w, h = _cover_size(background, width, height)
-    left, top = (w - width) // 2, (h - height) // 2
+    left, top = offset if offset is not None else centre_offset((w, h), width, height)
     return _scaled(background, w, h).crop((left, top, left + width, top + height))
 
 
@@ -482,6 +508,23 @@ def _draw_text_box(
                     contrast=achieved)
 
 
+def _cta_button(fitted: FittedText, style: CtaStyle, box: TextBox,
+                box_px: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The button's rectangle around fitted label ink, placed in its box."""
+    size = fitted.size
+    px, py = round(style.padding_x * size), round(style.padding_y * size)
+    # a fixed content height keeps buttons the same height whatever letters the label has
+    bw, bh = fitted.ink.width + 2 * px, max(fitted.ink.height, round(0.75 * size)) + 2 * py
+    bx, by = _place(box_px, bw, bh, box.align, box.valign)
+    return bx, by, bx + bw, by + bh
+
+
+def _fit_cta(text: str, box: TextBox, box_px: tuple[int, int, int, int], style: CtaStyle,
+             chain: list[str]) -> FittedText:
+    return fit_text(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
+                    name="cta", pad_x=style.padding_x, pad_y=style.padding_y, min_content_h=0.75)
+
+
 def _draw_cta(
     canvas: Image.Image,
     text: str,
@@ -490,28 +533,33 @@ def _draw_cta(
     brand: Brand,
     chain: list[str],
     layer: Image.Image | None = None,
-) -> BoxCheck:
+) -> tuple[BoxCheck, CtaChoice]:
+    """Draw the button, in the brand's colours when they stand out from the picture around it
+    (3:1), else with an outline or in another brand colour (visibility.choose_cta)."""
     style = brand.cta
-    fitted = fit_text(
-        text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
-        name="cta", pad_x=style.padding_x, pad_y=style.padding_y, min_content_h=0.75,
-    )
+    fitted = _fit_cta(text, box, box_px, style, chain)
     ink, size = fitted.ink, fitted.size
     px, py = round(style.padding_x * size), round(style.padding_y * size)
-    # a fixed content height keeps buttons the same height whatever letters the label has
-    bw, bh = ink.width + 2 * px, max(ink.height, round(0.75 * size)) + 2 * py
-    bx, by = _place(box_px, bw, bh, box.align, box.valign)
-    button = (bx, by, bx + bw, by + bh)
+    button = _cta_button(fitted, style, box, box_px)
+    bx, by = button[:2]
+    bw, bh = button[2] - bx, button[3] - by
     mask = _button_mask(bw, bh, style.radius)
-    canvas.paste(brand.rgb(style.background), (bx, by), mask)
-    _over(layer, brand.rgb(style.background), (bx, by), mask)
+    line = max(2, round(bh * OUTLINE_SHARE))
+    choice = choose_cta(brand, surround(canvas, mask, (bx, by), line, max(3, round(bh * RING_SHARE))))
+    if choice.outline is not None:
+        grown = outline_mask(mask, line)
+        canvas.paste(brand.rgb(choice.outline), (bx - line, by - line), grown)
+        _over(layer, brand.rgb(choice.outline), (bx - line, by - line), grown)
+    canvas.paste(brand.rgb(choice.fill), (bx, by), mask)
+    _over(layer, brand.rgb(choice.fill), (bx, by), mask)
     # centre the real glyph ink on the button
     tx, ty = bx + (bw - ink.width) // 2, by + (bh - ink.height) // 2
-    canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
-    _over(layer, brand.rgb(style.text_color), (tx, ty), ink)
-    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2), colour=brand.rgb(style.text_color))
-    return BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
-                    contrast=achieved)
+    canvas.paste(brand.rgb(choice.label), (tx, ty), ink)
+    _over(layer, brand.rgb(choice.label), (tx, ty), ink)
+    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2), colour=brand.rgb(choice.label))
+    check = BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
+                     contrast=achieved)
+    return check, choice
 
 
 @lru_cache(maxsize=32)  # read-only use; every variant of a concept has the same button
@@ -535,16 +583,124 @@ def _scaled_logo(path: str, mtime_ns: int, box_w: int, box_h: int) -> Image.Imag
     return logo.resize((w, h), Image.LANCZOS)
 
 
-def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int],
-               layer: Image.Image | None = None) -> BoxCheck:
-    bw, bh = box_px[2] - box_px[0], box_px[3] - box_px[1]
-    logo = _scaled_logo(str(logo_path), logo_path.stat().st_mtime_ns, bw, bh)
-    w, h = logo.size
-    x, y = _place(box_px, w, h, box.align, box.valign)
+def _logo_image(path: Path, box_px: tuple[int, int, int, int]) -> Image.Image:
+    return _scaled_logo(str(path), path.stat().st_mtime_ns, box_px[2] - box_px[0], box_px[3] - box_px[1])
+
+
+def _draw_logo(canvas: Image.Image, brand: Brand, brand_dir: Path, box: Box, box_px: tuple[int, int, int, int],
+               layer: Image.Image | None = None) -> tuple[BoxCheck, float | None, str | None]:
+    """Draw the logo where it stands out from the picture (3:1): the brand's logo, else its light or
+    dark variant, else on a badge. Returns the check, the contrast reached and the fix used."""
+    first = _logo_image(logo_path(brand, brand_dir, "logo"), box_px)
+    x, y = _place(box_px, first.width, first.height, box.align, box.valign)
+    ring = max(3, round(min(first.size) * RING_SHARE))
+    pad = max(2, round(max(first.size) * BADGE_PAD))
+    around = surround(canvas, first.getchannel("A"), (x, y), pad, ring)
+    best: tuple[float, str, Image.Image] | None = None
+    for key in logo_candidates(brand, around):
+        logo = first if key == "logo" else _logo_image(logo_path(brand, brand_dir, key), box_px)
+        value = against(logo_luminance(logo), around)
+        if best is None or value > best[0]:
+            best = (value, key, logo)
+        if value >= NON_TEXT_CONTRAST:
+            break
+    value, key, logo = best
+    fix = None if key == "logo" else key
+    x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
+    if value < NON_TEXT_CONTRAST:
+        # no file stands out: the brand's own logo on a badge that does
+        logo = first
+        x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
+        badge = choose_badge(brand, logo_luminance(logo), around)
+        if badge is not None:
+            name, value = badge
+            fix = f"badge {name}"
+            rect = (x - pad, y - pad, x + logo.width + pad, y + logo.height + pad)
+            shape = Image.new("L", canvas.size, 0)
+            ImageDraw.Draw(shape).rounded_rectangle(rect, radius=round(min(logo.size) * 0.3), fill=255)
+            canvas.paste(brand.rgb(name), (0, 0), shape)
+            _over(layer, brand.rgb(name), (0, 0), shape)
+        else:
+            fix = None
+            value = against(logo_luminance(logo), around)
     canvas.paste(logo, (x, y), logo)
     if layer is not None:
         layer.alpha_composite(logo, (x, y))
-    return BoxCheck(box="logo", bounds=(x, y, x + w, y + h))
+    return BoxCheck(box="logo", bounds=(x, y, x + logo.width, y + logo.height)), value, fix
+
+
+# --- placement ----------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Where one placement of a layout puts every box at one size, worked out before drawing."""
+
+    name: str
+    layout: Layout
+    px: dict[str, tuple[int, int, int, int]]  # each box's area in pixels, after `follows`
+    bounds: dict[str, tuple[int, int, int, int]]  # what will be drawn there: text ink, button, logo
+
+
+def plan_layout(layout: Layout, copy: dict[str, str], brand: Brand, brand_dir: Path, size: AdSize,
+                chain) -> Plan:
+    """The boxes' pixel areas and drawn bounds for this layout at this size; LayoutError if text cannot fit.
+
+    `chain(box)` gives a text box's font files. Fitting is cached, so drawing after planning
+    fits nothing twice.
+    """
+    W, H = size.width, size.height
+    px: dict[str, tuple[int, int, int, int]] = {}
+    bounds: dict[str, tuple[int, int, int, int]] = {}
+    for name in ("headline", "subhead", "cta"):
+        box: TextBox = getattr(layout, name)
+        area = box.pixels(W, H)
+        prev = bounds.get(box.follows) if box.follows else None
+        if prev:
+            # sit just under the previous text when it came out short; never move down
+            top = min(area[1], prev[3] + round(box.gap * H))
+            area = (area[0], top, area[2], top + (area[3] - area[1]))
+        px[name] = area
+        if name == "cta":
+            bounds[name] = _cta_button(_fit_cta(copy[name], box, area, brand.cta, chain(box)), brand.cta, box, area)
+        elif copy[name]:
+            fitted = fit_text(copy[name], chain(box), box, area[2] - area[0], area[3] - area[1], name=name)
+            x, y = _place(area, fitted.ink.width, fitted.ink.height, box.align, box.valign)
+            bounds[name] = (x, y, x + fitted.ink.width, y + fitted.ink.height)
+    px["logo"] = layout.logo.pixels(W, H)
+    logo = _logo_image(logo_path(brand, brand_dir, "logo"), px["logo"])
+    x, y = _place(px["logo"], logo.width, logo.height, layout.logo.align, layout.logo.valign)
+    bounds["logo"] = (x, y, x + logo.width, y + logo.height)
+    return Plan(layout.anchor, layout, px, bounds)
+
+
+def choose_placement(layout: Layout, copy: dict[str, str], brand: Brand, brand_dir: Path, size: AdSize,
+                     zone: SafeZone, chain, view: AdSaliency, only: str | None = None) -> tuple[Plan, dict[str, float]]:
+    """The layout's placement whose text, button and logo cover the least of the picture's subject.
+
+    Scores are the mean saliency under the drawn boxes (0 calm .. 1 subject); ties go to the
+    placement listed first. A placement leaving the safe zone at this size, or where the copy
+    does not fit, is left out; if none is left, the layout's own placement's error is raised.
+    """
+    plans: list[Plan] = []
+    scores: dict[str, float] = {}
+    first_error: LayoutError | None = None
+    for name in [only] if only else layout.placement_names():
+        placed = layout.placed(name)
+        if name != layout.anchor and boxes_outside(placed, size, zone):
+            log.debug("placement %s leaves the safe zone at %s; skipped", name, size.label)
+            continue
+        try:
+            plan = plan_layout(placed, copy, brand, brand_dir, size, chain)
+        except LayoutError as exc:
+            first_error = first_error or exc
+            continue
+        plans.append(plan)
+        scores[name] = view.cover_cost(list(plan.bounds.values()))
+    if not plans:
+        raise first_error or LayoutError(f"no placement of layout {size.layout} fits {size.label}")
+    best = min(plans, key=lambda p: scores[p.name])  # min keeps the first of equals
+    return best, scores
 
 
 def render_ad(
@@ -555,12 +711,16 @@ def render_ad(
     layout: Layout,
     size: AdSize,
     safe_zone: SafeZone,
+    *,
+    placement: str | None = None,
 ) -> RenderedAd:
-    """Draw one ad: cover-cropped background, logo, headline, subhead and CTA button.
+    """Draw one ad: background cropped to keep its subject, logo, headline, subhead and CTA button,
+    in the layout placement that covers the least of the subject (or `placement`, if given).
 
     Raises LayoutError before drawing when a layout box leaves the safe zone, and when text cannot fit.
     """
-    return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=False)
+    return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=False,
+                   placement=placement)
 
 
 def render_overlay(
@@ -575,47 +735,51 @@ def render_overlay(
     """The typography of render_ad alone, as an RGBA layer on a transparent canvas (for video).
 
     Same boxes, text, colours and scrims: every choice is still made against the background,
-    so the layer composited over the cover-cropped background gives render_ad's pixels.
+    centre-cropped as the video encoder crops it, so the layer composited over the cover-cropped
+    background gives render_ad's pixels wherever render_ad's crop is centred too.
     """
     return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=True)
 
 
-def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, overlay: bool) -> RenderedAd:
+def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, overlay: bool,
+            placement: str | None = None) -> RenderedAd:
     """render_ad's layout; with overlay=True every draw is mirrored onto a transparent layer, which is returned."""
     source = Path(brand_dir) / "layouts" / f"{size.layout}.yaml"
     check_safe_zone(layout, size, safe_zone, source)
+    if placement is not None and placement not in layout.placement_names():
+        raise LayoutError(f"{source}: no placement '{placement}' (placements: {', '.join(layout.placement_names())})")
     fonts_dir = Path(brand_dir) / "fonts"
     fallbacks = [str(fonts_dir / f) for f in brand.fallback_fonts]
 
     def chain(box: TextBox) -> list[str]:
         return [str(fonts_dir / brand.fonts[box.font]), *fallbacks]
 
-    canvas = cover(background, size.width, size.height)
+    W, H = size.width, size.height
+    saliency = saliency_of(background)
+    scaled = cover_size(background, W, H)
+    # the video encoder crops its background in the centre, so the overlay for it must too
+    offset = centre_offset(scaled, W, H) if overlay else saliency.crop_offset(scaled, (W, H))
+    canvas = cover(background, W, H, offset)
+    view = saliency.view(scaled, offset, (W, H))
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0)) if overlay else None
     warnings: list[str] = []
-    W, H = size.width, size.height
-    checks: list[BoxCheck] = []
-    placed: dict[str, BoxCheck] = {}
     copy = {
         "headline": normalize_copy(concept.headline),
         "subhead": normalize_copy(concept.subhead),
         "cta": normalize_copy(concept.cta or brand.cta.text),
     }
+    plan, scores = choose_placement(layout, copy, brand, brand_dir, size, safe_zone, chain, view, placement)
+    checks: list[BoxCheck] = []
     for name in ("headline", "subhead"):
-        box: TextBox = getattr(layout, name)
-        if not copy[name]:
-            continue
-        px = box.pixels(W, H)
-        prev = placed.get(box.follows) if box.follows else None
-        if prev and prev.bounds:
-            # sit just under the previous text when it came out short; never move down
-            top = min(px[1], prev.bounds[3] + round(box.gap * H))
-            px = (px[0], top, px[2], top + (px[3] - px[1]))
-        placed[name] = _draw_text_box(canvas, name, copy[name], box, px, brand, chain(box), warnings, layer)
-        checks.append(placed[name])
-    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta), layer))
+        if copy[name]:
+            box: TextBox = getattr(plan.layout, name)
+            checks.append(_draw_text_box(canvas, name, copy[name], box, plan.px[name], brand, chain(box),
+                                         warnings, layer))
+    cta, choice = _draw_cta(canvas, copy["cta"], plan.layout.cta, plan.px["cta"], brand, chain(plan.layout.cta), layer)
+    checks.append(cta)
     # logo last so no scrim fades it
-    checks.insert(0, _draw_logo(canvas, Path(brand_dir) / brand.logo, layout.logo, layout.logo.pixels(W, H), layer))
+    logo, logo_contrast, logo_fix = _draw_logo(canvas, brand, Path(brand_dir), plan.layout.logo, plan.px["logo"], layer)
+    checks.insert(0, logo)
 
     safe = safe_rect(size, safe_zone)
     for check in checks:
@@ -624,4 +788,12 @@ def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, o
             raise LayoutError(
                 f"{source}: {check.box}: drawn at {check.bounds}, outside the safe zone {safe} at {size.label}"
             )
-    return RenderedAd(image=layer if layer is not None else canvas, boxes=checks, warnings=warnings)
+    visual = VisualCheck(
+        placement=plan.name, placement_score=scores[plan.name], placement_scores=scores, crop=offset,
+        cta_contrast=choice.contrast, cta_fix=choice.fix, logo_contrast=logo_contrast, logo_fix=logo_fix,
+        required_contrast=NON_TEXT_CONTRAST,
+        subject_overlap=view.salient_share([c.bounds for c in checks if c.bounds]),
+        subject_overlap_max=layout.max_subject_overlap,
+        subject_cut=saliency.subject_cut(scaled, offset, (W, H)), subject_cut_max=MAX_SUBJECT_CUT,
+    )
+    return RenderedAd(image=layer if layer is not None else canvas, boxes=checks, warnings=warnings, visual=visual)

@@ -1,0 +1,135 @@
+"""Button and logo against the picture: WCAG 2.1 non-text contrast (3:1) and what to do below it.
+
+A shape's surroundings are the picture's pixels in a ring just outside it (beyond the room an
+outline or badge would take, so every option is measured against the same pixels). The figure
+is the contrast that 95% of those pixels reach, as for text (measure.worst_contrast).
+
+The CTA button keeps the brand's colour when it stands out; else it gets an outline in the
+brand colour that stands out most, else another brand colour (with a label colour readable on
+it). The logo keeps its file; else the brand's light or dark variant; else a badge behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+from creative.brand.kit import Brand
+from creative.render.measure import (
+    DESIGN_CONTRAST,
+    Luminances,
+    _Pixels,
+    contrast_ratio,
+    luminance,
+    worst_contrast,
+)
+
+NON_TEXT_CONTRAST = 3.0  # WCAG 2.1 SC 1.4.11: user interface components and graphical objects
+DARK_SURROUND = 0.18  # median luminance under which a picture counts as dark (light logo first)
+
+Rect = tuple[int, int, int, int]
+
+
+def _dilated(shape: Image.Image, grow: int) -> Image.Image:
+    """An "L" mask of the shape grown by `grow` px on every side, in a canvas `grow` px larger all round.
+
+    A box blur of the 0/255 shape is non-zero exactly where a square max filter would be: the
+    same dilation at a fraction of the cost.
+    """
+    canvas = Image.new("L", (shape.width + 2 * grow, shape.height + 2 * grow), 0)
+    canvas.paste(shape.point([0] + [255] * 255), (grow, grow))
+    if grow == 0:
+        return canvas
+    return canvas.filter(ImageFilter.BoxBlur(grow)).point([0] + [255] * 255)
+
+
+def outline_mask(shape: Image.Image, width: int) -> Image.Image:
+    """The shape grown by `width` px: paste it in the outline colour `width` px up and left of the shape."""
+    return _dilated(shape, width)
+
+
+def surround(canvas: Image.Image, shape: Image.Image, pos: tuple[int, int], gap: int, width: int) -> Luminances:
+    """The canvas pixels in a ring `gap` to `gap + width` px outside the shape placed at pos."""
+    grow = gap + width
+    outer = _dilated(shape, grow)
+    inner = Image.new("L", outer.size, 0)
+    inner.paste(_dilated(shape, gap), (width, width))
+    ring = Image.new("L", outer.size, 0)
+    ring.paste(outer, (0, 0), inner.point([255] + [0] * 255))
+    x, y = pos[0] - grow, pos[1] - grow
+    region = (max(0, x), max(0, y), min(canvas.width, x + outer.width), min(canvas.height, y + outer.height))
+    ring = ring.crop((region[0] - x, region[1] - y, region[2] - x, region[3] - y))
+    return _Pixels(canvas.crop(region)).select(ring)
+
+
+def against(lum: float, around: Luminances) -> float:
+    """Contrast of a colour against its surroundings, as QC reports it."""
+    return round(worst_contrast(lum, around), 2)
+
+
+@dataclass
+class CtaChoice:
+    fill: str  # brand colour name of the button
+    label: str  # brand colour name of its text
+    outline: str | None  # brand colour name of an outline, if one is drawn
+    contrast: float  # the button's (or outline's) edge against the picture
+    fix: str | None  # what was changed from the brand's button, for QC
+
+
+def choose_cta(brand: Brand, around: Luminances) -> CtaChoice:
+    """The brand's button if it reaches 3:1 against `around`, else an outline, else another colour."""
+    style = brand.cta
+    own = against(luminance(brand.rgb(style.background)), around)
+    if own >= NON_TEXT_CONTRAST:
+        return CtaChoice(style.background, style.text_color, None, own, None)
+    others = [n for n in brand.colors if n != style.background]
+    edge = {n: against(luminance(brand.rgb(n)), around) for n in others}
+    best = max(others, key=lambda n: edge[n], default=None)
+    if best is not None and edge[best] >= NON_TEXT_CONTRAST:
+        return CtaChoice(style.background, style.text_color, best, edge[best], f"outline {best}")
+    for fill in sorted(others, key=lambda n: -edge[n]):
+        label = _label_on(brand, fill)
+        if label is not None and edge[fill] >= NON_TEXT_CONTRAST:
+            return CtaChoice(fill, label, None, edge[fill], f"colour {fill}")
+    return CtaChoice(style.background, style.text_color, None, own, None)
+
+
+def _label_on(brand: Brand, fill: str) -> str | None:
+    """The brand's label colour if readable on `fill` (4.5:1), else the most readable brand colour that is."""
+    fill_lum = luminance(brand.rgb(fill))
+    ratios = {n: contrast_ratio(fill_lum, luminance(brand.rgb(n))) for n in brand.colors if n != fill}
+    if ratios.get(brand.cta.text_color, 0) >= DESIGN_CONTRAST:
+        return brand.cta.text_color
+    best = max(ratios, key=lambda n: ratios[n], default=None)
+    return best if best is not None and ratios[best] >= DESIGN_CONTRAST else None
+
+
+def logo_luminance(logo: Image.Image) -> float:
+    """Median luminance of the logo's opaque pixels: the colour it reads as from a distance."""
+    solid = logo.getchannel("A").point([0] * 128 + [255] * 128)
+    pixels = _Pixels(logo.convert("RGB")).select(solid)
+    return pixels.median() if pixels.total else 0.0
+
+
+def logo_candidates(brand: Brand, around: Luminances) -> list[str]:
+    """Brand keys of the logo files to try, in order: the logo, then the variant suited to the picture."""
+    variants = ["logo_light", "logo_dark"] if around.total and around.median() < DARK_SURROUND else \
+        ["logo_dark", "logo_light"]
+    return ["logo", *[k for k in variants if getattr(brand, k)]]
+
+
+def choose_badge(brand: Brand, logo_lum: float, around: Luminances) -> tuple[str, float] | None:
+    """A brand colour for a badge behind the logo: 3:1 against the logo, standing out from the
+    picture as much as possible; None if no brand colour reaches 3:1 against the logo."""
+    fits = [n for n in brand.colors if contrast_ratio(logo_lum, luminance(brand.rgb(n))) >= NON_TEXT_CONTRAST]
+    if not fits:
+        return None
+    name = max(fits, key=lambda n: (min(contrast_ratio(logo_lum, luminance(brand.rgb(n))),
+                                        against(luminance(brand.rgb(n)), around)), n))
+    return name, round(contrast_ratio(logo_lum, luminance(brand.rgb(name))), 2)
+
+
+def logo_path(brand: Brand, brand_dir: Path, key: str) -> Path:
+    return Path(brand_dir) / getattr(brand, key)
