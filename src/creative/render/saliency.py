@@ -158,10 +158,20 @@ class AdSaliency:
             covered[y0:y1, x0:x1] = True
         return covered
 
+    def mean_under(self, rect: Rect) -> float:
+        x0, y0, x1, y1 = self._cells(rect)
+        return float(self.values[y0:y1, x0:x1].mean())
+
     def cover_cost(self, rects: list[Rect]) -> float:
-        """Mean saliency under the union of rects: 0 when they sit on calm backdrop, 1 on the subject."""
-        covered = self._union(rects)
-        return round(float(self.values[covered].mean()), 4) if covered.any() else 0.0
+        """How much of the subject the rects cover: 0 when all sit on calm backdrop, 1 on the subject.
+
+        The mean of the rects' mean saliency and the worst rect's: every element counts whatever
+        its size (a small button on the product is as bad as a headline on it).
+        """
+        if not rects:
+            return 0.0
+        means = [self.mean_under(r) for r in rects]
+        return round((sum(means) / len(means) + max(means)) / 2, 4)
 
     def salient_share(self, rects: list[Rect]) -> float:
         """Share of the union of rects that lies on salient pixels (>= SALIENT)."""

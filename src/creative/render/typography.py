@@ -48,7 +48,6 @@ from creative.render.visibility import (
     logo_candidates,
     logo_luminance,
     logo_path,
-    outline_mask,
     surround,
 )
 
@@ -547,7 +546,7 @@ def _draw_cta(
     line = max(2, round(bh * OUTLINE_SHARE))
     choice = choose_cta(brand, surround(canvas, mask, (bx, by), line, max(3, round(bh * RING_SHARE))))
     if choice.outline is not None:
-        grown = outline_mask(mask, line)
+        grown = _button_mask(bw + 2 * line, bh + 2 * line, style.radius)  # the same pill, larger
         canvas.paste(brand.rgb(choice.outline), (bx - line, by - line), grown)
         _over(layer, brand.rgb(choice.outline), (bx - line, by - line), grown)
     canvas.paste(brand.rgb(choice.fill), (bx, by), mask)

@@ -45,11 +45,6 @@ def _dilated(shape: Image.Image, grow: int) -> Image.Image:
     return canvas.filter(ImageFilter.BoxBlur(grow)).point([0] + [255] * 255)
 
 
-def outline_mask(shape: Image.Image, width: int) -> Image.Image:
-    """The shape grown by `width` px: paste it in the outline colour `width` px up and left of the shape."""
-    return _dilated(shape, width)
-
-
 def surround(canvas: Image.Image, shape: Image.Image, pos: tuple[int, int], gap: int, width: int) -> Luminances:
     """The canvas pixels in a ring `gap` to `gap + width` px outside the shape placed at pos."""
     grow = gap + width
@@ -79,21 +74,22 @@ class CtaChoice:
 
 
 def choose_cta(brand: Brand, around: Luminances) -> CtaChoice:
-    """The brand's button if it reaches 3:1 against `around`, else an outline, else another colour."""
+    """The brand's button if it reaches 3:1 against `around`, else an outline, else another colour;
+    if nothing reaches 3:1, whichever stands out most."""
     style = brand.cta
-    own = against(luminance(brand.rgb(style.background)), around)
-    if own >= NON_TEXT_CONTRAST:
-        return CtaChoice(style.background, style.text_color, None, own, None)
+    options = [CtaChoice(style.background, style.text_color, None,
+                         against(luminance(brand.rgb(style.background)), around), None)]
     others = [n for n in brand.colors if n != style.background]
     edge = {n: against(luminance(brand.rgb(n)), around) for n in others}
-    best = max(others, key=lambda n: edge[n], default=None)
-    if best is not None and edge[best] >= NON_TEXT_CONTRAST:
-        return CtaChoice(style.background, style.text_color, best, edge[best], f"outline {best}")
-    for fill in sorted(others, key=lambda n: -edge[n]):
+    ranked = sorted(others, key=lambda n: (-edge[n], n))
+    if ranked:
+        options.append(CtaChoice(style.background, style.text_color, ranked[0], edge[ranked[0]],
+                                 f"outline {ranked[0]}"))
+    for fill in ranked:
         label = _label_on(brand, fill)
-        if label is not None and edge[fill] >= NON_TEXT_CONTRAST:
-            return CtaChoice(fill, label, None, edge[fill], f"colour {fill}")
-    return CtaChoice(style.background, style.text_color, None, own, None)
+        if label is not None:
+            options.append(CtaChoice(fill, label, None, edge[fill], f"colour {fill}"))
+    return next((o for o in options if o.contrast >= NON_TEXT_CONTRAST), max(options, key=lambda o: o.contrast))
 
 
 def _label_on(brand: Brand, fill: str) -> str | None:
