@@ -190,6 +190,8 @@ class FittedText:
 
 # Fitted copy: every variant of a concept fits the same copy into the same box, and drawing
 # glyphs holds the GIL, so render threads would otherwise take turns redoing the same work.
+# Each concept is fitted in every placement of every layout: room for a few dozen concepts.
+FITTED_MAX = 256
 _FITTED: dict[tuple, FittedText] = {}
 _FITTED_LOCK = threading.Lock()
 
@@ -215,11 +217,27 @@ def fit_text(
     if fitted is None:
         fitted = _fit(text, chain, box, width, height, name, pad_x, pad_y, min_content_h)
         with _FITTED_LOCK:
-            if len(_FITTED) >= 64:
+            if len(_FITTED) >= FITTED_MAX:
                 _FITTED.clear()
             _FITTED[key] = fitted
     # a copy each: the cached one must never change
     return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
+
+
+def _largest_possible(text: str, chain: list[str], box: TextBox, width: int, pad_x: float) -> int:
+    """A size above which the text cannot fit `width` in max_lines lines, so fitting starts there.
+
+    Wrapped lines hold every word, so the words' total advance (less the spaces dropped at line
+    breaks) is at most max_lines times the room on a line. Advances grow in proportion to the
+    size; 10% slack covers hinting, and narrow columns skip dozens of sizes that cannot fit.
+    """
+    lines = box.max_lines  # explicit line breaks count among them and drop no spaces
+    per_px = _line_width(split_runs(text.replace("\n", " "), chain)[0], box.max_size) / box.max_size
+    need = per_px - 0.35 * (lines - 1) + 2 * lines * pad_x  # width per px of size, spaces at breaks allowed
+    if need <= 0:
+        return box.max_size
+    bound = math.floor(lines * width / need * 1.1) + 1
+    return max(box.min_size, min(box.max_size, bound))
 
 
 def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, name: str,
@@ -232,7 +250,7 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
             f"{name}: no brand or fallback font has the characters {listed} in '{text}'",
             hint="remove them from the copy or add a font that has them to brand.yaml fallback_fonts",
         )
-    for size in range(box.max_size, box.min_size - 1, -1):
+    for size in range(_largest_possible(text, chain, box, width, pad_x), box.min_size - 1, -1):
         px, py = round(pad_x * size), round(pad_y * size)
         avail_w = width - 2 * px
         if avail_w <= 0:
@@ -582,6 +600,18 @@ def _scaled_logo(path: str, mtime_ns: int, box_w: int, box_h: int) -> Image.Imag
     return logo.resize((w, h), Image.LANCZOS)
 
 
+_LOGO_LUMS: dict[int, float] = {}  # by id() of a cached scaled logo, which lives as long as the cache holds it
+
+
+def _logo_lum(logo: Image.Image) -> float:
+    """visibility.logo_luminance of a scaled logo from _scaled_logo, worked out once per logo."""
+    key = id(logo)
+    if key not in _LOGO_LUMS:
+        _LOGO_LUMS[key] = logo_luminance(logo)
+        weakref.finalize(logo, _LOGO_LUMS.pop, key, None)
+    return _LOGO_LUMS[key]
+
+
 def _logo_image(path: Path, box_px: tuple[int, int, int, int]) -> Image.Image:
     return _scaled_logo(str(path), path.stat().st_mtime_ns, box_px[2] - box_px[0], box_px[3] - box_px[1])
 
@@ -598,7 +628,7 @@ def _draw_logo(canvas: Image.Image, brand: Brand, brand_dir: Path, box: Box, box
     best: tuple[float, str, Image.Image] | None = None
     for key in logo_candidates(brand, around):
         logo = first if key == "logo" else _logo_image(logo_path(brand, brand_dir, key), box_px)
-        value = against(logo_luminance(logo), around)
+        value = against(_logo_lum(logo), around)
         if best is None or value > best[0]:
             best = (value, key, logo)
         if value >= NON_TEXT_CONTRAST:
@@ -610,7 +640,7 @@ def _draw_logo(canvas: Image.Image, brand: Brand, brand_dir: Path, box: Box, box
         # no file stands out: the brand's own logo on a badge that does
         logo = first
         x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
-        badge = choose_badge(brand, logo_luminance(logo), around)
+        badge = choose_badge(brand, _logo_lum(logo), around)
         if badge is not None:
             name, value = badge
             fix = f"badge {name}"
@@ -621,7 +651,7 @@ def _draw_logo(canvas: Image.Image, brand: Brand, brand_dir: Path, box: Box, box
             _over(layer, brand.rgb(name), (0, 0), shape)
         else:
             fix = None
-            value = against(logo_luminance(logo), around)
+            value = against(_logo_lum(logo), around)
     canvas.paste(logo, (x, y), logo)
     if layer is not None:
         layer.alpha_composite(logo, (x, y))

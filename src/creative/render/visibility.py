@@ -109,11 +109,15 @@ def logo_luminance(logo: Image.Image) -> float:
     return pixels.median() if pixels.total else 0.0
 
 
-def logo_candidates(brand: Brand, around: Luminances) -> list[str]:
-    """Brand keys of the logo files to try, in order: the logo, then the variant suited to the picture."""
+def logo_candidates(brand: Brand, around: Luminances):
+    """Brand keys of the logo files to try, in order: the logo, then the variant suited to the
+    picture (a generator: the picture is only looked at if the logo itself fails)."""
+    yield "logo"
+    if not (brand.logo_light or brand.logo_dark):
+        return
     variants = ["logo_light", "logo_dark"] if around.total and around.median() < DARK_SURROUND else \
         ["logo_dark", "logo_light"]
-    return ["logo", *[k for k in variants if getattr(brand, k)]]
+    yield from (k for k in variants if getattr(brand, k))
 
 
 def choose_badge(brand: Brand, logo_lum: float, around: Luminances) -> tuple[str, float] | None:
