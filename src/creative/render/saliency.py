@@ -30,6 +30,7 @@ from PIL import Image
 
 MAP_LONG_SIDE = 128
 SALIENT = 0.5
+CALM = 0.25  # values under this are backdrop, whatever their spread
 DISTINCT_DELTA_E = 30.0  # colour distance from the surroundings that counts as fully distinct
 TEXTURE_STDEV = 8.0  # Lab lightness spread (of 100) in a 7x7 window that counts as fully busy
 CROP_SLACK = 0.01  # a crop leaves the centre only to keep more than this share of the salient mass
@@ -89,6 +90,8 @@ class SaliencyMap:
         # the map at the scaled background's proportions: one cell per `step` pixels
         step = max(sw, sh) / MAP_LONG_SIDE
         grid = self._resampled((max(1, round(sw / step)), max(1, round(sh / step))))
+        # only what stands out counts: a calm gradient's faint values must not pull the crop
+        grid = np.clip((grid - CALM) / (SALIENT - CALM), 0.0, 1.0)
         profile = grid.sum(axis=0) if sw > ow else grid.sum(axis=1)
         total = float(profile.sum())
         span, window = (sw, ow) if sw > ow else (sh, oh)
