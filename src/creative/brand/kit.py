@@ -192,15 +192,22 @@ class Layout(_Strict):
     def _placements_fit(self) -> Layout:
         if self.anchor in self.placements:
             raise ValueError(f"placements.{self.anchor}: is the layout's own anchor; name another placement")
-        for name in self.placements:
-            try:
-                self.placed(name)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise ValueError(f"placements.{name}{'.' + where if where else ''}: "
-                                 f"{first['msg'].removeprefix('Value error, ')}") from None
+        for name, move in self.placements.items():
+            for key in LAYOUT_BOXES:
+                try:
+                    self._moved(key, getattr(move, key))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = "".join(f".{p}" for p in first["loc"])
+                    raise ValueError(f"placements.{name}.{key}{where}: "
+                                     f"{first['msg'].removeprefix('Value error, ')}") from None
         return self
+
+    def _moved(self, key: str, change: BoxMove | None) -> Box:
+        box: Box = getattr(self, key)
+        if change is None:
+            return box
+        return type(box).model_validate({**box.model_dump(), **change.model_dump(exclude_none=True)})
 
     def placement_names(self) -> list[str]:
         """The layout's own anchor first, then the other placements in file order."""
@@ -211,14 +218,7 @@ class Layout(_Strict):
         if name == self.anchor:
             return self
         move = self.placements[name]
-        boxes = {}
-        for key in LAYOUT_BOXES:
-            box: Box = getattr(self, key)
-            change = getattr(move, key)
-            if change is not None:
-                fields = {**box.model_dump(), **change.model_dump(exclude_none=True)}
-                box = type(box).model_validate(fields)
-            boxes[key] = box
+        boxes = {key: self._moved(key, getattr(move, key)) for key in LAYOUT_BOXES}
         return self.model_copy(update={**boxes, "anchor": name, "placements": {}})
 
 

@@ -59,6 +59,7 @@ BOX_NAMES = ("logo", "headline", "subhead", "cta")
 SCRIM_ALPHAS = (0.35, 0.5, 0.65, 0.8, 0.9, 1.0)
 OUTLINE_SHARE = 0.07  # outline width as a share of the button height, when the button needs one
 RING_SHARE = 0.25  # width of the surroundings a button or logo is measured against, as a share of its size
+PLACEMENT_MARGIN = 0.03  # how much less of the subject another placement must cover to be chosen
 BADGE_PAD = 0.15  # badge margin around a logo, as a share of the logo's size
 
 
@@ -707,8 +708,9 @@ def choose_placement(layout: Layout, copy: dict[str, str], brand: Brand, brand_d
                      zone: SafeZone, chain, view: AdSaliency, only: str | None = None) -> tuple[Plan, dict[str, float]]:
     """The layout's placement whose text, button and logo cover the least of the picture's subject.
 
-    Scores are the mean saliency under the drawn boxes (0 calm .. 1 subject); ties go to the
-    placement listed first. A placement leaving the safe zone at this size, or where the copy
+    Scores are saliency under the drawn boxes (saliency.AdSaliency.cover_cost: 0 calm .. 1
+    subject); another placement replaces the layout's own only when its score is lower by more
+    than PLACEMENT_MARGIN, and ties go to the placement listed first. A placement leaving the safe zone at this size, or where the copy
     does not fit, is left out; if none is left, the layout's own placement's error is raised.
     """
     plans: list[Plan] = []
@@ -728,7 +730,9 @@ def choose_placement(layout: Layout, copy: dict[str, str], brand: Brand, brand_d
         scores[name] = view.cover_cost(list(plan.bounds.values()))
     if not plans:
         raise first_error or LayoutError(f"no placement of layout {size.layout} fits {size.label}")
-    best = min(plans, key=lambda p: scores[p.name])  # min keeps the first of equals
+    # the layout's own placement is its designer's first choice: another must clearly do better
+    handicap = {layout.anchor: -PLACEMENT_MARGIN}
+    best = min(plans, key=lambda p: scores[p.name] + handicap.get(p.name, 0.0))  # min keeps the first of equals
     return best, scores
 
 
