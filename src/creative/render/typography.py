@@ -568,13 +568,13 @@ def _draw_cta(
         grown = _button_mask(bw + 2 * line, bh + 2 * line, style.radius)  # the same pill, larger
         canvas.paste(brand.rgb(choice.outline), (bx - line, by - line), grown)
         _over(layer, brand.rgb(choice.outline), (bx - line, by - line), grown)
-    canvas.paste(brand.rgb(choice.fill), (bx, by), mask)
-    _over(layer, brand.rgb(choice.fill), (bx, by), mask)
+    canvas.paste(brand.rgb(style.background), (bx, by), mask)
+    _over(layer, brand.rgb(style.background), (bx, by), mask)
     # centre the real glyph ink on the button
     tx, ty = bx + (bw - ink.width) // 2, by + (bh - ink.height) // 2
-    canvas.paste(brand.rgb(choice.label), (tx, ty), ink)
-    _over(layer, brand.rgb(choice.label), (tx, ty), ink)
-    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2), colour=brand.rgb(choice.label))
+    canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
+    _over(layer, brand.rgb(style.text_color), (tx, ty), ink)
+    achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2), colour=brand.rgb(style.text_color))
     check = BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
                      contrast=achieved)
     return check, choice

@@ -4,9 +4,9 @@ A shape's surroundings are the picture's pixels in a ring just outside it (beyon
 outline or badge would take, so every option is measured against the same pixels). The figure
 is the contrast that 95% of those pixels reach, as for text (measure.worst_contrast).
 
-The CTA button keeps the brand's colour when it stands out; else it gets an outline in the
-brand colour that stands out most, else another brand colour (with a label colour readable on
-it). The logo keeps its file; else the brand's light or dark variant; else a badge behind it.
+The CTA button keeps the brand's colour when it stands out; else it gets an outline in a brand
+colour that does. (Another button colour would have to pass the very same test against the same
+pixels, and the outline keeps the brand's button.) The logo keeps its file; else the brand's light or dark variant; else a badge behind it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from PIL import Image, ImageFilter
 
 from creative.brand.kit import Brand
 from creative.render.measure import (
-    DESIGN_CONTRAST,
     Luminances,
     _Pixels,
     contrast_ratio,
@@ -66,40 +65,38 @@ def against(lum: float, around: Luminances) -> float:
 
 @dataclass
 class CtaChoice:
-    fill: str  # brand colour name of the button
-    label: str  # brand colour name of its text
     outline: str | None  # brand colour name of an outline, if one is drawn
     contrast: float  # the button's (or outline's) edge against the picture
     fix: str | None  # what was changed from the brand's button, for QC
 
 
 def choose_cta(brand: Brand, around: Luminances) -> CtaChoice:
-    """The brand's button if it reaches 3:1 against `around`, else an outline, else another colour;
-    if nothing reaches 3:1, whichever stands out most."""
+    """The brand's button if it reaches 3:1 against `around`, else with an outline that does;
+    if nothing reaches 3:1, whichever stands out most.
+
+    Colours are tried in order of their contrast with the surroundings' median, and measured
+    exactly only until one passes: each exact measure reads pixels.
+    """
     style = brand.cta
-    options = [CtaChoice(style.background, style.text_color, None,
-                         against(luminance(brand.rgb(style.background)), around), None)]
-    others = [n for n in brand.colors if n != style.background]
-    edge = {n: against(luminance(brand.rgb(n)), around) for n in others}
-    ranked = sorted(others, key=lambda n: (-edge[n], n))
-    if ranked:
-        options.append(CtaChoice(style.background, style.text_color, ranked[0], edge[ranked[0]],
-                                 f"outline {ranked[0]}"))
-    for fill in ranked:
-        label = _label_on(brand, fill)
-        if label is not None:
-            options.append(CtaChoice(fill, label, None, edge[fill], f"colour {fill}"))
-    return next((o for o in options if o.contrast >= NON_TEXT_CONTRAST), max(options, key=lambda o: o.contrast))
+    own = CtaChoice(None, against(luminance(brand.rgb(style.background)), around), None)
+    if own.contrast >= NON_TEXT_CONTRAST:
+        return own
+    median = around.median() if around.total else 0.0
+    others = sorted((n for n in brand.colors if n != style.background),
+                    key=lambda n: (-contrast_ratio(luminance(brand.rgb(n)), median), n))
+    edge: dict[str, float] = {}
 
+    def measured(name: str) -> float:
+        if name not in edge:
+            edge[name] = against(luminance(brand.rgb(name)), around)
+        return edge[name]
 
-def _label_on(brand: Brand, fill: str) -> str | None:
-    """The brand's label colour if readable on `fill` (4.5:1), else the most readable brand colour that is."""
-    fill_lum = luminance(brand.rgb(fill))
-    ratios = {n: contrast_ratio(fill_lum, luminance(brand.rgb(n))) for n in brand.colors if n != fill}
-    if ratios.get(brand.cta.text_color, 0) >= DESIGN_CONTRAST:
-        return brand.cta.text_color
-    best = max(ratios, key=lambda n: ratios[n], default=None)
-    return best if best is not None and ratios[best] >= DESIGN_CONTRAST else None
+    tried = [own]
+    for name in others:
+        tried.append(CtaChoice(name, measured(name), f"outline {name}"))
+        if tried[-1].contrast >= NON_TEXT_CONTRAST:
+            return tried[-1]
+    return max(tried, key=lambda o: o.contrast)
 
 
 def logo_luminance(logo: Image.Image) -> float:
