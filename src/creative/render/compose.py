@@ -113,7 +113,7 @@ def visual_warnings(visual: VisualCheck) -> list[str]:
     for failed in visual.failed:
         if failed == "cta_contrast":
             out.append(f"cta: button stands out {visual.cta_contrast}:1 from the picture around it (under {need}) "
-                       f"even with an outline or another brand colour; add a contrasting colour to brand.yaml")
+                       f"even with an outline; add a colour that stands out from such pictures to brand.yaml")
         elif failed == "logo_contrast":
             out.append(f"logo: {visual.logo_contrast}:1 against the picture around it (under {need}); add "
                        "logo_light / logo_dark variants to brand.yaml")

@@ -117,6 +117,12 @@ def lines_text(lines: list[list[Run]]) -> str:
     return "\n".join("".join(t for t, _ in line) for line in lines)
 
 
+@lru_cache(maxsize=4096)  # wrapping splits the same characters again for every trial line
+def _font_for(cp: int, chain: tuple[str, ...]) -> str | None:
+    """The first font in chain that has the character, or None."""
+    return next((p for p in chain if cp in _cmap(p)), None)
+
+
 def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
     """Split text into runs of one font each (first font in chain that has the character).
 
@@ -124,12 +130,13 @@ def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
     """
     runs: list[Run] = []
     missing: list[str] = []
+    fonts = tuple(chain)
     for ch in text:
         cp = ord(ch)
         if ch.isspace() or unicodedata.category(ch) == "Mn" and runs and cp in _cmap(runs[-1][1]):
             path = runs[-1][1] if runs else chain[0]  # spaces and marks stay with their neighbour
         else:
-            path = next((p for p in chain if cp in _cmap(p)), None)
+            path = _font_for(cp, fonts)
             if path is None:
                 if ch not in missing:
                     missing.append(ch)
