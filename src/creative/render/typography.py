@@ -643,23 +643,18 @@ def _draw_logo(canvas: Image.Image, brand: Brand, brand_dir: Path, box: Box, box
             break
     value, key, logo = best
     fix = None if key == "logo" else key
-    x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
-    if value < NON_TEXT_CONTRAST:
+    badge = choose_badge(brand, _logo_lum(first), around) if value < NON_TEXT_CONTRAST else None
+    if badge is not None:
         # no file stands out: the brand's own logo on a badge that does
-        logo = first
+        name, value = badge
+        logo, fix = first, f"badge {name}"
         x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
-        badge = choose_badge(brand, _logo_lum(logo), around)
-        if badge is not None:
-            name, value = badge
-            fix = f"badge {name}"
-            rect = (x - pad, y - pad, x + logo.width + pad, y + logo.height + pad)
-            shape = Image.new("L", canvas.size, 0)
-            ImageDraw.Draw(shape).rounded_rectangle(rect, radius=round(min(logo.size) * 0.3), fill=255)
-            canvas.paste(brand.rgb(name), (0, 0), shape)
-            _over(layer, brand.rgb(name), (0, 0), shape)
-        else:
-            fix = None
-            value = against(_logo_lum(logo), around)
+        shape = Image.new("L", (logo.width + 2 * pad, logo.height + 2 * pad), 0)
+        ImageDraw.Draw(shape).rounded_rectangle((0, 0, shape.width - 1, shape.height - 1),
+                                                radius=round(min(logo.size) * 0.3), fill=255)
+        canvas.paste(brand.rgb(name), (x - pad, y - pad), shape)
+        _over(layer, brand.rgb(name), (x - pad, y - pad), shape)
+    x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
     canvas.paste(logo, (x, y), logo)
     if layer is not None:
         layer.alpha_composite(logo, (x, y))
