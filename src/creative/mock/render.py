@@ -276,7 +276,7 @@ def render_background(seed: int, text: str, width: int, height: int) -> Image.Im
     canvas.paste(floor, (0, 0), floor_mask.filter(ImageFilter.GaussianBlur(max(1.0, h * 0.01))))
 
     cx = w * layout.subject_x
-    pw = w * layout.subject_w
+    pw = min(w, h * 0.8) * layout.subject_w  # on a wide canvas the set is sized by its height
     base_y = horizon + (h - horizon) * rng.uniform(0.45, 0.7)
     ph = h * rng.uniform(0.08, 0.16)
     if layout.second_plinth:
