@@ -49,20 +49,27 @@ def saliency_values(image: Image.Image) -> np.ndarray:
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if size != (w, h) else rgb
     lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     fine = cv2.GaussianBlur(lab, (0, 0), 1.0)
-    sigma = max(size) / 6
-    wide = cv2.GaussianBlur(lab, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    wide = _wide_blur(lab)
     first = np.clip(np.linalg.norm(fine - wide, axis=2) / DISTINCT_DELTA_E, 0.0, 1.0)
     # Again, with the surroundings averaged over the backdrop only (weighted by how little each
     # pixel stood out): else a bright subject lights up the wide blur, and its calm
     # surroundings look distinct too (a halo).
     weight = (1.0 - first).astype(np.float32) + 1e-3
-    backdrop = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    backdrop /= cv2.GaussianBlur(weight, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)[..., None]
+    backdrop = _wide_blur(lab * weight[..., None]) / _wide_blur(weight)[..., None]
     distinct = np.linalg.norm(fine - backdrop, axis=2) / DISTINCT_DELTA_E
     light = fine[..., 0]
     mean = cv2.blur(light, (7, 7))
     spread = np.sqrt(np.maximum(cv2.blur(light * light, (7, 7)) - mean * mean, 0.0)) / TEXTURE_STDEV
     return np.clip(np.maximum(distinct, spread), 0.0, 1.0).astype(np.float32)
+
+
+def _wide_blur(values: np.ndarray) -> np.ndarray:
+    """A Gaussian blur a sixth of the picture wide, done at a quarter of the size (it is smooth:
+    nothing is lost) and scaled back: a sixteenth of the work."""
+    h, w = values.shape[:2]
+    small = cv2.resize(values, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), max(w, h) / 24, borderType=cv2.BORDER_REFLECT)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 class SaliencyMap:

@@ -217,6 +217,15 @@ def fit_text(
     min_content_h: float = 0.0,
 ) -> FittedText:
     """Largest size in [min_size, max_size] whose wrapped ink fits width x height (with padding in ems)."""
+    fitted = _shared_fit(text, chain, box, width, height, name=name, pad_x=pad_x, pad_y=pad_y,
+                         min_content_h=min_content_h)
+    # a copy each: the cached one must never change
+    return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
+
+
+def _shared_fit(text: str, chain: list[str], box: TextBox, width: int, height: int, *, name: str,
+                pad_x: float = 0.0, pad_y: float = 0.0, min_content_h: float = 0.0) -> FittedText:
+    """fit_text's cached result itself, for read-only use (planning only needs its size and ink's size)."""
     # every box field _fit reads is in the key
     key = (text, tuple(chain), box.min_size, box.max_size, box.max_lines, box.line_height, box.align,
            width, height, pad_x, pad_y, min_content_h)
@@ -228,8 +237,7 @@ def fit_text(
             if len(_FITTED) >= FITTED_MAX:
                 _FITTED.clear()
             _FITTED[key] = fitted
-    # a copy each: the cached one must never change
-    return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
+    return fitted
 
 
 def _largest_possible(text: str, chain: list[str], box: TextBox, width: int, pad_x: float) -> int:
@@ -545,8 +553,8 @@ def _cta_button(fitted: FittedText, style: CtaStyle, box: TextBox,
 
 
 def _fit_cta(text: str, box: TextBox, box_px: tuple[int, int, int, int], style: CtaStyle,
-             chain: list[str]) -> FittedText:
-    return fit_text(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
+             chain: list[str], fit=fit_text) -> FittedText:
+    return fit(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
                     name="cta", pad_x=style.padding_x, pad_y=style.padding_y, min_content_h=0.75)
 
 
@@ -694,9 +702,10 @@ def plan_layout(layout: Layout, copy: dict[str, str], brand: Brand, brand_dir: P
             area = (area[0], top, area[2], top + (area[3] - area[1]))
         px[name] = area
         if name == "cta":
-            bounds[name] = _cta_button(_fit_cta(copy[name], box, area, brand.cta, chain(box)), brand.cta, box, area)
+            fitted = _fit_cta(copy[name], box, area, brand.cta, chain(box), fit=_shared_fit)
+            bounds[name] = _cta_button(fitted, brand.cta, box, area)
         elif copy[name]:
-            fitted = fit_text(copy[name], chain(box), box, area[2] - area[0], area[3] - area[1], name=name)
+            fitted = _shared_fit(copy[name], chain(box), box, area[2] - area[0], area[3] - area[1], name=name)
             x, y = _place(area, fitted.ink.width, fitted.ink.height, box.align, box.valign)
             bounds[name] = (x, y, x + fitted.ink.width, y + fitted.ink.height)
     px["logo"] = layout.logo.pixels(W, H)
