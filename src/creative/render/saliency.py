@@ -4,14 +4,15 @@ Two cues, both in CIE Lab (distances close to what the eye sees) on a copy at mo
 pixels long, so a map costs a few milliseconds whatever the background's size:
 
 - distinctness: how far each pixel's colour is from its wide surroundings (a Gaussian blur a
-  sixth of the picture wide). A product or plinth stands out from the set around it; a smooth
-  backdrop gradient does not.
+  sixth of the picture wide, of the backdrop only). A product or plinth stands out from the set
+  around it; a smooth backdrop gradient does not.
 - texture: the local spread of lightness in a small window. Patterns, foliage and sharp detail
   fight text even where no single object stands out.
 
-OpenCV does the filtering (Gaussian blur, box filters, Lab conversion, connected components):
-it is a few C calls per map on NumPy arrays. Its contrib spectral-residual saliency was tried
-and left out: on studio scenes it marks an object's corners, not the object.
+OpenCV does the filtering (Lab conversion, Gaussian blurs, box filters, resizing, connected
+components): a few C calls per map on NumPy arrays, in the plain opencv-python-headless wheel.
+The contrib package's saliency module was tried and left out: its spectral-residual map marks
+a product's corners rather than the product, and its fine-grained map lights up whole floors.
 
 A value of 1 is "certainly subject or busy", 0 is "calm backdrop"; pixels at or above SALIENT
 count as salient in the QC shares.
