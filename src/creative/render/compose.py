@@ -35,7 +35,6 @@ from creative.core.models import (
     VariantPrompt,
     VisualCheck,
 )
-from creative.render.saliency import saliency_of
 from creative.render.typography import (
     copy_key,
     inside,
@@ -216,6 +215,8 @@ def _background(bg_path: Path, variant: int) -> Image.Image:
 def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
     """The variant's background, decoded, its saliency map computed once for all sizes, and
     already scaled for every size (see typography.cover)."""
+    from creative.render.saliency import saliency_of  # NumPy and OpenCV load here: with the first background
+
     background = _background(bg_path, variant)
     saliency_of(background)
     scale_for(background, [(size.width, size.height) for size in sizes])

@@ -14,6 +14,7 @@ import threading
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,7 +39,6 @@ from creative.render.measure import (  # contrast_ratio and MEASURE_MAX_PIXELS: 
     required_contrast,
     worst_contrast,
 )
-from creative.render.saliency import MAX_SUBJECT_CUT, AdSaliency, saliency_of
 from creative.render.visibility import (
     NON_TEXT_CONTRAST,
     CtaChoice,
@@ -50,6 +50,9 @@ from creative.render.visibility import (
     logo_path,
     surround,
 )
+
+if TYPE_CHECKING:
+    from creative.render.saliency import AdSaliency
 
 log = logging.getLogger(__name__)
 
@@ -797,6 +800,9 @@ def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, o
 
     def chain(box: TextBox) -> list[str]:
         return [str(fonts_dir / brand.fonts[box.font]), *fallbacks]
+
+    # NumPy and OpenCV load with the first ad, not with every command (a few hundred ms)
+    from creative.render.saliency import MAX_SUBJECT_CUT, saliency_of
 
     W, H = size.width, size.height
     saliency = saliency_of(background)
