@@ -43,11 +43,12 @@ Rect = tuple[int, int, int, int]
 
 def saliency_values(image: Image.Image) -> np.ndarray:
     """The map of an RGB image: float32 values in 0..1, at most MAP_LONG_SIDE on the long side."""
-    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-    h, w = rgb.shape[:2]
+    w, h = image.size
     scale = min(1.0, MAP_LONG_SIDE / max(h, w))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if size != (w, h) else rgb
+    # shrink before handing the pixels to NumPy: a box filter in Pillow, then a small copy
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    small = np.asarray(rgb.resize(size, Image.BOX) if size != (w, h) else rgb)
     lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
     fine = cv2.GaussianBlur(lab, (0, 0), 1.0)
     wide = _wide_blur(lab)
