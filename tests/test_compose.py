@@ -543,3 +543,61 @@ def test_a_run_draws_its_ads_while_the_next_backgrounds_generate(tmp_path, monke
     drawn_early = {variant for variant, at in seen if at < generate.ended_at}
     assert {1, 2} <= drawn_early  # both ads of the first variants were ready before the last image
     assert len(RunFolder(result.run_dir).read_runlog().variants[0].ads) == 2
+
+
+# --- QC of what the eye sees ------------------------------------------------------------------
+
+from creative.core.models import VisualCheck  # noqa: E402
+from creative.render.report import gallery_html  # noqa: E402
+
+PASSING = VisualCheck(placement="top", placement_score=0.02, placement_scores={"top": 0.02, "bottom": 0.4},
+                      cta_contrast=4.2, logo_contrast=5.0, subject_overlap=0.03, subject_overlap_max=0.15,
+                      subject_cut=0.0, subject_cut_max=0.1)
+
+
+def test_qc_records_the_visual_checks_and_passes_good_ones(rendered):
+    ad, copy = rendered
+    qc = qc_ad(ad.image.size, ad.boxes, S4x5, ZONE, copy, PASSING)
+    assert qc.visual == PASSING and qc.warnings == [] and PASSING.failed == []
+
+
+@pytest.mark.parametrize("update, failed, words", [
+    ({"cta_contrast": 1.2}, "cta_contrast", "cta: button stands out 1.2:1 from the picture around it (under 3:1)"),
+    ({"logo_contrast": 2.1}, "logo_contrast", "logo: 2.1:1 against the picture around it (under 3:1)"),
+    ({"subject_overlap": 0.31}, "subject_overlap", "31% of their area is on it (layout max_subject_overlap 15%)"),
+    ({"subject_cut": 0.4}, "subject_cut", "the crop cuts 40% off the subject (max 10%)"),
+])
+def test_each_failed_visual_check_is_a_warning_not_an_error(rendered, update, failed, words):
+    ad, copy = rendered
+    visual = PASSING.model_copy(update=update)
+    qc = qc_ad(ad.image.size, ad.boxes, S4x5, ZONE, copy, visual)
+    assert visual.failed == [failed]
+    assert qc.ok and len(qc.warnings) == 1 and words in qc.warnings[0]
+
+
+def test_compose_records_placement_and_checks_per_ad(tmp_path):
+    run = tmp_path / "run"
+    _backgrounds(run, [1, 2])
+    records = compose_run(RunFolder(run), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    layouts = {"1080x1350": load_layout(BRAND, "4x5"), "1080x1080": load_layout(BRAND, "1x1")}
+    for record in records:
+        visual = record.qc.visual
+        assert visual.placement in layouts[f"{record.width}x{record.height}"].placement_names()
+        assert visual.placement_score == visual.placement_scores[visual.placement]
+        assert visual.cta_contrast is not None and visual.logo_contrast is not None
+        assert AdRecord.model_validate_json(record.model_dump_json()) == record  # survives the runlog
+    # 512x512 backgrounds: the 4:5 ad is a crop across, the square one is not cropped
+    assert {r.qc.visual.crop[1] for r in records} == {0}
+
+
+def test_gallery_shows_placement_and_failed_checks(rendered):
+    ad, copy = rendered
+    visual = PASSING.model_copy(update={"logo_contrast": 2.1, "logo_fix": None})
+    qc = qc_ad(ad.image.size, ad.boxes, S4x5, ZONE, copy, visual)
+    record = AdRecord(variant=1, concept="Dewy Morning", seed=11, width=1080, height=1350, path="ads/a.jpg",
+                      boxes=ad.boxes, warnings=qc.warnings, qc=qc)
+    page = gallery_html(run_id="RUN", brief=_brief(), prompts=_prompts(), ads=[record], totals={})
+    assert "placement <b>top</b> (subject under copy: top 0.02, bottom 0.40)" in page
+    assert '<span class="ok">CTA on picture 4.2:1 (≥ 3:1) ✓</span>' in page
+    assert '<span class="warn">logo 2.1:1 (≥ 3:1) ✗</span>' in page
+    assert "⚠ logo: 2.1:1 against the picture" in page

@@ -72,7 +72,7 @@ def test_labels_give_name_size_range_and_lines():
     layout = load_layout(BRAND_DIR, "4x5")
     assert box_label("headline", layout) == "headline 52–104 px, max 3 lines"
     assert box_label("subhead", layout) == "subhead 28–44 px, max 2 lines, follows headline"
-    assert box_label("cta", layout) == "cta 28–42 px, max 1 line"
+    assert box_label("cta", layout) == "cta 28–42 px, max 1 line, follows subhead"
     assert box_label("logo", layout) == "logo"
 
 
@@ -91,8 +91,11 @@ def test_sample_copy_drawn_by_the_engine(preview_4x5):
     head = load_layout(BRAND_DIR, "4x5").headline.pixels(1080, 1350)
     colors = {c: n for n, c in preview_4x5.crop(head).getcolors(1 << 20)}
     assert colors.get(ink, 0) > 5000  # solid glyph pixels of the headline
-    cta = load_layout(BRAND_DIR, "4x5").cta.pixels(1080, 1350)
-    assert {c: n for n, c in preview_4x5.crop(cta).getcolors(1 << 20)}.get(coral, 0) > 5000  # the button
+    layout = load_layout(BRAND_DIR, "4x5")
+    cta, subhead = layout.cta.pixels(1080, 1350), layout.subhead.pixels(1080, 1350)
+    # the button follows the subhead: it sits between the subhead box's top and its own box's bottom
+    band = (cta[0], subhead[1], cta[2], cta[3])
+    assert {c: n for n, c in preview_4x5.crop(band).getcolors(1 << 20)}.get(coral, 0) > 5000  # the button
 
 
 def test_neutral_checker_without_background_and_png_output(tmp_path):

@@ -1,4 +1,4 @@
-"""Backgrounds painted by the mock: deterministic, sized, not flat, seed- and colour-sensitive.
+"""Backgrounds painted by the mock: deterministic, sized, not flat, seed- and colour-sensitive, varied scenes.
 
 Its speed at ad size is a benchmark (`make bench`, mock.render_ms), not a test.
 """
@@ -66,3 +66,56 @@ def test_served_images_are_deterministic_across_servers_and_differ_by_seed(mock_
     with Image.open(io.BytesIO(a1)) as ia, Image.open(io.BytesIO(b)) as ib:
         assert ia.size == (192, 240)
         assert image_difference(ia, ib) > 4
+
+
+# --- varied scenes: subject position, size, colours, busy and dark sets ----------------------
+
+import numpy as np  # noqa: E402
+
+from creative.mock.render import scene  # noqa: E402
+from creative.render.saliency import SALIENT, SaliencyMap  # noqa: E402
+
+SEEDS = range(40)
+
+
+def _subject_centre_x(img: Image.Image) -> float:
+    """Where the picture's salient mass sits across, as a share of the width (the map, not the scene's word)."""
+    values = SaliencyMap.of(img).values
+    mask = values >= SALIENT
+    # the lower 45%: the wall's glow and bokeh above the set stay out of it
+    mask[: round(mask.shape[0] * 0.55)] = False
+    cols = np.nonzero(mask)[1]
+    return float(cols.mean() / mask.shape[1])
+
+
+def test_scenes_put_the_subject_left_centre_and_right_and_the_pixels_agree():
+    scenes = {s: scene(s, PROMPT) for s in SEEDS}
+    sides = {sc.side for sc in scenes.values()}
+    assert sides == {"left", "centre", "right"}
+    for side in ("left", "right"):
+        seed = next(s for s, sc in scenes.items() if sc.side == side and not sc.busy and not sc.second_plinth)
+        x = _subject_centre_x(render_background(seed, PROMPT, 256, 320))
+        assert abs(x - scenes[seed].subject_x) < 0.08, (side, seed, x)
+
+
+def test_subject_size_and_colours_vary_with_the_seed():
+    widths = [scene(s, PROMPT).subject_w for s in SEEDS]
+    assert max(widths) - min(widths) > 0.15
+    products = {palette(PROMPT, s)["product"] for s in SEEDS}
+    podiums = {palette(PROMPT, s)["podium"] for s in SEEDS}
+    assert len(products) >= 4 and len(podiums) >= 10
+
+
+def test_some_sets_are_busy_and_some_dark_and_it_shows():
+    scenes = {s: scene(s, PROMPT) for s in SEEDS}
+    busy = next(s for s, sc in scenes.items() if sc.busy and not sc.dark)
+    calm = next(s for s, sc in scenes.items() if not sc.busy and not sc.dark)
+    dark = next(s for s, sc in scenes.items() if sc.dark and not sc.busy)
+
+    def wall_salient(seed: int) -> float:
+        values = SaliencyMap.of(render_background(seed, PROMPT, 256, 320)).values
+        return float((values[: values.shape[0] // 3] >= SALIENT).mean())  # the top third: wall only
+
+    assert wall_salient(busy) > 0.08 > 0.04 > wall_salient(calm)
+    light = sum(mean_rgb(render_background(calm, PROMPT, 128, 160))) / 3
+    assert sum(mean_rgb(render_background(dark, PROMPT, 128, 160))) / 3 < light - 60

@@ -11,7 +11,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-import yaml
 
 from cli_inprocess import assert_one_clear_line, invoke
 from creative.copy.brief import render_brief

@@ -178,10 +178,10 @@ def test_logo_keeps_aspect_ratio(tmp_path):
     brand_dir = tmp_path / "brand"
     shutil.copytree(BRAND_DIR, brand_dir)
     wide = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
-    ImageDraw.Draw(wide).rectangle((0, 0, 599, 199), fill=(0, 200, 0, 255))
+    ImageDraw.Draw(wide).rectangle((0, 0, 599, 199), fill=(0, 120, 0, 255))
     wide.save(brand_dir / "logo.png")
     ad = render(solid((250, 250, 250)), brand_dir=brand_dir)
-    left, top, right, bottom = ink_bbox(ad.image, (0, 0, 1080, 1350), (0, 200, 0), tol=30)
+    left, top, right, bottom = ink_bbox(ad.image, (0, 0, 1080, 1350), (0, 120, 0), tol=30)
     assert (right - left) / (bottom - top) == pytest.approx(3.0, rel=0.02)
     lbox = L4x5.logo.pixels(1080, 1350)
     assert left >= lbox[0] and top >= lbox[1] and right <= lbox[2] and bottom <= lbox[3]
@@ -245,7 +245,7 @@ def test_golden_vietnamese():
 
 # --- histogram contrast vs a per-pixel reference ------------------------------------------
 #
-# The engine measures contrast from luminance histograms (typography.Luminances). These tests
+# The engine measures contrast from luminance histograms (measure.Luminances). These tests
 # recompute every figure the straightforward way, one pixel at a time, from the WCAG formulas,
 # and require the same answer: exactly for percentiles and medians (the code documents that
 # results equal the per-pixel computation), within 1e-6 for the standard deviation.
@@ -256,20 +256,20 @@ import statistics  # noqa: E402
 
 from PIL import ImageFilter, ImageFont  # noqa: E402
 
-from creative.render import typography  # noqa: E402
-from creative.render.typography import (  # noqa: E402
+from creative.render import measure, typography  # noqa: E402
+from creative.render.measure import (  # noqa: E402
     BUSY_STDEV,
     PICK_PERCENTILE,
     WORST_PERCENTILE,
-    _measure_final,
     readable,
     worst_contrast,
 )
+from creative.render.typography import _measure_final  # noqa: E402
 
 
 def _luminances(img, mask=None):
     """The luminance of img's pixels (where mask is 255), as the engine measures a region."""
-    return typography._Pixels(img).select(mask)
+    return measure._Pixels(img).select(mask)
 
 
 def ref_channel(c: int) -> float:
@@ -358,7 +358,7 @@ TEXT_LUMS = [0.0, ref_lum((20, 24, 38)), ref_lum((128, 128, 128)), ref_lum((119,
 @pytest.mark.parametrize("name", list(REGIONS))
 def test_histogram_luminances_equal_per_pixel_reference(name):
     img, mask = REGIONS[name]
-    assert img.width * img.height <= typography.MEASURE_MAX_PIXELS  # per pixel: no sampling
+    assert img.width * img.height <= measure.MEASURE_MAX_PIXELS  # per pixel: no sampling
     ref = ref_pixels(img, mask)
     lums = _luminances(img, mask)
     assert lums.total == len(ref) > 0
@@ -464,7 +464,7 @@ def test_measure_final_equals_per_pixel_reference(name):
         canvas.paste(color, pos, ink)
     pad = max(2, round(size * 0.25))
     region = (ink.width + 2 * pad) * (ink.height + 2 * pad)
-    assert region <= typography.MEASURE_MAX_PIXELS
+    assert region <= measure.MEASURE_MAX_PIXELS
     got = _measure_final(canvas, ink, pos, pad)
     assert got == ref_measure_final(canvas, ink, pos, pad), name
 
@@ -537,15 +537,15 @@ def test_near_ink_is_the_5x5_max_dilation(name):
 def test_bin_mask_selects_exactly_the_given_bins():
     rng = random.Random(8)
     size = (173, 91)
-    values = [rng.choice((rng.randrange(typography.LUM_BINS + 1), typography.LUM_BINS, 0, 4095))
+    values = [rng.choice((rng.randrange(measure.LUM_BINS + 1), measure.LUM_BINS, 0, 4095))
               for _ in range(size[0] * size[1])]
     image = Image.new("I", size)
     image.putdata(values)
-    present = sorted(set(values) - {typography.LUM_BINS})
+    present = sorted(set(values) - {measure.LUM_BINS})
     cases = [[present[0]], [present[-1]], present[10:20], present[::7], present[5:400], present,
              [0, 4095], [1, 300, 600, 4000], []]
     for bins in cases:
-        mask = typography._bin_mask(image, bins)
+        mask = measure._bin_mask(image, bins)
         wanted = set(bins)
         assert mask.tobytes() == bytes(255 if v in wanted else 0 for v in values), bins[:5]
 
@@ -558,7 +558,7 @@ def test_reaches_answers_like_worst_contrast(name):
         for pct in (WORST_PERCENTILE, PICK_PERCENTILE, 0.0, 0.5, 0.999):
             worst = worst_contrast(text, lums, pct)
             for target in (worst, math.nextafter(worst, math.inf), math.nextafter(worst, 0), worst * 0.9, 4.5, 22.0):
-                got = typography._reaches(text, lums, target, pct)
+                got = measure._reaches(text, lums, target, pct)
                 assert got == (worst >= target), (text, pct, target)
 
 
@@ -579,7 +579,7 @@ def test_measure_final_shortcuts_give_the_same_contrast(name):
     region = typography._grow((pos[0], pos[1], pos[0] + ink.width, pos[1] + ink.height), pad, canvas.size)
     plain = _measure_final(canvas, ink, pos, pad)
     assert _measure_final(canvas, ink, pos, pad, colour=color) == plain
-    before = typography._Pixels(base.crop(region))
+    before = measure._Pixels(base.crop(region))
     assert _measure_final(canvas, ink, pos, pad, colour=color, before=before) == plain
 
 
@@ -608,3 +608,177 @@ def test_scale_for_does_the_resizes_cover_would():
     assert sorted(typography._SCALED[id(bg)]) == [(1080, 1080), (1350, 1350)]
     assert {size: typography.cover(bg, *size).tobytes() for size in expected} == expected
     assert sorted(typography._SCALED[id(bg)]) == [(1080, 1080), (1350, 1350)]  # nothing scaled twice
+
+
+# --- placement, crop, and button and logo against the picture -------------------------------
+
+import yaml  # noqa: E402
+
+from creative.core.errors import ConfigError  # noqa: E402
+from creative.mock.render import render_background, scene  # noqa: E402
+
+CORAL = BRAND.rgb("coral")
+INK = BRAND.rgb("ink")
+L1x1 = load_layout(BRAND_DIR, "1x1", BRAND)
+S1x1 = AdSize(width=1080, height=1080, layout="1x1")
+
+
+def with_disc(cx: float, cy: float, r: float = 0.16, size=(800, 1000), fill=(30, 42, 58), bg=(236, 226, 214)):
+    """A calm wall with a dark disc (the subject) centred at (cx, cy), fractions of the canvas."""
+    im = solid(bg, size)
+    w, h = size
+    ImageDraw.Draw(im).ellipse((cx * w - r * w, cy * h - r * w, cx * w + r * w, cy * h + r * w), fill=fill)
+    return im
+
+
+def overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_layout_offers_its_placements_own_anchor_first():
+    assert L4x5.placement_names() == ["top", "bottom", "left", "right"]
+    right = L4x5.placed("right")
+    assert right.headline.x == 0.48 and right.headline.min_size == L4x5.headline.min_size  # the rest is kept
+    assert right.logo.align == "right" and right.anchor == "right" and right.placements == {}
+    assert L4x5.placed("top") is L4x5
+
+
+@pytest.mark.parametrize("cx, cy, away_from", [(0.3, 0.3, "top"), (0.5, 0.8, "bottom"), (0.75, 0.45, "right")])
+def test_copy_goes_where_it_covers_the_least_of_the_subject(cx, cy, away_from):
+    ad = render(with_disc(cx, cy))
+    visual = ad.visual
+    assert visual.placement != away_from
+    assert set(visual.placement_scores) == {"top", "bottom", "left", "right"}
+    best = min(visual.placement_scores.values())
+    # the best placement, or the layout's own when it is nearly as good
+    assert visual.placement_score == best or (
+        visual.placement == "top" and visual.placement_score <= best + typography.PLACEMENT_MARGIN)
+    assert visual.subject_overlap < 0.05
+    # the headline is nowhere near the disc (in ad pixels: the 800x1000 wall is scaled by 1.35, no crop)
+    disc = [round(v * 1.35) for v in (cx * 800 - 128, cy * 1000 - 128, cx * 800 + 128, cy * 1000 + 128)]
+    assert not overlaps(box(ad, "headline").bounds, disc)
+
+
+def test_a_forced_placement_is_drawn_and_an_unknown_one_refused():
+    bg = with_disc(0.5, 0.8)
+    top = render_ad(bg, EN, BRAND, BRAND_DIR, L4x5, S4x5, ZONE, placement="bottom")
+    assert top.visual.placement == "bottom" and list(top.visual.placement_scores) == ["bottom"]
+    assert top.visual.subject_overlap > L4x5.max_subject_overlap  # the copy sits on the disc: QC will say so
+    with pytest.raises(LayoutError, match="no placement 'middle'"):
+        render_ad(bg, EN, BRAND, BRAND_DIR, L4x5, S4x5, ZONE, placement="middle")
+
+
+def test_placement_leaving_the_safe_zone_is_skipped():
+    layout = load_layout(BRAND_DIR, "9x16", BRAND)
+    size = AdSize(width=1080, height=1920, layout="9x16")
+    reels = SafeZone(top=0.14, bottom=0.35, left=0.06, right=0.06)
+    ad = render(with_disc(0.5, 0.3, size=(540, 960)), layout=layout, size=size, zone=reels)
+    assert "bottom" not in ad.visual.placement_scores  # it reaches 79% of the height; reels keep 35% free
+    stories = SafeZone(top=0.14, bottom=0.20)
+    assert "bottom" in render(with_disc(0.5, 0.3, size=(540, 960)), layout=layout, size=size,
+                              zone=stories).visual.placement_scores
+
+
+def test_placement_that_leaves_the_canvas_is_a_config_error(tmp_path):
+    brand_dir = tmp_path / "brand"
+    shutil.copytree(BRAND_DIR, brand_dir)
+    path = brand_dir / "layouts" / "4x5.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["placements"]["bottom"]["headline"]["y"] = 0.9  # 0.9 + 0.25 > 1
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_layout(brand_dir, "4x5", BRAND)
+    assert "placements.bottom.headline" in err.value.message and "past the canvas" in err.value.message
+    data["placements"]["top"] = data["placements"].pop("bottom")
+    data["placements"]["top"]["headline"]["y"] = 0.5
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="placements.top: is the layout's own anchor"):
+        load_layout(brand_dir, "4x5", BRAND)
+
+
+def test_square_crop_of_a_tall_picture_keeps_a_low_subject():
+    bg = with_disc(0.5, 0.86, r=0.12)  # 800x1000: the disc reaches 96% of the height
+    ad = render(bg, layout=L1x1, size=S1x1)
+    centred = (1350 - 1080) // 2
+    assert ad.visual.crop[0] == 0 and ad.visual.crop[1] > centred + 60
+    assert ad.visual.subject_cut == 0.0
+    # the disc's dark pixels are all in the ad: none lost below its bottom edge
+    dark = ad.image.convert("L").point(lambda v: 255 if v < 80 else 0)
+    assert dark.getbbox()[3] < 1080 - 5
+
+
+def test_cta_on_its_own_colour_gets_an_outline():
+    ad = render(solid(CORAL))
+    visual = ad.visual
+    assert visual.cta_fix == "outline ink" and visual.cta_contrast >= 3.0
+    left, top, right, bottom = box(ad, "cta").bounds
+    middle = (top + bottom) // 2
+    assert ad.image.getpixel((left - 2, middle)) == INK  # the outline, just outside the button
+    assert ad.image.getpixel((left + 12, middle)) == CORAL  # the button keeps the brand's colour
+    assert ad.image.getpixel((left - 20, middle)) == CORAL  # the wall beyond
+
+
+def test_cta_that_stands_out_is_left_alone():
+    ad = render(solid((20, 24, 30)))
+    assert ad.visual.cta_fix is None and ad.visual.cta_contrast >= 3.0
+    left, top, right, bottom = box(ad, "cta").bounds
+    assert ad.image.getpixel((left - 2, (top + bottom) // 2)) == (20, 24, 30)
+
+
+def test_logo_that_fades_into_the_picture_uses_the_brand_variant():
+    ad = render(solid(CORAL))
+    assert ad.visual.logo_fix == "logo_dark" and ad.visual.logo_contrast >= 3.0
+    left, top, right, bottom = box(ad, "logo").bounds
+    assert ad.image.getpixel(((left + right) // 2, top + 6)) == INK  # the ink disc of logo_dark.png
+    on_dark = render(solid((20, 24, 30)))
+    assert on_dark.visual.logo_fix is None  # the coral logo stands out on a dark wall
+
+
+def test_logo_without_variants_gets_a_badge(tmp_path):
+    brand_dir = tmp_path / "brand"
+    shutil.copytree(BRAND_DIR, brand_dir)
+    text = (brand_dir / "brand.yaml").read_text()
+    (brand_dir / "brand.yaml").write_text("\n".join(line for line in text.splitlines()
+                                                    if not line.startswith(("logo_light", "logo_dark"))))
+    brand = load_brand(brand_dir)
+    assert brand.logo_light is None
+    ad = render(solid(CORAL), brand=brand, brand_dir=brand_dir)
+    assert ad.visual.logo_fix == "badge ink" and ad.visual.logo_contrast >= 3.0
+    left, top, right, bottom = box(ad, "logo").bounds
+    assert ad.image.getpixel((left - 3, (top + bottom) // 2)) == INK  # the badge around the logo
+    assert ad.image.getpixel(((left + right) // 2, (top + bottom) // 2)) != INK  # the logo on it
+
+
+def test_visual_checks_are_recorded_and_deterministic():
+    bg = render_background(7, "serum bottle on a coral plinth", 1024, 1280)
+    a, b = render(bg), render(bg)
+    assert a.visual == b.visual and a.image.tobytes() == b.image.tobytes()
+    assert a.visual.required_contrast == 3.0 and a.visual.subject_cut_max > 0
+
+
+# --- goldens on the mock's scenes ------------------------------------------------------------
+
+SCENE_PROMPT = "serum bottle on a plinth, soft studio light"
+
+
+def _scene_seed(side: str | None = None, busy: bool = False) -> int:
+    """The first seed whose scene has its subject on that side (or a busy wall), light and calm otherwise."""
+    return next(s for s in range(200) if (scene(s, SCENE_PROMPT).busy == busy) and not scene(s, SCENE_PROMPT).dark
+                and (side is None or scene(s, SCENE_PROMPT).side == side))
+
+
+@pytest.mark.parametrize("name, seed", [
+    ("scene_left", lambda: _scene_seed("left")),
+    ("scene_centre", lambda: _scene_seed("centre")),
+    ("scene_right", lambda: _scene_seed("right")),
+    ("scene_busy", lambda: _scene_seed(busy=True)),
+])
+def test_golden_scenes(name, seed):
+    bg = render_background(seed(), SCENE_PROMPT, 1024, 1280)
+    tall, square = render(bg), render(bg, layout=L1x1, size=S1x1)
+    _golden(f"{name}_4x5", tall.image)
+    _golden(f"{name}_1x1", square.image)
+
+
+def test_golden_plain():
+    _golden("plain_4x5", render(solid((236, 226, 214))).image)

@@ -69,6 +69,8 @@ class Brand(_Strict):
     fonts: dict[str, str] = Field(min_length=1)  # role -> file in brand/fonts
     fallback_fonts: list[str] = Field(default_factory=list)  # files in brand/fonts, tried in order
     logo: str
+    logo_light: str | None = None  # a variant for dark pictures, used when the logo fades into one
+    logo_dark: str | None = None  # a variant for light pictures
     cta: CtaStyle
     text_colors: list[str] = Field(default_factory=list)  # colour names allowed for "auto" text
     scrim_dark: str | None = None  # colour behind light text (default: darkest colour)
@@ -148,13 +150,79 @@ class TextBox(Box):
         return self
 
 
+Anchor = Literal["top", "bottom", "left", "right", "center"]
+LAYOUT_BOXES = ("logo", "headline", "subhead", "cta")
+
+
+class BoxMove(_Strict):
+    """Where a box goes in another placement: any of x, y, w, h, align, valign; the rest is kept."""
+
+    x: float | None = Field(None, ge=0, le=1)
+    y: float | None = Field(None, ge=0, le=1)
+    w: float | None = Field(None, gt=0, le=1)
+    h: float | None = Field(None, gt=0, le=1)
+    align: Literal["left", "center", "right"] | None = None
+    valign: Literal["top", "middle", "bottom"] | None = None
+
+
+class Placement(_Strict):
+    """Another anchoring of a layout's boxes; boxes not named stay where the layout puts them."""
+
+    logo: BoxMove | None = None
+    headline: BoxMove | None = None
+    subhead: BoxMove | None = None
+    cta: BoxMove | None = None
+
+
 class Layout(_Strict):
-    """brand/layouts/<aspect>.yaml."""
+    """brand/layouts/<aspect>.yaml.
+
+    The boxes are one placement, named by `anchor`; `placements` may offer others (top, bottom,
+    left, right, center), and compose picks, per background, the one that covers the least of
+    the picture's subject.
+    """
 
     headline: TextBox
     subhead: TextBox
     cta: TextBox
     logo: Box
+    anchor: Anchor = "top"
+    placements: dict[Anchor, Placement] = Field(default_factory=dict)
+    # QC warns when more than this share of the text, button and logo area lies on the subject
+    max_subject_overlap: float = Field(0.15, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _placements_fit(self) -> Layout:
+        if self.anchor in self.placements:
+            raise ValueError(f"placements.{self.anchor}: is the layout's own anchor; name another placement")
+        for name, move in self.placements.items():
+            for key in LAYOUT_BOXES:
+                try:
+                    self._moved(key, getattr(move, key))
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = "".join(f".{p}" for p in first["loc"])
+                    raise ValueError(f"placements.{name}.{key}{where}: "
+                                     f"{first['msg'].removeprefix('Value error, ')}") from None
+        return self
+
+    def _moved(self, key: str, change: BoxMove | None) -> Box:
+        box: Box = getattr(self, key)
+        if change is None:
+            return box
+        return type(box).model_validate({**box.model_dump(), **change.model_dump(exclude_none=True)})
+
+    def placement_names(self) -> list[str]:
+        """The layout's own anchor first, then the other placements in file order."""
+        return [self.anchor, *self.placements]
+
+    def placed(self, name: str) -> Layout:
+        """The layout with its boxes where placement `name` puts them (itself for its own anchor)."""
+        if name == self.anchor:
+            return self
+        move = self.placements[name]
+        boxes = {key: self._moved(key, getattr(move, key)) for key in LAYOUT_BOXES}
+        return self.model_copy(update={**boxes, "anchor": name, "placements": {}})
 
 
 # --- loading ------------------------------------------------------------------
@@ -212,12 +280,12 @@ def _check_font(brand_dir: Path, yaml_path: Path, key: str, name: str) -> None:
         raise ConfigError(f"{yaml_path}: {key}: font file {file} cannot be loaded ({exc})") from exc
 
 
-def _check_logo(brand_dir: Path, yaml_path: Path, name: str) -> None:
+def _check_logo(brand_dir: Path, yaml_path: Path, name: str, key: str = "logo") -> None:
     file = brand_dir / name
     if file.suffix.lower() not in LOGO_SUFFIXES:
-        raise ConfigError(f"{yaml_path}: logo: '{name}' must be a PNG (or WebP) with transparency")
+        raise ConfigError(f"{yaml_path}: {key}: '{name}' must be a PNG (or WebP) with transparency")
     if not file.is_file():
-        raise ConfigError(f"{yaml_path}: logo: file {file} not found")
+        raise ConfigError(f"{yaml_path}: {key}: file {file} not found")
     try:
         check_pixels(file, MAX_LOGO_PIXELS)  # before anything decodes it
     except ValueError as exc:
@@ -227,7 +295,7 @@ def _check_logo(brand_dir: Path, yaml_path: Path, name: str) -> None:
         with Image.open(file) as im:
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ConfigError(f"{yaml_path}: logo: {file} is not a readable image ({exc})") from exc
+        raise ConfigError(f"{yaml_path}: {key}: {file} is not a readable image ({exc})") from exc
 
 
 def load_brand(brand_dir: Path) -> Brand:
@@ -238,7 +306,9 @@ def load_brand(brand_dir: Path) -> Brand:
         _check_font(Path(brand_dir), path, f"fonts.{role}", name)
     for i, name in enumerate(brand.fallback_fonts):
         _check_font(Path(brand_dir), path, f"fallback_fonts.{i}", name)
-    _check_logo(Path(brand_dir), path, brand.logo)
+    for key in ("logo", "logo_light", "logo_dark"):
+        if getattr(brand, key) is not None:
+            _check_logo(Path(brand_dir), path, getattr(brand, key), key)
     return brand
 
 

@@ -242,6 +242,41 @@ class ContrastCheck(Strict):
     ok: bool
 
 
+class VisualCheck(Strict):
+    """What the eye sees on one ad: where the copy went, and how button, logo and subject fare.
+
+    Saliency is 0 on calm backdrop and 1 on the subject or busy texture (render/saliency.py).
+    """
+
+    placement: str  # the layout placement chosen (top, bottom, left, right, center)
+    placement_score: float  # mean saliency under the drawn text, button and logo (lower is better)
+    placement_scores: dict[str, float] = Field(default_factory=dict)  # every placement that fitted
+    crop: tuple[int, int] = (0, 0)  # top-left of the ad in the background scaled to cover it
+    cta_contrast: float | None = None  # button (or its outline) against the picture around it
+    cta_fix: str | None = None  # e.g. "outline ink", "colour cream" when the brand button faded
+    logo_contrast: float | None = None  # logo (or its badge) against the picture around it
+    logo_fix: str | None = None  # e.g. "logo_dark", "badge ink"
+    required_contrast: float = 3.0  # WCAG 2.1 non-text contrast
+    subject_overlap: float = 0.0  # share of text, button and logo area on salient pixels
+    subject_overlap_max: float = 1.0  # the layout's max_subject_overlap
+    subject_cut: float = 0.0  # largest share of a subject the crop cuts away
+    subject_cut_max: float = 1.0
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the checks that failed."""
+        out = []
+        if self.cta_contrast is not None and self.cta_contrast < self.required_contrast:
+            out.append("cta_contrast")
+        if self.logo_contrast is not None and self.logo_contrast < self.required_contrast:
+            out.append("logo_contrast")
+        if self.subject_overlap > self.subject_overlap_max:
+            out.append("subject_overlap")
+        if self.subject_cut > self.subject_cut_max:
+            out.append("subject_cut")
+        return out
+
+
 class AdQC(Strict):
     """Objective checks on one ad. `errors` block the run; `warnings` are reported."""
 
@@ -256,6 +291,7 @@ class AdQC(Strict):
     text_share_ok: bool
     copy_ok: bool
     copy_mismatches: list[str] = Field(default_factory=list)  # box names
+    visual: VisualCheck | None = None  # placement, CTA/logo contrast on the picture, subject overlap and cut
     errors: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 

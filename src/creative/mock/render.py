@@ -1,8 +1,9 @@
 """Deterministic, text-free "product ad background" images for the mock ComfyUI.
 
 The mock's sampler does not diffuse anything: it paints a studio-style backdrop (soft vertical
-gradient, a glow, bokeh, a floor plane and a podium with its shadow) from the seed and the
-positive prompt. Colour words in the prompt drive the palette; without them the palette comes
+gradient, a glow, bokeh or a busy terrazzo wall, a floor plane, a podium with its shadow and a
+bottle on it) from the seed and the positive prompt. Where the subject stands, its size, the
+colours and whether the set is dark or busy vary with the seed (scene()). Colour words in the prompt drive the palette; without them the palette comes
 from a hash of the prompt. Everything is drawn on a small canvas and upscaled, which keeps a
 1024x1280 render far below 150 ms and gives the soft, out-of-focus look for free.
 """
@@ -13,6 +14,7 @@ import colorsys
 import hashlib
 import random
 import re
+from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
@@ -92,9 +94,13 @@ def palette(text: str, seed: int) -> dict[str, RGB]:
         "bg_bottom": bg_bottom,
         # The floor leans towards the wall colour so the set reads as one softly lit room.
         "floor": _mix(_shade(second, -0.02, -0.10), bg_bottom, 0.45),
-        "podium": _shade(second, 0.06),
         "accent": accent,
         "light": _shade(base, 0.30, -0.2),
+        # tone on tone (the backdrop's own colour) or the second colour: both happen on real sets
+        "podium": _shade(base, rng.uniform(-0.05, 0.08)) if rng.random() < 0.35 else _shade(second, 0.06),
+        # the product: the accent, its complement, near white or near black, by seed
+        "product": rng.choice([_shade(accent, -0.05), _shade(base, 0.0, 0.1, 0.5), (236, 234, 228), (44, 46, 54)]),
+        "cap": rng.choice([(40, 40, 44), (198, 170, 104), (232, 230, 226)]),
     }
 
 
@@ -170,20 +176,98 @@ def _podium(canvas: Image.Image, rng: random.Random, pal: dict[str, RGB], cx: fl
     canvas.paste(layer.convert("RGB"), (0, 0), layer.getchannel("A"))
 
 
+@dataclass(frozen=True)
+class Scene:
+    """What a (seed, prompt) scene holds: where the subject stands, how big it is, how busy the wall is.
+
+    Fractions of the canvas width. Demos and tests use it to find left, centre and right subjects.
+    """
+
+    subject_x: float  # centre of the main plinth and its product
+    subject_w: float  # width of the main plinth
+    busy: bool  # a patterned wall (terrazzo) instead of soft bokeh
+    dark: bool  # a low-key set: dark wall, light subject
+    second_plinth: bool
+
+    @property
+    def side(self) -> str:
+        """"left", "centre" or "right": the third of the canvas the subject stands in."""
+        return "left" if self.subject_x < 0.4 else "right" if self.subject_x > 0.6 else "centre"
+
+
+def scene(seed: int, text: str) -> Scene:
+    """The scene's composition for (seed, prompt): the same every time."""
+    rng = random.Random(_stable_int("layout", seed, text))
+    return Scene(
+        subject_x=rng.uniform(0.24, 0.76),
+        subject_w=rng.uniform(0.28, 0.52),
+        busy=rng.random() < 0.2,
+        dark=rng.random() < 0.25,
+        second_plinth=rng.random() < 0.4,
+    )
+
+
+def _terrazzo(canvas: Image.Image, rng: random.Random, pal: dict[str, RGB], horizon: int) -> None:
+    """Sharp scattered chips over the wall: a busy texture no text colour is calm on."""
+    w, h = canvas.size
+    k = SUPERSAMPLE
+    mask = Image.new("L", (w * k, horizon * k), 0)
+    draw = ImageDraw.Draw(mask)
+    for _ in range(rng.randint(90, 140)):
+        r = rng.uniform(0.008, 0.03) * w * k
+        x, y = rng.uniform(0, w * k), rng.uniform(0, horizon * k)
+        draw.ellipse((x - r, y - r * rng.uniform(0.5, 1.0), x + r, y + r), fill=rng.choice((150, 200, 255)))
+    mask = mask.resize((w, horizon), Image.BOX)
+    chips = Image.new("RGB", (w, horizon), _shade(pal["accent"], -0.12))
+    canvas.paste(chips, (0, 0), mask)
+
+
+def _bottle(canvas: Image.Image, pal: dict[str, RGB], cx: float, base_y: float, width: float, light_x: float) -> None:
+    """The product: a rounded bottle with a cap and a highlight on the side facing the light."""
+    w, h = canvas.size
+    k = SUPERSAMPLE
+    bw, bh = width, width * 1.9
+    layer = Image.new("RGBA", (w * k, h * k), (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    body = ((cx - bw / 2) * k, (base_y - bh) * k, (cx + bw / 2) * k, base_y * k)
+    d.rounded_rectangle(body, radius=bw * 0.22 * k, fill=pal["product"])
+    neck_w, cap_h = bw * 0.42, bh * 0.26
+    d.rounded_rectangle(((cx - neck_w / 2) * k, (base_y - bh - cap_h) * k, (cx + neck_w / 2) * k,
+                         (base_y - bh + bw * 0.1) * k), radius=neck_w * 0.2 * k, fill=pal["cap"])
+    side = 1 if light_x > cx else -1
+    hx = cx + side * bw * 0.22
+    d.rounded_rectangle(((hx - bw * 0.06) * k, (base_y - bh * 0.85) * k, (hx + bw * 0.06) * k,
+                         (base_y - bh * 0.2) * k), radius=bw * 0.05 * k, fill=_shade(pal["product"], 0.22))
+    layer = layer.resize((w, h), Image.BOX)
+    canvas.paste(layer.convert("RGB"), (0, 0), layer.getchannel("A"))
+
+
 def render_background(seed: int, text: str, width: int, height: int) -> Image.Image:
-    """Paint a text-free studio backdrop for (seed, prompt) at width x height (RGB)."""
+    """Paint a text-free studio backdrop for (seed, prompt) at width x height (RGB).
+
+    The subject (a plinth with a bottle on it) stands left, centre or right at a size and in
+    colours that vary with the seed; some walls are busy, some sets are dark (see scene()).
+    """
     width, height = max(1, int(width)), max(1, int(height))
     scale = min(1.0, WORK_LONG_SIDE / max(width, height))
     w, h = max(16, round(width * scale)), max(16, round(height * scale))
     rng = random.Random(_stable_int("scene", seed, text))
+    layout = scene(seed, text)
     pal = palette(text, seed)
+    if layout.dark:
+        pal = {**pal, "bg_top": _shade(pal["bg_top"], -0.5), "bg_bottom": _shade(pal["bg_bottom"], -0.45),
+               "floor": _shade(pal["floor"], -0.4), "light": _shade(pal["light"], -0.3)}
 
     canvas = _vertical_gradient((w, h), pal["bg_top"], pal["bg_bottom"])
-    horizon = int(h * rng.uniform(0.58, 0.72))
+    horizon = int(h * rng.uniform(0.5, 0.74))
     light_x = w * rng.uniform(0.15, 0.85)
     _glow(canvas, (light_x, h * rng.uniform(0.12, 0.35)), max(w, h) * rng.uniform(0.35, 0.6), pal["light"], 0.75)
-    _bokeh(canvas, rng, pal, horizon, blur=max(1.5, w * 0.03), count=rng.randint(8, 14))
-    _bokeh(canvas, rng, {**pal, "light": pal["accent"]}, horizon, blur=max(0.8, w * 0.012), count=rng.randint(4, 8))
+    if layout.busy:
+        _terrazzo(canvas, rng, pal, horizon)
+    else:
+        _bokeh(canvas, rng, pal, horizon, blur=max(1.5, w * 0.03), count=rng.randint(8, 14))
+        _bokeh(canvas, rng, {**pal, "light": pal["accent"]}, horizon, blur=max(0.8, w * 0.012),
+               count=rng.randint(4, 8))
 
     # Floor plane: its own gradient, joined to the wall by a softened edge.
     floor = _vertical_gradient((w, h), _shade(pal["floor"], 0.06), _shade(pal["floor"], -0.10))
@@ -191,15 +275,16 @@ def render_background(seed: int, text: str, width: int, height: int) -> Image.Im
     ImageDraw.Draw(floor_mask).rectangle((0, horizon, w, h), fill=255)
     canvas.paste(floor, (0, 0), floor_mask.filter(ImageFilter.GaussianBlur(max(1.0, h * 0.01))))
 
-    cx = w * (0.5 + rng.uniform(-0.14, 0.14))
-    pw = w * rng.uniform(0.34, 0.5)
+    cx = w * layout.subject_x
+    pw = min(w, h * 0.8) * layout.subject_w  # on a wide canvas the set is sized by its height
     base_y = horizon + (h - horizon) * rng.uniform(0.45, 0.7)
-    ph = h * rng.uniform(0.10, 0.2)
-    if rng.random() < 0.5:
-        # A second, lower plinth beside the main one, drawn first so it sits behind.
+    ph = h * rng.uniform(0.08, 0.16)
+    if layout.second_plinth:
+        # A second, lower plinth beside the main one, on the side with more room, drawn first so it sits behind.
         side = -1 if cx > w / 2 else 1
         _podium(canvas, rng, pal, cx + side * pw * 0.62, base_y - (h - horizon) * 0.08, pw * 0.55, ph * 0.55, light_x)
     _podium(canvas, rng, pal, cx, base_y, pw, ph, light_x)
+    _bottle(canvas, pal, cx, base_y - ph + pw * 0.06, pw * 0.34, light_x)
 
     # Vignette, then soften everything slightly so the upscale reads as a shallow depth of field.
     vignette = Image.radial_gradient("L").resize((w, h), Image.BILINEAR).point(lambda v: int(max(0, v - 150) * 0.5))

@@ -31,6 +31,7 @@ from creative.core.models import (
     PromptSet,
     SafeZone,
     VariantPrompt,
+    VisualCheck,
 )
 from creative.render.typography import (
     copy_key,
@@ -109,17 +110,40 @@ def _copy_errors(boxes: list[BoxCheck], copy: dict[str, str]) -> tuple[list[str]
     return mismatched, errors
 
 
+def visual_warnings(visual: VisualCheck) -> list[str]:
+    """One warning per failed check of what the eye sees, saying what was measured and what to do."""
+    out = []
+    need = f"{visual.required_contrast:g}:1"
+    for failed in visual.failed:
+        if failed == "cta_contrast":
+            out.append(f"cta: button stands out {visual.cta_contrast}:1 from the picture around it (under {need}) "
+                       f"even with an outline; add a colour that stands out from such pictures to brand.yaml")
+        elif failed == "logo_contrast":
+            out.append(f"logo: {visual.logo_contrast}:1 against the picture around it (under {need}); add "
+                       "logo_light / logo_dark variants to brand.yaml")
+        elif failed == "subject_overlap":
+            out.append(f"text, button and logo cover the subject: {visual.subject_overlap:.0%} of their area is on "
+                       f"it (layout max_subject_overlap {visual.subject_overlap_max:.0%}); regenerate the background "
+                       "or add a placement to the layout")
+        elif failed == "subject_cut":
+            out.append(f"the crop cuts {visual.subject_cut:.0%} off the subject (max {visual.subject_cut_max:.0%}); "
+                       "generate the background at this aspect ratio")
+    return out
+
+
 def qc_ad(
     image_size: tuple[int, int],
     boxes: list[BoxCheck],
     size: AdSize,
     zone: SafeZone,
     copy: dict[str, str],
+    visual: VisualCheck | None = None,
 ) -> AdQC:
     """Objective checks on one rendered ad. Never raises: compose_run turns errors into a LayoutError.
 
     Errors: size not exact, a box outside the safe zone, drawn copy != brief copy.
-    Warnings: contrast below WCAG AA for the text size, text over 20% of the canvas, layout aspect off.
+    Warnings: contrast below WCAG AA for the text size, text over 20% of the canvas, layout aspect off,
+    and (with `visual`) CTA or logo under 3:1 against the picture, copy over the subject, a cut subject.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -154,11 +178,13 @@ def qc_ad(
 
     mismatched, copy_errors = _copy_errors(boxes, copy)
     errors += copy_errors
+    if visual is not None:
+        warnings += visual_warnings(visual)
     return AdQC(
         size=f"{width}x{height}", expected_size=size.label, aspect=_aspect(width, height), size_ok=size_ok,
         safe_zone_ok=not outside, outside_safe_zone=outside, contrast=contrast, text_share=share,
         text_share_ok=share <= MAX_TEXT_SHARE, copy_ok=not mismatched, copy_mismatches=mismatched,
-        errors=errors, warnings=warnings,
+        visual=visual, errors=errors, warnings=warnings,
     )
 
 
@@ -192,8 +218,12 @@ def _background(bg_path: Path, variant: int) -> Image.Image:
 
 
 def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
-    """The variant's background, decoded and already scaled for every size (see typography.cover)."""
+    """The variant's background, decoded, its saliency map computed once for all sizes, and
+    already scaled for every size (see typography.cover)."""
+    from creative.render.saliency import saliency_of  # NumPy and OpenCV load here: with the first background
+
     background = _background(bg_path, variant)
+    saliency_of(background)
     scale_for(background, [(size.width, size.height) for size in sizes])
     return background
 
@@ -371,7 +401,7 @@ def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackgrou
     except LayoutError as exc:
         # keep going: one message that names every variant that does not fit saves re-runs
         return LayoutError(f"{where}: {exc.message}", hint=exc.hint)
-    qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, expected_copy(concept, brand))
+    qc = qc_ad(ad.image.size, ad.boxes, size, channel.safe_zone, expected_copy(concept, brand), ad.visual)
     if qc.errors:
         return LayoutError(f"{where}: QC failed: {'; '.join(qc.errors)}")
     name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)

@@ -143,7 +143,7 @@ def render_layout_preview(
     image = _background(background, W, H)
     try:
         # the engine would refuse a layout outside the zone; here we want to see it, so no zone
-        image = render_ad(image, concept, brand, brand_dir, layout, size, NO_ZONE).image
+        image = render_ad(image, concept, brand, brand_dir, layout, size, NO_ZONE, placement=layout.anchor).image
     except LayoutError as exc:
         log.warning("sample copy not drawn: %s", exc.message)
 

@@ -16,7 +16,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from creative.core.atomic import write_atomic
 from creative.render.files import srgb_icc
-from creative.core.models import AdRecord, Brief, PromptSet, VideoRecord
+from creative.core.models import AdRecord, Brief, PromptSet, VideoRecord, VisualCheck
 
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,31 @@ def _qc_html(ad: AdRecord) -> str:
     facts = (f"size {_e(qc.size)} {'✓' if qc.size_ok else '✗ expected ' + _e(qc.expected_size)} · aspect {_e(qc.aspect)}"
              f" · safe zone {'✓' if qc.safe_zone_ok else '✗'} · copy {'✓' if qc.copy_ok else '✗'}"
              f" · text {qc.text_share:.0%} of the image {'✓' if qc.text_share_ok else '✗'}")
-    return f'<div class="qc">{verdict} · <span class="muted">{facts}</span></div>{table}'
+    return f'<div class="qc">{verdict} · <span class="muted">{facts}</span></div>{_visual_html(qc.visual)}{table}'
+
+
+def _visual_html(visual: VisualCheck | None) -> str:
+    """Placement chosen (with every placement's score) and the checks of what the eye sees."""
+    if visual is None:
+        return ""
+    failed = set(visual.failed)
+
+    def mark(name: str, text: str) -> str:
+        return f'<span class="{"warn" if name in failed else "ok"}">{_e(text)} {"✗" if name in failed else "✓"}</span>'
+
+    scores = ", ".join(f"{k} {v:.2f}" for k, v in visual.placement_scores.items())
+    need = f"≥ {visual.required_contrast:g}:1"
+    cta = f"CTA on picture {visual.cta_contrast}:1 ({need}{', ' + visual.cta_fix if visual.cta_fix else ''})"
+    logo = f"logo {visual.logo_contrast}:1 ({need}{', ' + visual.logo_fix if visual.logo_fix else ''})"
+    parts = [
+        f'<span class="muted">placement <b>{_e(visual.placement)}</b> (subject under copy: {_e(scores)})'
+        f" · crop at {visual.crop[0]}, {visual.crop[1]}</span>",
+        mark("cta_contrast", cta) if visual.cta_contrast is not None else "",
+        mark("logo_contrast", logo) if visual.logo_contrast is not None else "",
+        mark("subject_overlap", f"on subject {visual.subject_overlap:.0%} (max {visual.subject_overlap_max:.0%})"),
+        mark("subject_cut", f"subject cut {visual.subject_cut:.0%} (max {visual.subject_cut_max:.0%})"),
+    ]
+    return f'<div class="qc">{" · ".join(p for p in parts if p)}</div>'
 
 
 def _ad_html(ad: AdRecord) -> str:

@@ -7,8 +7,6 @@ hold on the final pixels. Same inputs and Pillow build give byte-identical image
 
 from __future__ import annotations
 
-import bisect
-import functools
 import io
 import logging
 import math
@@ -16,40 +14,59 @@ import threading
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from functools import lru_cache
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
-from PIL import (
-    Image,
-    ImageChops,
-    ImageDraw,
-    ImageFilter,
-    ImageFont,
-    ImageMath,
-    ImageStat,
-    features,
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
+
+from creative.brand.kit import Box, Brand, CtaStyle, Layout, TextBox
+from creative.core.errors import LayoutError
+from creative.core.models import AdSize, BoxCheck, Concept, SafeZone, VisualCheck
+from creative.render.measure import (  # contrast_ratio and MEASURE_MAX_PIXELS: re-exported
+    DESIGN_CONTRAST,
+    _ANY_INK,
+    _NO_INK,
+    MEASURE_MAX_PIXELS,  # noqa: F401
+    Luminances,
+    _Pixels,
+    _sample_size,
+    _sampled,
+    contrast_ratio,  # noqa: F401
+    luminance,
+    readable,
+    required_contrast,
+    worst_contrast,
+)
+from creative.render.visibility import (
+    NON_TEXT_CONTRAST,
+    CtaChoice,
+    against,
+    choose_badge,
+    choose_cta,
+    logo_candidates,
+    logo_luminance,
+    logo_path,
+    surround,
 )
 
-from creative.brand.kit import Box, Brand, Layout, TextBox
-from creative.core.errors import LayoutError
 from creative.core.text import quote_short
-from creative.core.models import AdSize, BoxCheck, Concept, SafeZone
 from creative.render.linebreak import break_units
+
+if TYPE_CHECKING:
+    from creative.render.saliency import AdSaliency
 
 log = logging.getLogger(__name__)
 
 # Raqm shapes text with HarfBuzz (kerning, correct mark stacking); basic layout is the fallback.
 LAYOUT_ENGINE = ImageFont.Layout.RAQM if features.check_feature("raqm") else ImageFont.Layout.BASIC
 BOX_NAMES = ("logo", "headline", "subhead", "cta")
-LARGE_TEXT_PX = 24
-# We aim past the WCAG minimum for large text: ads are seen small, on phones, at a glance.
-DESIGN_CONTRAST = 4.5
 SCRIM_ALPHAS = (0.35, 0.5, 0.65, 0.8, 0.9, 1.0)
-MEASURE_MAX_PIXELS = 40_000
-WORST_PERCENTILE = 0.05  # contrast reported is what 95% of background pixels around the glyphs reach
-PICK_PERCENTILE = 0.01  # choosing colours and scrims is stricter than reporting
-BUSY_STDEV = 0.09  # luminance spread above which a texture fights the text even at good contrast
+OUTLINE_SHARE = 0.07  # outline width as a share of the button height, when the button needs one
+RING_SHARE = 0.25  # width of the surroundings a button or logo is measured against, as a share of its size
+PLACEMENT_MARGIN = 0.03  # how much less of the subject another placement must cover to be chosen
+BADGE_PAD = 0.15  # badge margin around a logo, as a share of the logo's size
 
 
 @dataclass
@@ -57,343 +74,7 @@ class RenderedAd:
     image: Image.Image
     boxes: list[BoxCheck] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-# --- colour -------------------------------------------------------------------
-
-_LINEAR = [((c / 255) / 12.92) if c <= 10 else (((c / 255) + 0.055) / 1.055) ** 2.4 for c in range(256)]
-_LR = [0.2126 * v for v in _LINEAR]
-_LG = [0.7152 * v for v in _LINEAR]
-_LB = [0.0722 * v for v in _LINEAR]
-
-
-def luminance(rgb: tuple[int, int, int]) -> float:
-    """WCAG relative luminance of an sRGB colour."""
-    r, g, b = rgb[:3]
-    return _LR[r] + _LG[g] + _LB[b]
-
-
-def contrast_ratio(a: float, b: float) -> float:
-    """WCAG contrast ratio of two relative luminances."""
-    hi, lo = max(a, b), min(a, b)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def required_contrast(size_px: int) -> float:
-    """WCAG AA: 4.5:1 for body text, 3:1 for large text."""
-    return 3.0 if size_px >= LARGE_TEXT_PX else 4.5
-
-
-# Luminance distributions are histograms built in C (Pillow), not per-pixel Python lists.
-# Bins are uniform in (L + 0.05) ** LUM_POWER, close to log(L + 0.05), in which a contrast ratio
-# is a distance: every bin spans under 0.12% of (L + 0.05). Percentiles are located on the bins,
-# then made exact from the few bins that straddle the answer, whose pixels' real colours are read
-# back (getcolors); readable() only asks on which side of a target the percentile lies, which the
-# bins settle but for those straddling the target. A region is binned once (_Pixels) for all its
-# selections. Results equal the per-pixel computation; only the float32 luminance used to bin a
-# pixel can put it one bin off, which the 1e-6 slack below absorbs.
-LUM_BINS = 4096
-LUM_POWER = 0.25
-_U0 = 0.05**LUM_POWER
-_DU = ((1.0 + 0.05 + 1e-6) ** LUM_POWER - _U0) / LUM_BINS
-_BIN_EDGES = [(_U0 + i * _DU) ** (1 / LUM_POWER) - 0.05 for i in range(LUM_BINS + 1)]
-_BIN_SPAN = max((_BIN_EDGES[i + 1] + 0.05) / (_BIN_EDGES[i] + 0.05) for i in range(LUM_BINS))
-_SLACK = 1 + 1e-6
-
-
-# point() tables for "L" masks
-_SOLID = [0] * 255 + [255]  # fully covered pixels only
-_ANY_INK = [0] + [255] * 255
-_NO_INK = [255] + [0] * 255
-
-
-def _sample_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size a region is measured at: about MEASURE_MAX_PIXELS pixels at most."""
-    width, height = size
-    factor = max(1, math.ceil(math.sqrt(width * height / MEASURE_MAX_PIXELS)))
-    return (max(1, width // factor), max(1, height // factor)) if factor > 1 else size
-
-
-def _sampled(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    # nearest sampling keeps real pixel values: averaging would hide busy highlights
-    return img if img.size == size else img.resize(size, Image.NEAREST)
-
-
-class _Pixels:
-    """The pixels of one image region, sampled to stay fast, whose luminance and bins are computed
-    once, on first use, and shared by every selection of them (all pixels, the text, its surround)."""
-
-    def __init__(self, img: Image.Image):
-        self.source_size = img.size
-        self.size = _sample_size(img.size)
-        img = _sampled(img, self.size)
-        self.rgb = img if img.mode == "RGB" else img.convert("RGB")
-        self._lum: Image.Image | None = None
-        self._bins: Image.Image | None = None
-
-    def lum(self) -> Image.Image:
-        if self._lum is None:
-            self._lum = _lum_image(self.rgb)
-        return self._lum
-
-    def bins(self) -> Image.Image:
-        """An "I" image of every pixel's bin."""
-        if self._bins is None:
-            self._bins = ImageMath.lambda_eval(
-                lambda a: a["min"](a["int"]((a["lum"] + 0.05) ** LUM_POWER / _DU - _U0 / _DU), LUM_BINS - 1),
-                lum=self.lum(),
-            )
-        return self._bins
-
-    def select(self, mask: Image.Image | None = None) -> Luminances:
-        """The pixels where mask (the size of the region) is 255; every pixel without a mask."""
-        if mask is not None:
-            mask = _sampled(mask, self.size).point(_SOLID)  # the same sample positions as the pixels
-        return Luminances(self, mask)
-
-
-def _once(method):
-    """A property computed on first use, then kept: functools.cached_property without its lock,
-    which in Python 3.11 makes every thread wait for any instance's computation."""
-    key = method.__name__
-
-    @functools.wraps(method)
-    def get(self):
-        cache = self.__dict__.setdefault("_once", {})
-        if key not in cache:
-            cache[key] = method(self)
-        return cache[key]
-
-    return property(get)
-
-
-class Luminances:
-    """Relative luminance of a selection of pixels: counts per bin, and the pixels to read exact values from.
-
-    Everything but the count is computed on first use.
-    """
-
-    def __init__(self, pixels: _Pixels | None = None, mask: Image.Image | None = None):
-        self._pixels, self._mask = pixels, mask  # mask: "L", 255 where selected, else 0
-        if pixels is None:
-            self.total = 0
-        else:
-            self.total = pixels.size[0] * pixels.size[1] if mask is None else mask.histogram()[255]
-
-    def __len__(self) -> int:
-        return self.total
-
-    @_once
-    def exact(self) -> float | None:
-        """The luminance of the one colour every selected pixel has; None if they differ."""
-        if not self.total or len(self.bins) > 1:  # one colour is one bin: no need to look closer
-            return None
-        return _single_colour(self._pixels.rgb, self._mask)
-
-    @_once
-    def _selected_bins(self) -> Image.Image:
-        """The pixels' bins, with LUM_BINS (never counted) where they are not selected."""
-        bins = self._pixels.bins()
-        if self._mask is None:
-            return bins
-        selected = Image.new("I", bins.size, LUM_BINS)
-        selected.paste(bins, (0, 0), self._mask)
-        return selected
-
-    @_once
-    def bins(self) -> list[tuple[int, int]]:
-        """(bin, count) of the selected pixels, by bin."""
-        if not self.total:
-            return []
-        counts = self._selected_bins.getcolors(LUM_BINS + 1)
-        return sorted([(q, n) for n, q in counts if q != LUM_BINS])
-
-    @_once
-    def stdev(self) -> float:
-        """Population standard deviation of the selected pixels' luminance (0 for one colour)."""
-        if not self.total or self.exact is not None:
-            return 0.0
-        return _stdev(self._pixels.lum(), self._mask, self.total)
-
-    def values(self, bins: list[int]) -> list[tuple[float, int]]:
-        """(exact luminance, count) of the selected pixels in the given bins."""
-        inside = _bin_mask(self._selected_bins, sorted(bins))
-        box = inside.getbbox()
-        if box is None:
-            return []
-        picked = Image.new("RGBA", (box[2] - box[0], box[3] - box[1]), (0, 0, 0, 0))
-        picked.paste(self._pixels.rgb.crop(box), (0, 0), inside.crop(box))  # the rest stays (0, 0, 0, 0)
-        colours = picked.getcolors(picked.width * picked.height + 1)
-        return [(luminance(c[:3]), n) for n, c in colours if c[3] == 255]
-
-    def median(self) -> float:
-        """Luminance of the pixel at index total // 2 in sorted order."""
-        if self.exact is not None:
-            return self.exact
-        k, seen = self.total // 2, 0
-        for q, n in self.bins:
-            if seen + n > k:
-                return _kth(sorted(self.values([q])), k - seen)
-            seen += n
-        raise ValueError("median of no pixels")
-
-
-def _bin_mask(bins_image: Image.Image, bins: list[int]) -> Image.Image:
-    """An "L" mask, 255 where the "I" image holds one of the (sorted) bins.
-
-    Shifted so the first bin wanted is 1 and clipped to 0..255 by the "L" conversion, bins index a
-    point() table: a few C calls for up to 254 bins, instead of comparing bins one by one.
-    """
-    mask = None
-    start = 0
-    while start < len(bins):
-        base = bins[start] - 1
-        end = bisect.bisect_right(bins, base + 254, start)
-        table = [0] * 256
-        for q in bins[start:end]:
-            table[q - base] = 255
-        part = bins_image.point(lambda v, base=base: v - base).convert("L").point(table)
-        mask = part if mask is None else ImageChops.lighter(mask, part)
-        start = end
-    return mask if mask is not None else Image.new("L", bins_image.size, 0)
-
-
-def _kth(pairs: list[tuple[float, int]], k: int) -> float:
-    """The k-th (0-based) value of sorted (value, count) pairs."""
-    seen = 0
-    for value, n in pairs:
-        seen += n
-        if seen > k:
-            return value
-    raise ValueError("k is past the end")
-
-
-def _lum_image(img: Image.Image) -> Image.Image:
-    """An "F" image of WCAG relative luminance (sRGB channels through the linear LUT, summed)."""
-    r, g, b = img.split()
-    return ImageMath.lambda_eval(lambda a: a["r"] + a["g"] + a["b"],
-                                 r=r.point(_LR, "F"), g=g.point(_LG, "F"), b=b.point(_LB, "F"))
-
-
-def _single_colour(img: Image.Image, mask: Image.Image | None) -> float | None:
-    """Exact luminance when every selected pixel has the same colour."""
-    extrema = ImageStat.Stat(img, mask).extrema
-    if all(lo == hi for lo, hi in extrema):
-        return luminance(tuple(int(lo) for lo, _ in extrema))
-    return None
-
-
-def _stdev(lum: Image.Image, mask: Image.Image | None, total: int) -> float:
-    """Population standard deviation of the selected pixels of an "F" luminance image.
-
-    From float32 pixels averaged by a 1x1 BOX resize (double sums in Pillow): within 1e-6 of the
-    per-pixel figure, where busy() compares it with BUSY_STDEV; bin centres would be 1000x coarser.
-    """
-    if mask is not None:
-        lum = ImageMath.lambda_eval(lambda a: a["l"] * a["m"] / 255.0, l=lum, m=mask)
-    square = ImageMath.lambda_eval(lambda a: a["l"] * a["l"], l=lum)
-    scale = lum.width * lum.height / total  # the mean over the selected pixels only
-    mean = lum.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
-    mean_square = square.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
-    return math.sqrt(max(0.0, mean_square - mean * mean))
-
-
-def _ratio_range(text_lum: float, q: int) -> tuple[float, float]:
-    """Lowest and highest contrast a luminance in bin q can have against text_lum."""
-    lo, hi = _BIN_EDGES[q], _BIN_EDGES[q + 1]
-    if hi <= text_lum:
-        return contrast_ratio(text_lum, hi), contrast_ratio(text_lum, lo)
-    if lo >= text_lum:
-        return contrast_ratio(text_lum, lo), contrast_ratio(text_lum, hi)
-    return 1.0, max(contrast_ratio(text_lum, lo), contrast_ratio(text_lum, hi))
-
-
-def _outwards(text_lum: float, bins: list[tuple[int, int]]):
-    """Bins as (q, count, lowest ratio, highest ratio), by increasing lowest ratio: the ratio
-    grows with the distance from the text's bin on either side, so walk out, nearer side first."""
-
-    def ratios(i: int) -> tuple[float, float]:
-        return _ratio_range(text_lum, bins[i][0]) if 0 <= i < len(bins) else (math.inf, math.inf)
-
-    right = bisect.bisect_left(bins, (bisect.bisect_right(_BIN_EDGES, text_lum) - 1, 0))
-    left = right - 1
-    below, above = ratios(left), ratios(right)
-    while left >= 0 or right < len(bins):
-        if below[0] <= above[0]:
-            yield bins[left][0], bins[left][1], *below
-            left -= 1
-            below = ratios(left)
-        else:
-            yield bins[right][0], bins[right][1], *above
-            right += 1
-            above = ratios(right)
-
-
-def worst_contrast(text_lum: float, background: Luminances, percentile: float = WORST_PERCENTILE) -> float:
-    """Contrast that (1 - percentile) of the background pixels reach against the text luminance.
-
-    That is the ratio at index int(n * percentile) of the n pixels' ratios sorted ascending.
-    """
-    if not background.total:
-        return 21.0
-    if background.exact is not None:
-        return contrast_ratio(text_lum, background.exact)
-    k = int(background.total * percentile)
-    below, seen, bound, window = 0, 0, math.inf, []
-    for q, n, low, high in _outwards(text_lum, background.bins):
-        if low > bound:
-            break  # this bin and every later one lie wholly above the answer
-        seen += n
-        if bound == math.inf and seen > k:
-            # the answer is at least `low` and, as no bin spans more than _BIN_SPAN, at most this
-            bound = low * _BIN_SPAN * _SLACK
-        window.append((q, n, high))
-    floor = bound / (_BIN_SPAN * _SLACK * _SLACK)  # = the lowest-ratio bound found above
-    read: list[int] = []
-    for q, n, high in window:
-        if high * _SLACK < floor:
-            below += n  # wholly under the answer: counted, never read
-        else:
-            read.append(q)
-    exact = [(contrast_ratio(text_lum, v), c) for v, c in background.values(read)]  # all read bins at once
-    return _kth(sorted(exact), k - below)
-
-
-def busy(background: Luminances) -> bool:
-    """True when the background's luminance varies so much that text needs a calmer base."""
-    return background.total >= 2 and background.stdev > BUSY_STDEV
-
-
-def readable(text_lum: float, background: Luminances, target: float) -> bool:
-    """worst_contrast(text_lum, background, PICK_PERCENTILE) >= target, and the background is calm."""
-    return _reaches(text_lum, background, target, PICK_PERCENTILE) and not busy(background)
-
-
-def _reaches(text_lum: float, background: Luminances, target: float, percentile: float) -> bool:
-    """worst_contrast(text_lum, background, percentile) >= target, without finding that contrast.
-
-    It holds when at most k = int(n * percentile) pixels are under target. The bins settle most
-    pixels, under or not; only those in bins that straddle target are read.
-    """
-    if not background.total:
-        return 21.0 >= target
-    if background.exact is not None:
-        return contrast_ratio(text_lum, background.exact) >= target
-    k = int(background.total * percentile)
-    under, unsure, straddling = 0, 0, []
-    for q, n, low, high in _outwards(text_lum, background.bins):
-        if low / _SLACK >= target:
-            break  # this bin and every later one are wholly at or over target
-        if high * _SLACK < target:
-            under += n
-            if under > k:
-                return False
-        else:
-            unsure += n
-            straddling.append(q)
-    if under + unsure <= k:
-        return True
-    return under + sum(n for v, n in background.values(straddling) if contrast_ratio(text_lum, v) < target) <= k
+    visual: VisualCheck | None = None
 
 
 # --- fonts --------------------------------------------------------------------
@@ -442,6 +123,12 @@ def lines_text(lines: list[list[Run]]) -> str:
     return "\n".join("".join(t for t, _ in line) for line in lines)
 
 
+@lru_cache(maxsize=4096)  # wrapping splits the same characters again for every trial line
+def _font_for(cp: int, chain: tuple[str, ...]) -> str | None:
+    """The first font in chain that has the character, or None."""
+    return next((p for p in chain if cp in _cmap(p)), None)
+
+
 def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
     """Split text into runs of one font each (first font in chain that has the character).
 
@@ -449,12 +136,13 @@ def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
     """
     runs: list[Run] = []
     missing: list[str] = []
+    fonts = tuple(chain)
     for ch in text:
         cp = ord(ch)
         if ch.isspace() or unicodedata.category(ch) == "Mn" and runs and cp in _cmap(runs[-1][1]):
             path = runs[-1][1] if runs else chain[0]  # spaces and marks stay with their neighbour
         else:
-            path = next((p for p in chain if cp in _cmap(p)), None)
+            path = _font_for(cp, fonts)
             if path is None:
                 if ch not in missing:
                     missing.append(ch)
@@ -519,6 +207,8 @@ class FittedText:
 
 # Fitted copy: every variant of a concept fits the same copy into the same box, and drawing
 # glyphs holds the GIL, so render threads would otherwise take turns redoing the same work.
+# Each concept is fitted in every placement of every layout: room for a few dozen concepts.
+FITTED_MAX = 256
 _FITTED: dict[tuple, FittedText] = {}
 _FITTED_LOCK = threading.Lock()
 
@@ -536,6 +226,15 @@ def fit_text(
     min_content_h: float = 0.0,
 ) -> FittedText:
     """Largest size in [min_size, max_size] whose wrapped ink fits width x height (with padding in ems)."""
+    fitted = _shared_fit(text, chain, box, width, height, name=name, pad_x=pad_x, pad_y=pad_y,
+                         min_content_h=min_content_h)
+    # a copy each: the cached one must never change
+    return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
+
+
+def _shared_fit(text: str, chain: list[str], box: TextBox, width: int, height: int, *, name: str,
+                pad_x: float = 0.0, pad_y: float = 0.0, min_content_h: float = 0.0) -> FittedText:
+    """fit_text's cached result itself, for read-only use (planning only needs its size and ink's size)."""
     # every box field _fit reads is in the key
     key = (text, tuple(chain), box.min_size, box.max_size, box.max_lines, box.line_height, box.align,
            width, height, pad_x, pad_y, min_content_h)
@@ -544,11 +243,26 @@ def fit_text(
     if fitted is None:
         fitted = _fit(text, chain, box, width, height, name, pad_x, pad_y, min_content_h)
         with _FITTED_LOCK:
-            if len(_FITTED) >= 64:
+            if len(_FITTED) >= FITTED_MAX:
                 _FITTED.clear()
             _FITTED[key] = fitted
-    # a copy each: the cached one must never change
-    return FittedText(fitted.size, [list(line) for line in fitted.lines], fitted.ink.copy())
+    return fitted
+
+
+def _largest_possible(text: str, chain: list[str], box: TextBox, width: int, pad_x: float) -> int:
+    """A size above which the text cannot fit `width` in max_lines lines, so fitting starts there.
+
+    Wrapped lines hold every word, so the words' total advance (less the spaces dropped at line
+    breaks) is at most max_lines times the room on a line. Advances grow in proportion to the
+    size; 10% slack covers hinting, and narrow columns skip dozens of sizes that cannot fit.
+    """
+    lines = box.max_lines  # explicit line breaks count among them and drop no spaces
+    per_px = _line_width(split_runs(text.replace("\n", " "), chain)[0], box.max_size) / box.max_size
+    need = per_px - 0.35 * (lines - 1) + 2 * lines * pad_x  # width per px of size, spaces at breaks allowed
+    if need <= 0:
+        return box.max_size
+    bound = math.floor(lines * width / need * 1.1) + 1
+    return max(box.min_size, min(box.max_size, bound))
 
 
 def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, name: str,
@@ -561,7 +275,7 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
             f"{name}: no brand or fallback font has the characters {listed} in {quote_short(text)}",
             hint="remove them from the copy or add a font that has them to brand.yaml fallback_fonts",
         )
-    for size in range(box.max_size, box.min_size - 1, -1):
+    for size in range(_largest_possible(text, chain, box, width, pad_x), box.min_size - 1, -1):
         px, py = round(pad_x * size), round(pad_y * size)
         avail_w = width - 2 * px
         if avail_w <= 0:
@@ -644,10 +358,20 @@ def scale_for(background: Image.Image, sizes: list[tuple[int, int]]) -> None:
         _scaled(background, *size)
 
 
-def cover(background: Image.Image, width: int, height: int) -> Image.Image:
-    """Scale to cover width x height, then centre-crop."""
+def cover_size(background: Image.Image, width: int, height: int) -> tuple[int, int]:
+    """The size cover() scales the background to for a width x height ad."""
+    return _cover_size(background, width, height)
+
+
+def centre_offset(scaled: tuple[int, int], width: int, height: int) -> tuple[int, int]:
+    """Top-left of a centred width x height window in an image of size `scaled`."""
+    return (scaled[0] - width) // 2, (scaled[1] - height) // 2
+
+
+def cover(background: Image.Image, width: int, height: int, offset: tuple[int, int] | None = None) -> Image.Image:
+    """Scale to cover width x height, then crop at `offset` in the scaled image (default: centred)."""
     w, h = _cover_size(background, width, height)
-    left, top = (w - width) // 2, (h - height) // 2
+    left, top = offset if offset is not None else centre_offset((w, h), width, height)
     return _scaled(background, w, h).crop((left, top, left + width, top + height))
 
 
@@ -843,6 +567,23 @@ def _draw_text_box(
                     contrast=achieved)
 
 
+def _cta_button(fitted: FittedText, style: CtaStyle, box: TextBox,
+                box_px: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The button's rectangle around fitted label ink, placed in its box."""
+    size = fitted.size
+    px, py = round(style.padding_x * size), round(style.padding_y * size)
+    # a fixed content height keeps buttons the same height whatever letters the label has
+    bw, bh = fitted.ink.width + 2 * px, max(fitted.ink.height, round(0.75 * size)) + 2 * py
+    bx, by = _place(box_px, bw, bh, box.align, box.valign)
+    return bx, by, bx + bw, by + bh
+
+
+def _fit_cta(text: str, box: TextBox, box_px: tuple[int, int, int, int], style: CtaStyle,
+             chain: list[str], fit=fit_text) -> FittedText:
+    return fit(text, chain, box, box_px[2] - box_px[0], box_px[3] - box_px[1],
+                    name="cta", pad_x=style.padding_x, pad_y=style.padding_y, min_content_h=0.75)
+
+
 def _draw_cta(
     canvas: Image.Image,
     text: str,
@@ -851,16 +592,23 @@ def _draw_cta(
     brand: Brand,
     chain: list[str],
     layer: Image.Image | None = None,
-) -> BoxCheck:
+) -> tuple[BoxCheck, CtaChoice]:
+    """Draw the button, in the brand's colours when they stand out from the picture around it
+    (3:1), else with an outline or in another brand colour (visibility.choose_cta)."""
     style = brand.cta
-    fitted = fit_copy("cta", text, box, box_px, brand, chain)
+    fitted = _fit_cta(text, box, box_px, style, chain)
     ink, size = fitted.ink, fitted.size
     px, py = round(style.padding_x * size), round(style.padding_y * size)
-    # a fixed content height keeps buttons the same height whatever letters the label has
-    bw, bh = ink.width + 2 * px, max(ink.height, round(0.75 * size)) + 2 * py
-    bx, by = _place(box_px, bw, bh, box.align, box.valign)
-    button = (bx, by, bx + bw, by + bh)
+    button = _cta_button(fitted, style, box, box_px)
+    bx, by = button[:2]
+    bw, bh = button[2] - bx, button[3] - by
     mask = _button_mask(bw, bh, style.radius)
+    line = max(2, round(bh * OUTLINE_SHARE))
+    choice = choose_cta(brand, surround(canvas, mask, (bx, by), line, max(3, round(bh * RING_SHARE))))
+    if choice.outline is not None:
+        grown = _button_mask(bw + 2 * line, bh + 2 * line, style.radius)  # the same pill, larger
+        canvas.paste(brand.rgb(choice.outline), (bx - line, by - line), grown)
+        _over(layer, brand.rgb(choice.outline), (bx - line, by - line), grown)
     canvas.paste(brand.rgb(style.background), (bx, by), mask)
     _over(layer, brand.rgb(style.background), (bx, by), mask)
     # centre the real glyph ink on the button
@@ -868,8 +616,9 @@ def _draw_cta(
     canvas.paste(brand.rgb(style.text_color), (tx, ty), ink)
     _over(layer, brand.rgb(style.text_color), (tx, ty), ink)
     achieved = _measure_final(canvas, ink, (tx, ty), max(1, min(px, py) - 2), colour=brand.rgb(style.text_color))
-    return BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
-                    contrast=achieved)
+    check = BoxCheck(box="cta", text=text, drawn=lines_text(fitted.lines), font_size=size, bounds=button,
+                     contrast=achieved)
+    return check, choice
 
 
 @lru_cache(maxsize=32)  # read-only use; every variant of a concept has the same button
@@ -893,16 +642,135 @@ def _scaled_logo(path: str, mtime_ns: int, box_w: int, box_h: int) -> Image.Imag
     return logo.resize((w, h), Image.LANCZOS)
 
 
-def _draw_logo(canvas: Image.Image, logo_path: Path, box: Box, box_px: tuple[int, int, int, int],
-               layer: Image.Image | None = None) -> BoxCheck:
-    bw, bh = box_px[2] - box_px[0], box_px[3] - box_px[1]
-    logo = _scaled_logo(str(logo_path), logo_path.stat().st_mtime_ns, bw, bh)
-    w, h = logo.size
-    x, y = _place(box_px, w, h, box.align, box.valign)
+_LOGO_LUMS: dict[int, float] = {}  # by id() of a cached scaled logo, which lives as long as the cache holds it
+
+
+def _logo_lum(logo: Image.Image) -> float:
+    """visibility.logo_luminance of a scaled logo from _scaled_logo, worked out once per logo."""
+    key = id(logo)
+    if key not in _LOGO_LUMS:
+        _LOGO_LUMS[key] = logo_luminance(logo)
+        weakref.finalize(logo, _LOGO_LUMS.pop, key, None)
+    return _LOGO_LUMS[key]
+
+
+def _logo_image(path: Path, box_px: tuple[int, int, int, int]) -> Image.Image:
+    return _scaled_logo(str(path), path.stat().st_mtime_ns, box_px[2] - box_px[0], box_px[3] - box_px[1])
+
+
+def _draw_logo(canvas: Image.Image, brand: Brand, brand_dir: Path, box: Box, box_px: tuple[int, int, int, int],
+               layer: Image.Image | None = None) -> tuple[BoxCheck, float | None, str | None]:
+    """Draw the logo where it stands out from the picture (3:1): the brand's logo, else its light or
+    dark variant, else on a badge. Returns the check, the contrast reached and the fix used."""
+    first = _logo_image(logo_path(brand, brand_dir, "logo"), box_px)
+    x, y = _place(box_px, first.width, first.height, box.align, box.valign)
+    ring = max(3, round(min(first.size) * RING_SHARE))
+    pad = max(2, round(max(first.size) * BADGE_PAD))
+    around = surround(canvas, first.getchannel("A"), (x, y), pad, ring)
+    best: tuple[float, str, Image.Image] | None = None
+    for key in logo_candidates(brand, around):
+        logo = first if key == "logo" else _logo_image(logo_path(brand, brand_dir, key), box_px)
+        value = against(_logo_lum(logo), around)
+        if best is None or value > best[0]:
+            best = (value, key, logo)
+        if value >= NON_TEXT_CONTRAST:
+            break
+    value, key, logo = best
+    fix = None if key == "logo" else key
+    badge = choose_badge(brand, _logo_lum(first), around) if value < NON_TEXT_CONTRAST else None
+    if badge is not None:
+        # no file stands out: the brand's own logo on a badge that does
+        name, value = badge
+        logo, fix = first, f"badge {name}"
+        x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
+        shape = Image.new("L", (logo.width + 2 * pad, logo.height + 2 * pad), 0)
+        ImageDraw.Draw(shape).rounded_rectangle((0, 0, shape.width - 1, shape.height - 1),
+                                                radius=round(min(logo.size) * 0.3), fill=255)
+        canvas.paste(brand.rgb(name), (x - pad, y - pad), shape)
+        _over(layer, brand.rgb(name), (x - pad, y - pad), shape)
+    x, y = _place(box_px, logo.width, logo.height, box.align, box.valign)
     canvas.paste(logo, (x, y), logo)
     if layer is not None:
         layer.alpha_composite(logo, (x, y))
-    return BoxCheck(box="logo", bounds=(x, y, x + w, y + h))
+    return BoxCheck(box="logo", bounds=(x, y, x + logo.width, y + logo.height)), value, fix
+
+
+# --- placement ----------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Where one placement of a layout puts every box at one size, worked out before drawing."""
+
+    name: str
+    layout: Layout
+    px: dict[str, tuple[int, int, int, int]]  # each box's area in pixels, after `follows`
+    bounds: dict[str, tuple[int, int, int, int]]  # what will be drawn there: text ink, button, logo
+
+
+def plan_layout(layout: Layout, copy: dict[str, str], brand: Brand, brand_dir: Path, size: AdSize,
+                chain) -> Plan:
+    """The boxes' pixel areas and drawn bounds for this layout at this size; LayoutError if text cannot fit.
+
+    `chain(box)` gives a text box's font files. Fitting is cached, so drawing after planning
+    fits nothing twice.
+    """
+    W, H = size.width, size.height
+    px: dict[str, tuple[int, int, int, int]] = {}
+    bounds: dict[str, tuple[int, int, int, int]] = {}
+    for name in ("headline", "subhead", "cta"):
+        box: TextBox = getattr(layout, name)
+        area = box.pixels(W, H)
+        prev = bounds.get(box.follows) if box.follows else None
+        if prev:
+            # sit just under the previous text when it came out short; never move down
+            top = min(area[1], prev[3] + round(box.gap * H))
+            area = (area[0], top, area[2], top + (area[3] - area[1]))
+        px[name] = area
+        if name == "cta":
+            fitted = _fit_cta(copy[name], box, area, brand.cta, chain(box), fit=_shared_fit)
+            bounds[name] = _cta_button(fitted, brand.cta, box, area)
+        elif copy[name]:
+            fitted = _shared_fit(copy[name], chain(box), box, area[2] - area[0], area[3] - area[1], name=name)
+            x, y = _place(area, fitted.ink.width, fitted.ink.height, box.align, box.valign)
+            bounds[name] = (x, y, x + fitted.ink.width, y + fitted.ink.height)
+    px["logo"] = layout.logo.pixels(W, H)
+    logo = _logo_image(logo_path(brand, brand_dir, "logo"), px["logo"])
+    x, y = _place(px["logo"], logo.width, logo.height, layout.logo.align, layout.logo.valign)
+    bounds["logo"] = (x, y, x + logo.width, y + logo.height)
+    return Plan(layout.anchor, layout, px, bounds)
+
+
+def choose_placement(layout: Layout, copy: dict[str, str], brand: Brand, brand_dir: Path, size: AdSize,
+                     zone: SafeZone, chain, view: AdSaliency, only: str | None = None) -> tuple[Plan, dict[str, float]]:
+    """The layout's placement whose text, button and logo cover the least of the picture's subject.
+
+    Scores are saliency under the drawn boxes (saliency.AdSaliency.cover_cost: 0 calm .. 1
+    subject); another placement replaces the layout's own only when its score is lower by more
+    than PLACEMENT_MARGIN, and ties go to the placement listed first. A placement leaving the safe zone at this size, or where the copy
+    does not fit, is left out; if none is left, the layout's own placement's error is raised.
+    """
+    plans: list[Plan] = []
+    scores: dict[str, float] = {}
+    first_error: LayoutError | None = None
+    for name in [only] if only else layout.placement_names():
+        placed = layout.placed(name)
+        if name != layout.anchor and boxes_outside(placed, size, zone):
+            log.debug("placement %s leaves the safe zone at %s; skipped", name, size.label)
+            continue
+        try:
+            plan = plan_layout(placed, copy, brand, brand_dir, size, chain)
+        except LayoutError as exc:
+            first_error = first_error or exc
+            continue
+        plans.append(plan)
+        scores[name] = view.cover_cost(list(plan.bounds.values()))
+    if not plans:
+        raise first_error or LayoutError(f"no placement of layout {size.layout} fits {size.label}")
+    # the layout's own placement is its designer's first choice: another must clearly do better
+    handicap = {layout.anchor: -PLACEMENT_MARGIN}
+    best = min(plans, key=lambda p: scores[p.name] + handicap.get(p.name, 0.0))  # min keeps the first of equals
+    return best, scores
 
 
 def render_ad(
@@ -913,12 +781,16 @@ def render_ad(
     layout: Layout,
     size: AdSize,
     safe_zone: SafeZone,
+    *,
+    placement: str | None = None,
 ) -> RenderedAd:
-    """Draw one ad: cover-cropped background, logo, headline, subhead and CTA button.
+    """Draw one ad: background cropped to keep its subject, logo, headline, subhead and CTA button,
+    in the layout placement that covers the least of the subject (or `placement`, if given).
 
     Raises LayoutError before drawing when a layout box leaves the safe zone, and when text cannot fit.
     """
-    return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=False)
+    return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=False,
+                   placement=placement)
 
 
 def render_overlay(
@@ -933,45 +805,52 @@ def render_overlay(
     """The typography of render_ad alone, as an RGBA layer on a transparent canvas (for video).
 
     Same boxes, text, colours and scrims: every choice is still made against the background,
-    so the layer composited over the cover-cropped background gives render_ad's pixels.
+    centre-cropped as the video encoder crops it, so the layer composited over the cover-cropped
+    background gives render_ad's pixels wherever render_ad's crop is centred too.
     """
     return _render(background, concept, brand, brand_dir, layout, size, safe_zone, overlay=True)
 
 
-def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, overlay: bool) -> RenderedAd:
+def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, overlay: bool,
+            placement: str | None = None) -> RenderedAd:
     """render_ad's layout; with overlay=True every draw is mirrored onto a transparent layer, which is returned."""
     source = Path(brand_dir) / "layouts" / f"{size.layout}.yaml"
     check_safe_zone(layout, size, safe_zone, source)
+    if placement is not None and placement not in layout.placement_names():
+        raise LayoutError(f"{source}: no placement '{placement}' (placements: {', '.join(layout.placement_names())})")
 
     def chain(box: TextBox) -> list[str]:
         return font_chain(brand, brand_dir, box)
 
-    canvas = cover(background, size.width, size.height)
+    # NumPy and OpenCV load with the first ad, not with every command (a few hundred ms)
+    from creative.render.saliency import MAX_SUBJECT_CUT, saliency_of
+
+    W, H = size.width, size.height
+    saliency = saliency_of(background)
+    scaled = cover_size(background, W, H)
+    # the video encoder crops its background in the centre, so the overlay for it must too
+    offset = centre_offset(scaled, W, H) if overlay else saliency.crop_offset(scaled, (W, H))
+    canvas = cover(background, W, H, offset)
+    view = saliency.view(scaled, offset, (W, H))
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0)) if overlay else None
     warnings: list[str] = []
-    W, H = size.width, size.height
-    checks: list[BoxCheck] = []
-    placed: dict[str, BoxCheck] = {}
     copy = {
         "headline": normalize_copy(concept.headline),
         "subhead": normalize_copy(concept.subhead),
         "cta": normalize_copy(concept.cta or brand.cta.text),
     }
+    plan, scores = choose_placement(layout, copy, brand, brand_dir, size, safe_zone, chain, view, placement)
+    checks: list[BoxCheck] = []
     for name in ("headline", "subhead"):
-        box: TextBox = getattr(layout, name)
-        if not copy[name]:
-            continue
-        px = box.pixels(W, H)
-        prev = placed.get(box.follows) if box.follows else None
-        if prev and prev.bounds:
-            # sit just under the previous text when it came out short; never move down
-            top = min(px[1], prev.bounds[3] + round(box.gap * H))
-            px = (px[0], top, px[2], top + (px[3] - px[1]))
-        placed[name] = _draw_text_box(canvas, name, copy[name], box, px, brand, chain(box), warnings, layer)
-        checks.append(placed[name])
-    checks.append(_draw_cta(canvas, copy["cta"], layout.cta, layout.cta.pixels(W, H), brand, chain(layout.cta), layer))
+        if copy[name]:
+            box: TextBox = getattr(plan.layout, name)
+            checks.append(_draw_text_box(canvas, name, copy[name], box, plan.px[name], brand, chain(box),
+                                         warnings, layer))
+    cta, choice = _draw_cta(canvas, copy["cta"], plan.layout.cta, plan.px["cta"], brand, chain(plan.layout.cta), layer)
+    checks.append(cta)
     # logo last so no scrim fades it
-    checks.insert(0, _draw_logo(canvas, Path(brand_dir) / brand.logo, layout.logo, layout.logo.pixels(W, H), layer))
+    logo, logo_contrast, logo_fix = _draw_logo(canvas, brand, Path(brand_dir), plan.layout.logo, plan.px["logo"], layer)
+    checks.insert(0, logo)
 
     safe = safe_rect(size, safe_zone)
     for check in checks:
@@ -980,4 +859,12 @@ def _render(background, concept, brand, brand_dir, layout, size, safe_zone, *, o
             raise LayoutError(
                 f"{source}: {check.box}: drawn at {check.bounds}, outside the safe zone {safe} at {size.label}"
             )
-    return RenderedAd(image=layer if layer is not None else canvas, boxes=checks, warnings=warnings)
+    visual = VisualCheck(
+        placement=plan.name, placement_score=scores[plan.name], placement_scores=scores, crop=offset,
+        cta_contrast=choice.contrast, cta_fix=choice.fix, logo_contrast=logo_contrast, logo_fix=logo_fix,
+        required_contrast=NON_TEXT_CONTRAST,
+        subject_overlap=view.salient_share([c.bounds for c in checks if c.bounds]),
+        subject_overlap_max=layout.max_subject_overlap,
+        subject_cut=saliency.subject_cut(scaled, offset, (W, H)), subject_cut_max=MAX_SUBJECT_CUT,
+    )
+    return RenderedAd(image=layer if layer is not None else canvas, boxes=checks, warnings=warnings, visual=visual)
