@@ -75,7 +75,8 @@ def make_reporter(quiet: bool):
 
     from creative.console import ConsoleReporter
 
-    return ConsoleReporter(Console(file=sys.stderr, highlight=False))
+    # soft_wrap: a warning stays one line however narrow the terminal (a pipe is 80 columns to rich)
+    return ConsoleReporter(Console(file=sys.stderr, highlight=False, soft_wrap=True))
 
 
 @app.command(cls=RunHelp)

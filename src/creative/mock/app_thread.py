@@ -11,8 +11,10 @@ from aiohttp import web
 class AppThread:
     """Serves `app` on its own event loop; `start()` returns once the port is bound."""
 
-    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0, name: str = "mock"):
+    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0, name: str = "mock",
+                 handler_cancellation: bool = True):
         self.app = app
+        self.handler_cancellation = handler_cancellation
         self.host, self.port = host, port
         self.name = name
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -31,7 +33,8 @@ class AppThread:
 
         async def boot() -> None:
             # handler_cancellation: a client that gave up (a timeout test) does not keep a slow handler alive.
-            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, handler_cancellation=True)
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                         handler_cancellation=self.handler_cancellation)
             await self._runner.setup()
             await web.TCPSite(self._runner, self.host, self.port).start()
             self.port = self._runner.addresses[0][1]

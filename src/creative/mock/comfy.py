@@ -20,7 +20,6 @@ import random
 import shutil
 import socket
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from PIL import Image
 
 from creative.core.errors import InputError
 
+from .app_thread import AppThread
 from .nodes import SAMPLER_CLASSES, NodeContext, NodeFailure, execution_order, node_signatures, run_node
 from .object_info import OBJECT_INFO
 from .validate import TRACEBACK_PLACEHOLDER, node_defs_with_checkpoints, validate_prompt
@@ -749,9 +749,7 @@ class MockServer:
         self.host, self.port = host, port
         self._output_dir = output_dir
         self.app: web.Application | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: AppThread | None = None
 
     @property
     def state(self) -> MockComfy:
@@ -792,47 +790,16 @@ class MockServer:
 
     def start(self) -> MockServer:
         self.app = build_app(self.options, self._output_dir)
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        async def boot() -> None:
-            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port)
-            await site.start()
-            self.port = self._runner.addresses[0][1]
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(boot())
-            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_default_executor())
-
-        self._thread = threading.Thread(target=run, name=f"mock-comfy-{id(self):x}", daemon=True)
-        self._thread.start()
-        started.wait()
-        if failure:
-            raise failure[0]
+        # Like ComfyUI, a request whose client went away still runs to its end (a prompt stays queued).
+        self._server = AppThread(self.app, self.host, self.port, name="mock-comfy", handler_cancellation=False).start()
+        self.port = self._server.port
         log.info("mock ComfyUI listening on %s", self.url)
         return self
 
     def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = self._runner = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
     def __enter__(self) -> MockServer:
         return self.start()
