@@ -53,11 +53,21 @@ class ResearchSettings(_Section):
     firecrawl_cost_per_scrape_usd: float = Field(0.001, ge=0)
 
 
+class ExperimentSettings(_Section):
+    """Keep-or-kill criteria for `creative experiment report`."""
+
+    campaigns: int = Field(3, ge=1)  # campaigns to ship before a verdict
+    throughput_factor: float = Field(2.0, gt=0)  # keep when B makes variants this many times faster than A
+    metric: Literal["cpa", "ctr", "cpc"] = "cpa"  # performance compared at equal spend (ctr/cpc for awareness)
+    confidence: float = Field(0.95, gt=0.5, lt=1)  # P(best) needed to call a winner
+
+
 class Settings(_Section):
     comfyui: ComfySettings = Field(default_factory=ComfySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
+    experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     variants: int = Field(6, ge=1, le=100)
     # H.264 encoder for video channels: auto = NVENC when a test encode works, else libx264.
     encoder: Literal["auto", "nvenc", "x264"] = "auto"
