@@ -40,10 +40,10 @@ class ImportReport:
 
 def read_export(path: Path, platform: str, columns: Path | None, currency: str | None) -> ParsedExport:
     """One export file, parsed and checked (nothing written)."""
-    rows, delimiter = read_rows(path)
+    candidates = read_rows(path)
     mapping = load_mapping(columns) if columns else None
     names = set(mapping.columns["ad_name"]) if mapping else AD_NAME_HEADERS
-    table = find_header(path, rows, lambda cells: any(split_header(c)[0] in names for c in cells), delimiter)
+    table = find_header(path, candidates, lambda cells: any(split_header(c)[0] in names for c in cells))
     spec: Spec
     if mapping:
         spec = mapping

@@ -25,12 +25,13 @@ class Table:
     delimiter: str = ","
 
 
-def read_rows(path: Path) -> tuple[list[list[Cell]], str]:
-    """All rows of the file's first sheet, and the CSV delimiter ('' for XLSX)."""
+def read_rows(path: Path) -> list[tuple[list[list[Cell]], str]]:
+    """The rows of the file's first sheet with their CSV delimiter ('' for XLSX). A CSV is read with each
+    delimiter a platform uses, the sniffed one first: a title line above the header can fool the sniffer."""
     if not path.is_file():
         raise InputError(f"{path}: file not found")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path), ""
+        return [(_xlsx_rows(path), "")]
     return _csv_rows(path)
 
 
@@ -69,24 +70,27 @@ def _decode(raw: bytes, path: Path) -> str:
     raise InputError(f"{path}: text encoding not recognised", hint="save the export as UTF-8 CSV or XLSX")
 
 
-def _csv_rows(path: Path) -> tuple[list[list[Cell]], str]:
+def _csv_rows(path: Path) -> list[tuple[list[list[Cell]], str]]:
     text = _decode(path.read_bytes(), path)
     sample = "\n".join(text.splitlines()[:PREAMBLE_LINES + 5])
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+        sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
-        delimiter = ","
-    return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)], delimiter
+        sniffed = ","
+    delimiters = [sniffed] + [d for d in ",;\t" if d != sniffed]
+    return [([list(row) for row in csv.reader(io.StringIO(text), delimiter=d)], d) for d in delimiters]
 
 
-def find_header(path: Path, rows: list[list[Cell]], is_header, delimiter: str) -> Table:
-    """Split rows at the first one `is_header` accepts (within the first lines)."""
-    for index, row in enumerate(rows[:PREAMBLE_LINES]):
-        cells = [str(c).strip() if c is not None else "" for c in row]
-        if is_header(cells):
-            preamble = [" ".join(str(c) for c in r if c not in (None, "")) for r in rows[:index]]
-            data = [(index + 2 + n, r) for n, r in enumerate(rows[index + 1:]) if any(c not in (None, "") for c in r)]
-            return Table(path, cells, data, preamble, delimiter)
+def find_header(path: Path, candidates: list[tuple[list[list[Cell]], str]], is_header) -> Table:
+    """Split rows at the first one `is_header` accepts (within the first lines), trying each reading in turn."""
+    for rows, delimiter in candidates:
+        for index, row in enumerate(rows[:PREAMBLE_LINES]):
+            cells = [str(c).strip() if c is not None else "" for c in row]
+            if is_header(cells):
+                preamble = [delimiter.join(str(c) for c in r if c not in (None, "")) for r in rows[:index]]
+                data = [(index + 2 + n, r) for n, r in enumerate(rows[index + 1:]) if any(c not in (None, "") for c in r)]
+                return Table(path, cells, data, preamble, delimiter)
+    rows = candidates[0][0]
     first = next((r for r in rows if any(c not in (None, "") for c in r)), [])
     raise InputError(
         f"{path}: no header row with an ad name column in the first {PREAMBLE_LINES} lines",
