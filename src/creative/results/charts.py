@@ -57,8 +57,9 @@ def variants_chart(units: list[dict], metric: str, path: Path, thumbs: dict[str,
         thumb = thumbs.get(unit["label"])
         if thumb is not None and thumb.is_file():
             with Image.open(thumb) as image:
-                box = OffsetImage(image.copy(), zoom=ROW_INCHES * 110 * 0.8 / max(image.size))
-            ax.add_artist(AnnotationBbox(box, (0, y), xybox=(-28, 0), xycoords=("axes fraction", "data"),
+                # a little under a row high, so neighbouring thumbnails keep a gap
+                box = OffsetImage(image.copy(), zoom=ROW_INCHES * 72 * 0.6 / max(image.size))
+            ax.add_artist(AnnotationBbox(box, (0, y), xybox=(-32, 0), xycoords=("axes fraction", "data"),
                                          boxcoords="offset points", frameon=False, annotation_clip=False))
     ax.set_yticks(range(len(rows)), [u["label"] for u in reversed(rows)], fontsize=8)
     ax.tick_params(axis="y", pad=62)
