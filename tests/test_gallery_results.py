@@ -1,0 +1,36 @@
+"""The run's gallery gains each variant's imported results."""
+
+from __future__ import annotations
+
+from results_helpers import ad_name, cli, make_run, meta_row, write_meta_csv
+
+from creative.core.models import Brief, Concept, PromptSet, VariantPrompt
+from creative.render.report import gallery_html
+from creative.run.gallery_results import gallery_results
+from creative.run.runlog import read_runlog
+
+RUN = "20261101-090000-lumen-skin-serum-meta_static"
+
+
+def test_gallery_results_per_variant_and_in_the_page(tmp_path):
+    runs = tmp_path / "runs"
+    run_dir = make_run(runs, RUN, ["glow", "ritual"])
+    assert gallery_results(run_dir) == {}  # nothing imported: no database is created for it
+    assert not (runs / "creative.sqlite").exists()
+    export = write_meta_csv(tmp_path / "meta.csv", [meta_row(ad_name(RUN, 1, "glow"), 120.0, 10_000, 300, 6, views=4_000)])
+    assert cli("results", "import", export, "--runs-dir", runs).exit_code == 0
+
+    results = gallery_results(run_dir)
+    assert set(results) == {1}
+    assert results[1]["spend"] == "120.00 USD" and results[1]["impressions"] == "10,000"
+    assert results[1]["CTR"].startswith("3.00% [") and results[1]["CPA"].startswith("20.00 USD [")
+    assert results[1]["thumb-stop"].startswith("40.00% [")
+
+    runlog = read_runlog(run_dir)
+    concepts = [Concept(name=c, headline=f"{c} headline", cta="Shop", scene="studio") for c in ("glow", "ritual")]
+    prompts = PromptSet(variants=[VariantPrompt(variant=v.variant, concept=v.concept, positive="p", negative="n", seed=v.seed)
+                                  for v in runlog.variants])
+    page = gallery_html(run_id=RUN, brief=Brief(brand="Lumen", channel="meta_static", concepts=concepts), prompts=prompts,
+                        ads=[a for v in runlog.variants for a in v.ads], totals={}, results=results)
+    v1, v2 = page.split('id="v01"')[1].split('id="v02"')
+    assert "<h3>Results</h3>" in v1 and "3.00% [" in v1 and "Results" not in v2
