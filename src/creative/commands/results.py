@@ -91,6 +91,8 @@ def print_table(title: str, block: dict, console: Console) -> None:
                       "" if share is None else f"{share:.0%}")
     console.print(table)
     j = block["judgement"]
+    if len(block["units"]) < 2:
+        return  # nothing to compare
     if j.get("best"):
         console.print(f"best on {j['metric'].upper()}: [bold]{j['best']}[/] (P(best) {j['p_best'][j['best']]:.0%})")
     else:
