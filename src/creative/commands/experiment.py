@@ -87,7 +87,7 @@ def print_report(numbers: dict, page: Path, console: Console) -> None:
         m = numbers["arms"][arm]
         value, ci = m.get(metric), m.get(f"{metric}_ci")
         shown = "–" if value is None else (f"{value:.2%}" if metric == "ctr" else f"{value:,.2f}")
-        bounds = "" if not ci else " [" + ", ".join("–" if v is None else (f"{v:.2%}" if metric == "ctr" else f"{v:,.2f}")
-                                                   for v in ci) + "]"
+        bounds = "" if not ci else " [" + ", ".join("∞" if v is None else (f"{v:.2%}" if metric == "ctr" else f"{v:,.2f}")
+                                                   for v in ci) + "]"  # None: no conversions yet, CPA unbounded
         console.print(f"{metric.upper()} {arm}: {shown}{bounds} on {m['spend']:,.2f} spend")
     console.print(f"report: {page}")
