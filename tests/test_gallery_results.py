@@ -34,3 +34,29 @@ def test_gallery_results_per_variant_and_in_the_page(tmp_path):
                         ads=[a for v in runlog.variants for a in v.ads], totals={}, results=results)
     v1, v2 = page.split('id="v01"')[1].split('id="v02"')
     assert "<h3>Results</h3>" in v1 and "3.00% [" in v1 and "Results" not in v2
+
+
+def test_import_rewrites_the_gallery_of_a_real_run(tmp_path, mock_comfy):
+    from cli_helpers import EXAMPLE_PAGE
+
+    from creative.core.config import Settings
+    from creative.core.progress import Reporter
+    from creative.pipeline import RunOptions, run_pipeline
+
+    server = mock_comfy()
+    settings = Settings.model_validate({"comfyui": {"urls": [server.url]}, "paths": {"runs_dir": str(tmp_path / "runs")}})
+    result = run_pipeline(RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), variants=2), settings, Reporter())
+    assert result.exit_code == 0, result.message
+    run_dir = result.run_dir
+    before = (run_dir / "index.html").read_text(encoding="utf-8")
+    ad = read_runlog(run_dir).variants[1].ads[0]
+    export = write_meta_csv(tmp_path / "meta.csv", [meta_row(ad.path.rsplit("/", 1)[-1], 55.5, 5_000, 75, 3)])
+    out = cli("results", "import", export, "--runs-dir", tmp_path / "runs")
+    assert out.exit_code == 0 and f"galleries updated: {run_dir.name}/index.html" in out.stdout
+    after = (run_dir / "index.html").read_text(encoding="utf-8")
+    v1, v2 = after.split('id="v01"')[1].split('id="v02"')
+    assert "<h3>Results</h3>" not in v1 and "<h3>Results</h3>" in v2 and "1.50% [" in v2 and "55.50 USD" in v2
+    # everything else on the page is as the pipeline wrote it
+    assert after.replace(v2, "") == before.replace(before.split('id="v02"')[1], "")
+    table = v2[v2.index("<h3>Results</h3>"):v2.index("</table>", v2.index("<h3>Results</h3>")) + len("</table>")]
+    assert v2.replace(table, "") == before.split('id="v02"')[1]

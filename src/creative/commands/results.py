@@ -9,19 +9,28 @@ from rich.console import Console
 from rich.table import Table
 
 from creative.core.config import Settings
+from creative.results.gallery import variant_results
 from creative.results.importer import ImportReport, import_files
 from creative.results.view import all_view, experiment_view, run_view
+from creative.run.gallery_refresh import refresh_gallery
 from creative.run.index import sync_index
 from creative.store.db import opened
 
 
 def import_results(settings: Settings, files: list[Path], *, platform: str, experiment: str | None,
                    currency: str | None, columns: Path | None, ad_map: Path | None) -> list[ImportReport]:
+    """Import, then rewrite the galleries of the runs the results belong to."""
     runs_dir = settings.paths.runs_dir
     with opened(runs_dir) as conn:
         sync_index(conn, runs_dir)
-        return import_files(conn, files, platform=platform, experiment=experiment, currency=currency,
-                            columns=columns, ad_map=ad_map)
+        reports = import_files(conn, files, platform=platform, experiment=experiment, currency=currency,
+                               columns=columns, ad_map=ad_map)
+        for report in reports:
+            for folder in report.runs:
+                problem = refresh_gallery(runs_dir / folder, variant_results(conn, folder))
+                if problem is None:
+                    report.galleries.append(folder)
+    return reports
 
 
 def show_results(settings: Settings, run: str | None, experiment: str | None, metric: str | None) -> dict:
@@ -59,6 +68,8 @@ def print_import(reports: list[ImportReport], console: Console) -> None:
                           "map them with --ad-map if that is wrong")
         for u in r.unmatched:
             console.print(f"  [yellow]unmatched[/]: {u['ad_name']!r} (lines {_lines(u['lines'])})")
+        if r.galleries:
+            console.print(f"  galleries updated: {', '.join(name + '/index.html' for name in r.galleries)}")
         if r.unmatched:
             console.print("  stored; match them with --ad-map FILE.csv (columns 'ad name','file') or label baseline ads "
                           "with `creative experiment add NAME --baseline-ad ...`")

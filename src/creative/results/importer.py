@@ -36,6 +36,8 @@ class ImportReport:
     summary_lines: list[int] = field(default_factory=list)
     matched: dict[str, int] = field(default_factory=dict)  # how -> rows
     unmatched: list[dict] = field(default_factory=list)  # ad name and the lines it is on
+    runs: list[str] = field(default_factory=list)  # run folders the file's rows belong to
+    galleries: list[str] = field(default_factory=list)  # run folders whose index.html was rewritten
 
 
 def read_export(path: Path, platform: str, columns: Path | None, currency: str | None) -> ParsedExport:
@@ -129,4 +131,6 @@ def _describe_matches(report: ImportReport, export: ParsedExport, resolver: AdRe
             unmatched.setdefault(row.ad_name, []).append(row.row_number)
         else:
             report.matched[found.how] = report.matched.get(found.how, 0) + 1
+            if found.folder and found.folder not in report.runs:
+                report.runs.append(found.folder)
     report.unmatched = [{"ad_name": name, "lines": lines} for name, lines in unmatched.items()]
