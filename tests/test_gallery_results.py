@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from results_helpers import ad_name, cli, make_run, meta_row, write_meta_csv
 
 from creative.core.models import Brief, Concept, PromptSet, VariantPrompt
@@ -56,7 +58,9 @@ def test_import_rewrites_the_gallery_of_a_real_run(tmp_path, mock_comfy):
     after = (run_dir / "index.html").read_text(encoding="utf-8")
     v1, v2 = after.split('id="v01"')[1].split('id="v02"')
     assert "<h3>Results</h3>" not in v1 and "<h3>Results</h3>" in v2 and "1.50% [" in v2 and "55.50 USD" in v2
-    # everything else on the page is as the pipeline wrote it
-    assert after.replace(v2, "") == before.replace(before.split('id="v02"')[1], "")
+    # everything else on the page is as the pipeline wrote it (the run's seconds are now its final total)
+    seconds = re.compile(r"<b>[\d.,]+ s</b><span>seconds</span>")
+    assert seconds.search(after) and seconds.sub("", after.replace(v2, "")) == seconds.sub(
+        "", before.replace(before.split('id="v02"')[1], ""))
     table = v2[v2.index("<h3>Results</h3>"):v2.index("</table>", v2.index("<h3>Results</h3>")) + len("</table>")]
     assert v2.replace(table, "") == before.split('id="v02"')[1]

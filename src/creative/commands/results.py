@@ -11,7 +11,7 @@ from rich.table import Table
 from creative.core.config import Settings
 from creative.results.gallery import variant_results
 from creative.results.importer import ImportReport, import_files
-from creative.results.view import all_view, experiment_view, run_view
+from creative.results.view import all_view, experiment_view, joined_rows, run_view
 from creative.run.gallery_refresh import refresh_gallery
 from creative.run.index import sync_index
 from creative.store.db import opened
@@ -25,10 +25,11 @@ def import_results(settings: Settings, files: list[Path], *, platform: str, expe
         sync_index(conn, runs_dir)
         reports = import_files(conn, files, platform=platform, experiment=experiment, currency=currency,
                                columns=columns, ad_map=ad_map)
+        galleries = [f for r in reports for f in r.runs if (runs_dir / f / "index.html").is_file()]
+        joined = joined_rows(conn) if galleries else []
         for report in reports:
             for folder in report.runs:
-                problem = refresh_gallery(runs_dir / folder, variant_results(conn, folder))
-                if problem is None:
+                if folder in galleries and refresh_gallery(runs_dir / folder, variant_results(joined, folder)) is None:
                     report.galleries.append(folder)
     return reports
 

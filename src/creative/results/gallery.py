@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from creative.results.summary import group, metrics
-from creative.results.view import joined_rows
+from creative.results.view import Row
 
 
 def _pct(m: dict, key: str) -> str | None:
@@ -21,9 +21,9 @@ def _money(m: dict, key: str, currency: str) -> str | None:
     return f"{m[key]:,.2f} {currency}{bounds}"
 
 
-def variant_results(conn, folder: str) -> dict[int, dict[str, str]]:
-    """Variant number -> {label: text} of its imported results (empty when none were imported)."""
-    rows = [r for r in joined_rows(conn) if r.match is not None and r.match.folder == folder]
+def variant_results(joined: list[Row], folder: str) -> dict[int, dict[str, str]]:
+    """Variant number -> {label: text} of a run folder's imported results (from view.joined_rows)."""
+    rows = [r for r in joined if r.match is not None and r.match.folder == folder]
     currency = next((r["currency"] for r in rows if r["currency"]), "")
     out = {}
     for variant, totals in group(rows, lambda r: r.match.variant).items():

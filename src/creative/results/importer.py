@@ -67,18 +67,31 @@ def import_files(conn, files: list[Path], *, platform: str = "auto", experiment:
     `conn`: the runs folder's database with its run index up to date (rows are matched against it)."""
     if platform != "auto" and platform not in PLATFORMS:
         raise InputError(f"unknown platform {platform!r}", hint=f"use auto, {', '.join(PLATFORMS)} or --columns FILE.yaml")
-    parsed = [(read_export(Path(f), platform, columns, currency), sha256_of(Path(f))) for f in files]
+    reports: list[ImportReport | None] = []  # None: filled in below, in the order the files were given
+    parsed: list[tuple[ParsedExport, str]] = []
+    for path in map(Path, files):
+        if not path.is_file():
+            raise InputError(f"{path}: file not found")
+        sha = sha256_of(path)
+        earlier = results_table.find_import(conn, sha)
+        if earlier is not None:  # known file: nothing to read, nothing to change
+            reports.append(ImportReport(file=path.name, platform=earlier["platform"], currency=earlier["currency"],
+                                        rows=earlier["rows"], already_imported=True))
+        else:
+            parsed.append((read_export(path, platform, columns, currency), sha))
+            reports.append(None)
     mapping = read_ad_map(ad_map) if ad_map else []
     with transaction(conn):
         if mapping:
             results_table.put_ad_map(conn, mapping)
         if experiment is not None:
             _check_currency(conn, experiment, parsed)
-        reports = [_store(conn, export, sha, experiment) for export, sha in parsed]
+        new = [_store(conn, export, sha, experiment) for export, sha in parsed]
     resolver = AdResolver(conn)
-    for report, (export, _) in zip(reports, parsed):
+    for report, (export, _) in zip(new, parsed):
         _describe_matches(report, export, resolver)
-    return reports
+    fresh = iter(new)
+    return [report or next(fresh) for report in reports]
 
 
 def _check_currency(conn, experiment: str, parsed: list[tuple[ParsedExport, str]]) -> None:

@@ -11,6 +11,7 @@ from price_parser import Price
 from creative.results.tables import Cell
 
 EMPTY = {"", "-", "--", "—", "n/a", "N/A"}
+PLAIN = re.compile(r"^-?[\d.,'\s\u00a0\u202f]+$")  # digits and marks only: no currency sign to find
 # Digits with thousands/decimal marks and spaces, maybe a currency sign or code around them.
 NUMBER_SHAPE = re.compile(r"^[(\-−+]?\s*[^\d\s.,()\-−+]{0,3}\s*[(\-−+]?\d[\d.,'\s\u00a0\u202f]*\s*[^\d\s.,()]{0,3}\)?$")
 BOTH_MARKS = re.compile(r"\d[.,']\d{3}([.,])\d+$")
@@ -43,6 +44,13 @@ def parse_number(cell: Cell, decimal: str) -> float | None:
         return None
     if text.endswith("%") or not NUMBER_SHAPE.match(text):
         raise BadNumber(text)
+    if PLAIN.match(text):  # most cells: drop the thousands marks, read the decimal mark as '.'
+        thousands = "." if decimal == "," else ","
+        digits = re.sub(r"[\s\u00a0\u202f']", "", text).replace(thousands, "").replace(decimal, ".")
+        try:
+            return float(digits)
+        except ValueError:
+            raise BadNumber(text) from None
     amount = Price.fromstring(text, decimal_separator=decimal).amount
     if amount is None:
         raise BadNumber(text)

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import norm
 
 CONFIDENCE = 0.95
 SEED = 15
@@ -28,8 +28,13 @@ def wilson(successes: float, trials: float, confidence: float = CONFIDENCE) -> t
     if n <= 0:
         return None
     k = min(max(int(round(successes)), 0), n)
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
+    # The score interval itself: scipy's binomtest(k, n).proportion_ci(method="wilson") gives the same
+    # bounds but first computes an exact p-value (about 4 ms a call, thousands of calls per report).
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from creative.results.gallery import variant_results
+from creative.results.view import joined_rows
 from creative.run.index import sync_index
 from creative.store.db import db_path, opened
 
@@ -16,4 +17,4 @@ def gallery_results(run_dir: Path) -> dict[int, dict[str, str]]:
         return {}  # never create the database just to find it empty
     with opened(run_dir.parent) as conn:
         sync_index(conn, run_dir.parent)  # a run that just finished is indexed before it is matched
-        return variant_results(conn, run_dir.name)
+        return variant_results(joined_rows(conn), run_dir.name)
