@@ -181,3 +181,33 @@ def test_the_bundled_example_exports_import(tmp_path):
     reports = do_import(runs_dir, *exports)
     assert {r["platform"] for r in reports} == {"meta", "google", "tiktok"}
     assert all(r["counted"] > 0 and r["matched"].get("name") for r in reports)
+
+
+def test_two_ad_sets_count_apart_but_an_export_without_ad_sets_overlaps_both(runs, tmp_path):
+    name = ad_name(RUN, 1, "glow")
+    sets = write_meta_csv(tmp_path / "sets.csv", [meta_row(name, 10.0, 1_000, 10, 1, ad_set="Broad"),
+                                                  meta_row(name, 20.0, 2_000, 20, 2, ad_set="Lookalike")])
+    assert do_import(runs, sets)[0]["counted"] == 2
+    header = [h for h in META_HEADER if h not in ("Campaign name", "Ad set name")]
+    plain = write_meta_csv(tmp_path / "plain.csv", [[c for h, c in zip(META_HEADER, meta_row(name, 30.0, 3_000, 30, 3,
+                                                                                                start="2026-11-15"))
+                                                    if h in header]], header=header)
+    [report] = do_import(runs, plain)
+    assert report["counted"] == 0 and report["overlaps"][0]["earlier_file"] == "sets.csv"
+    assert stored(runs, "SELECT sum(spend) FROM results") == [(30.0,)]
+    same_set_twice = write_meta_csv(tmp_path / "twice.csv", [meta_row(name, 1.0, 100, 1, 0, start="2026-12-01", end="2026-12-01"),
+                                                             meta_row(name, 2.0, 200, 2, 0, start="2026-12-01", end="2026-12-01")])
+    out = cli("results", "import", same_set_twice, "--runs-dir", runs)
+    assert out.exit_code == 2 and "line 3: repeats line 2 (same ad and dates, same campaign name=Serum launch" in out.stderr
+
+
+def test_show_everything_lists_unmatched_names_and_refuses_an_unknown_metric(runs, tmp_path):
+    export = write_meta_csv(tmp_path / "meta.csv", [meta_row(ad_name(RUN, 1, "glow"), 10.0, 1_000, 10, 1),
+                                                    meta_row("Holiday teaser", 5.0, 500, 5, 0)])
+    do_import(runs, export)
+    view = json.loads(cli("results", "show", "--runs-dir", runs, "--json").stdout)
+    assert view["unmatched"] == ["Holiday teaser"] and [u["label"] for u in view["runs"]["units"]] == [RUN]
+    bad = cli("results", "show", "--metric", "roas", "--runs-dir", runs)
+    assert bad.exit_code == 2 and "--metric 'roas': use cpa, ctr or cpc" in bad.stderr
+    missing = cli("results", "show", "20990101-000000-nope", "--runs-dir", runs)
+    assert missing.exit_code == 2 and "no run '20990101-000000-nope'" in missing.stderr

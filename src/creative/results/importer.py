@@ -1,7 +1,8 @@
 """`creative results import`: read exports, then write them in one transaction (all files or nothing).
 
-Idempotent: a file already imported (same SHA-256) changes nothing; a row whose ad and segment
-already have results for an overlapping date range is reported and not counted again.
+Idempotent: a file already imported (same SHA-256) changes nothing; a row whose ad already has
+results for an overlapping date range is reported and not counted again, unless both rows name
+the same campaign/ad set columns with different values (two ad sets running the same ad).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from creative.core.errors import InputError
 from creative.results.match import AdResolver, read_ad_map
-from creative.results.parse import ParsedExport, parse_table
+from creative.results.parse import ParsedExport, parse_table, segments_apart
 from creative.results.platforms import PLATFORMS, Spec, detect, load_mapping, split_header
 from creative.results.tables import find_header, read_rows
 from creative.store import experiments as experiments_table
@@ -119,7 +120,8 @@ def _store(conn, export: ParsedExport, sha: str, experiment: str | None) -> Impo
     counted, overlaps = [], {}
     for row in export.rows:
         start, end = row.date_start.isoformat(), row.date_end.isoformat()
-        clash = results_table.overlapping(conn, export.platform, row.ad_key, row.segment, start, end)
+        clash = next((r for r in results_table.overlapping(conn, export.platform, row.ad_key, start, end)
+                      if not segments_apart(r["segment"], row.segment)), None)
         if clash is not None:
             entry = overlaps.setdefault((clash["file_name"], clash["date_start"], clash["date_end"]), [])
             entry.append(row.row_number)

@@ -49,7 +49,10 @@ class AdResolver:
                          for r in conn.execute("SELECT folder, variant, concept FROM run_variants")}
         self.files: dict[str, tuple[str, int, str, str]] = {}
         for r in conn.execute("SELECT folder, variant, path, kind FROM run_ads"):
-            self.files[ad_key(Path(r["path"]).name)] = (r["folder"], r["variant"], r["path"], r["kind"])
+            key = ad_key(Path(r["path"]).name)
+            # a variant's MP4 and JPEG of one size share a name but for the extension: keep the image (thumbnails)
+            if key not in self.files or self.files[key][3] == "video":
+                self.files[key] = (r["folder"], r["variant"], r["path"], r["kind"])
         self.mapping = results_table.ad_map(conn)
         self.baseline = {(r["ad_key"]): (r["experiment"], r["campaign"]) for r in experiments_table.baseline_ads(conn)}
 

@@ -43,6 +43,15 @@ class ParsedExport:
     summary_rows: list[int] = field(default_factory=list)  # total / no-name rows left out, by line
 
 
+def segments_apart(a: str, b: str) -> bool:
+    """Whether two rows' segments ('campaign name=X | ad set name=Y') are surely different slices of
+    an ad's delivery: same columns, different values. Otherwise their dates must not overlap."""
+    if not a or not b:
+        return False
+    columns = [[part.split("=", 1)[0] for part in s.split(" | ")] for s in (a, b)]
+    return columns[0] == columns[1] and a != b
+
+
 def ad_key(name: str) -> str:
     """How an ad name is compared: case, spacing and a file extension do not matter."""
     return AD_EXTENSIONS.sub("", " ".join(name.split()).casefold())
@@ -142,10 +151,11 @@ def parse_table(table: Table, spec: Spec, currency: str | None = None) -> Parsed
             problems.append(f"line {line}: date not readable")
             continue
         problems += _impossible(line, values, headers)
-        segment = " | ".join(str(_cell(raw, i) or "").strip() for i in segment_columns)
+        segment = " | ".join(f"{names[i]}={str(_cell(raw, i) or '').strip()}" for i in segment_columns)
         key = (ad_key(name), segment, start, end)
         if key in seen:
-            problems.append(f"line {line}: repeats line {seen[key]} (same ad, dates and {('segment ' + segment) if segment else 'no campaign/ad set column'})")
+            problems.append(f"line {line}: repeats line {seen[key]} (same ad and dates, "
+                            + (f"same {segment})" if segment else "and no campaign or ad set column to tell them apart)"))
         seen[key] = line
         rows.append(ResultRow(
             row_number=line, ad_name=name, ad_key=ad_key(name), segment=segment, date_start=start, date_end=end,

@@ -22,12 +22,12 @@ def add_import(conn: sqlite3.Connection, *, sha256: str, file_name: str, platfor
     return int(cursor.lastrowid)
 
 
-def overlapping(conn: sqlite3.Connection, platform: str, ad_key: str, segment: str, start: str, end: str) -> sqlite3.Row | None:
-    """A stored row for the same ad and segment whose dates overlap start..end (ISO dates compare as text)."""
+def overlapping(conn: sqlite3.Connection, platform: str, ad_key: str, start: str, end: str) -> list[sqlite3.Row]:
+    """Stored rows of the same ad whose dates overlap start..end (ISO dates compare as text)."""
     return conn.execute(
-        "SELECT r.date_start, r.date_end, i.file_name FROM results r JOIN imports i ON i.id = r.import_id "
-        "WHERE r.platform = ? AND r.ad_key = ? AND r.segment = ? AND r.date_start <= ? AND r.date_end >= ? LIMIT 1",
-        (platform, ad_key, segment, end, start)).fetchone()
+        "SELECT r.segment, r.date_start, r.date_end, i.file_name FROM results r JOIN imports i ON i.id = r.import_id "
+        "WHERE r.platform = ? AND r.ad_key = ? AND r.date_start <= ? AND r.date_end >= ?",
+        (platform, ad_key, end, start)).fetchall()
 
 
 def add_rows(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
