@@ -120,5 +120,8 @@ def test_experiment_input_errors(tmp_path):
     assert again.exit_code == 2 and "already exists" in again.stderr
     missing = cli("experiment", "add", "q4", "--campaign", "C1", "--run", "20990101-000000-nope", "--runs-dir", runs)
     assert missing.exit_code == 2 and "no run '20990101-000000-nope'" in missing.stderr
+    empty = report(runs, tmp_path / "empty")  # no campaigns, no results yet: still a page, and an honest verdict
+    assert empty["verdict"] == "not enough data" and Path(empty["page"]).is_file()
+    assert (tmp_path / "empty" / "variants.png").is_file() and (tmp_path / "empty" / "campaigns.png").is_file()
     unknown = cli("experiment", "report", "nope", "--runs-dir", runs, "--out", tmp_path / "x")
     assert unknown.exit_code == 2 and "no experiment named 'nope'" in unknown.stderr

@@ -92,7 +92,8 @@ def _fmt_rate(unit: dict, key: str, pct: bool) -> str:
 def print_table(title: str, block: dict, console: Console) -> None:
     table = Table(title=title, title_justify="left")
     for name in ("unit", "spend", "impr.", "clicks", "conv.", "CTR", "CPC", "CVR", "CPA", "ROAS", "thumb-stop", "P(best)"):
-        table.add_column(name, justify="left" if name == "unit" else "right")
+        # run ids stay whole (folded onto a second line, never cut with an ellipsis)
+        table.add_column(name, justify="left" if name == "unit" else "right", overflow="fold" if name == "unit" else "ellipsis")
     p_best = block["judgement"].get("p_best", {})
     for u in block["units"]:
         share = p_best.get(u["label"])

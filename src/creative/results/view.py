@@ -106,12 +106,20 @@ def all_view(conn: sqlite3.Connection, metric: str, confidence: float) -> dict:
     return view
 
 
+def _unit_of(row: Row, with_run: bool) -> str:
+    """A row's variant label, or the baseline ad it is."""
+    return _variant_label(row, with_run) if row.match.folder else f"baseline: {row['ad_name']}"
+
+
+def _concept_of(row: Row) -> str:
+    return row.match.concept or "(no concept)" if row.match.folder else "(baseline)"
+
+
 def _view(rows: list[Row], what: str, metric: str, confidence: float, *, with_run: bool) -> dict:
     currency = one_currency(rows, what)
-    variant_key = lambda r: _variant_label(r, with_run) if r.match.folder else f"baseline: {r['ad_name']}"  # noqa: E731
-    variants = group(rows, variant_key)
-    _describe(variants, rows, variant_key)
-    concepts = group(rows, lambda r: r.match.concept or "(baseline)" if r.match.folder or r.match.how == "baseline" else None)
+    variants = group(rows, lambda r: _unit_of(r, with_run))
+    _describe(variants, rows, lambda r: _unit_of(r, with_run))
+    concepts = group(rows, _concept_of)
     runs = group([r for r in rows if r.match.folder], lambda r: r.match.run_id)
     return {"what": what, "currency": currency, "metric": metric, "rows": len(rows),
             "variants": table(variants, metric, confidence), "concepts": table(concepts, metric, confidence),
