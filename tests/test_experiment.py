@@ -95,6 +95,7 @@ def test_not_enough_data_until_the_planned_campaigns_ship_and_the_plan_comes_fro
     numbers = report(runs, tmp_path / "report")
     assert numbers["verdict"] == "not enough data" and numbers["campaigns_shipped"] == 2
     assert "2 of 3 campaigns shipped" in numbers["reasons"][0]
+    assert numbers["reasons"][1] == "throughput B/A 18.00x (needs 2x)"  # the numbers so far are stated too
     config = tmp_path / "creative.yaml"
     config.write_text("experiment:\n  campaigns: 2\n  metric: ctr\n", encoding="utf-8")
     numbers = report(runs, tmp_path / "report2", "--config", config)

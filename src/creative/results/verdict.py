@@ -101,8 +101,7 @@ def _verdict(report: dict, criteria: ExperimentSettings) -> tuple[str, list[str]
     reasons = []
     shipped, planned = report["campaigns_shipped"], report["campaigns_planned"]
     if shipped < planned:
-        reasons.append(f"{shipped} of {planned} campaigns shipped with results for both A and B")
-        return "not enough data", reasons
+        reasons.append(f"{shipped} of {planned} campaigns shipped with results for both A and B; so far:")
     ratio = report["throughput"]["ratio"]
     fast = ratio is not None and ratio >= criteria.throughput_factor
     reasons.append(f"throughput B/A {ratio:.2f}x (needs {criteria.throughput_factor:g}x)" if ratio is not None
@@ -120,6 +119,8 @@ def _verdict(report: dict, criteria: ExperimentSettings) -> tuple[str, list[str]
                        + ("" if better or worse or not perf.get("reason") else f"; {perf['reason']}"))
     if not perf.get("equal_spend"):
         reasons.append("ad spend of A and B differs by more than 25%: compare with care")
+    if shipped < planned:
+        return "not enough data", reasons
     if fast or better:
         return "keep", reasons
     if ratio is None and p_b is None:
