@@ -75,3 +75,13 @@ def test_index_run_hook_indexes_one_folder(tmp_path):
     with opened(runs) as conn:
         assert [tuple(r) for r in conn.execute("SELECT run_id, variants_ok FROM runs")] == [(run_dir.name, 1)]
         assert sync_index(conn, runs) == 0
+
+
+def test_runs_list_still_reads_the_folders_when_the_database_is_damaged(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "20261101-090000-lumen-skin-serum-meta_static", ["glow"])
+    (runs / "creative.sqlite").write_bytes(b"not a database at all" * 100)
+    listed = list_runs(runs)
+    assert [(r.run_id, r.variants_ok) for r in listed] == [("20261101-090000-lumen-skin-serum-meta_static", 1)]
+    broken = cli("results", "show", "--runs-dir", runs)
+    assert broken.exit_code == 1 and "cannot open the results database" in broken.stderr and "move it aside" in broken.stderr

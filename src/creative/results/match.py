@@ -17,6 +17,7 @@ from creative.core.errors import InputError
 from creative.results.parse import ad_key
 from creative.store import experiments as experiments_table
 from creative.store import results as results_table
+from creative.store import runs as runs_table
 
 AD_STEM = re.compile(r"^(?P<run>.+?)_v(?P<variant>\d{2,})_(?P<concept>[a-z0-9-]+)_(?P<w>\d+)x(?P<h>\d+)$")
 
@@ -40,15 +41,14 @@ class AdResolver:
     """Resolves ad keys against the run index, the ad-name mapping and the baseline labels."""
 
     def __init__(self, conn: sqlite3.Connection):
-        self.runs = {}
-        for row in conn.execute("SELECT folder, run_id FROM runs"):
-            self.runs[row["run_id"].casefold()] = row["folder"]
-            self.runs.setdefault(row["folder"].casefold(), row["folder"])
-        self.run_ids = {r["folder"]: r["run_id"] for r in conn.execute("SELECT folder, run_id FROM runs")}
-        self.concepts = {(r["folder"], r["variant"]): r["concept"]
-                         for r in conn.execute("SELECT folder, variant, concept FROM run_variants")}
+        runs = runs_table.all_runs(conn)
+        self.runs = {r["run_id"].casefold(): r["folder"] for r in runs}  # run id (or folder name) -> folder
+        for r in runs:
+            self.runs.setdefault(r["folder"].casefold(), r["folder"])
+        self.run_ids = {r["folder"]: r["run_id"] for r in runs}
+        self.concepts = {(r["folder"], r["variant"]): r["concept"] for r in runs_table.all_variants(conn)}
         self.files: dict[str, tuple[str, int, str, str]] = {}
-        for r in conn.execute("SELECT folder, variant, path, kind FROM run_ads"):
+        for r in runs_table.all_ads(conn):
             key = ad_key(Path(r["path"]).name)
             # a variant's MP4 and JPEG of one size share a name but for the extension: keep the image (thumbnails)
             if key not in self.files or self.files[key][3] == "video":

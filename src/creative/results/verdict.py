@@ -60,7 +60,7 @@ def _throughput(conn, record, campaign_of: dict[str, str]) -> dict:
     """Variants per hour: B from the runlogs (ok variants over wall time), A from the baseline minutes."""
     b_variants, b_seconds, missing = 0, 0.0, []
     for folder in campaign_of:
-        run = conn.execute("SELECT * FROM runs WHERE folder = ?", (folder,)).fetchone()
+        run = runs_table.run_in_folder(conn, folder)
         if run["variants_ok"] is None or not run["seconds"]:
             missing.append(run["run_id"])
             continue
@@ -88,7 +88,7 @@ def _performance(arms: dict[str, Totals], criteria: ExperimentSettings) -> dict:
 def _costs(runs_dir: Path, conn, campaign_of, arms, throughput) -> dict:
     """Cost per shipped variant: generation (settled in the budget ledger) plus ad spend; A has ad spend only."""
     settled = settled_by_run(runs_dir / LEDGER_NAME)
-    run_ids = [conn.execute("SELECT run_id FROM runs WHERE folder = ?", (f,)).fetchone()["run_id"] for f in campaign_of]
+    run_ids = [runs_table.run_in_folder(conn, f)["run_id"] for f in campaign_of]
     generation = round(sum(settled.get(r, 0.0) for r in run_ids), 4)
     b_n, a_n = throughput["B_variants"], throughput["A_variants"]
     return {"B_generation": generation, "B_ad_spend": round(arms["B"].spend, 2),

@@ -8,15 +8,20 @@ so the index is rebuilt from the folders whenever it is missing or stale.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from creative.core.errors import CreativeError
 from creative.run.runlog import RUNLOG_VERSION
 from creative.store import runs as runs_table
 from creative.store.db import opened, transaction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -149,8 +154,13 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Every run folder's summary, from the index (refreshed first)."""
     if not runs_dir.is_dir():
         return []
-    with opened(runs_dir) as conn:
-        sync_index(conn, runs_dir)
-        rows = runs_table.all_runs(conn)
+    try:
+        with opened(runs_dir) as conn:
+            sync_index(conn, runs_dir)
+            rows = runs_table.all_runs(conn)
+    except (CreativeError, sqlite3.Error) as exc:
+        # a read-only or damaged database must not hide the runs: read the folders themselves
+        log.warning("run index unavailable (%s); reading every runlog", getattr(exc, "message", exc))
+        return [summarize(folder) for folder in run_folders(runs_dir)]
     fields = [f for f in RunSummary.__dataclass_fields__ if f != "run_dir"]
     return [RunSummary(run_dir=runs_dir / row["folder"], **{f: row[f] for f in fields}) for row in rows]

@@ -48,3 +48,15 @@ def run_variants(conn: sqlite3.Connection, folder: str) -> list[sqlite3.Row]:
 
 def run_ads(conn: sqlite3.Connection, folder: str) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM run_ads WHERE folder = ? ORDER BY variant, path", (folder,)).fetchall()
+
+
+def run_in_folder(conn: sqlite3.Connection, folder: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM runs WHERE folder = ?", (folder,)).fetchone()
+
+
+def all_variants(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT folder, variant, concept FROM run_variants").fetchall()
+
+
+def all_ads(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT folder, variant, path, kind FROM run_ads ORDER BY folder, variant, path").fetchall()
