@@ -17,7 +17,7 @@ LATENCY_S = 0.25  # long enough that every image is finished one at a time, not 
 MAX_MS = 20.0
 def one_run(mock: MockProcess) -> dict:
     """Per image: ms from execution_success to the 'done' event, and to the file's mtime."""
-    from creative.gen.dispatch import generate_all, output_name
+    from creative.gen.dispatch import generate_all
 
     events: dict[int, dict] = {}
 
@@ -29,7 +29,7 @@ def one_run(mock: MockProcess) -> dict:
     jobs = make_jobs(VARIANTS, fresh_seed_base())
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(generate_all(jobs, [mock.url], Path(tmp), on_event=on_event))
-        mtimes = {job.variant: (Path(tmp) / output_name(job.variant)).stat().st_mtime_ns / 1e9 for job in jobs}
+        mtimes = {job.variant: (Path(tmp) / job.filename).stat().st_mtime_ns / 1e9 for job in jobs}
     spans = execution_spans(mock.history())
     done_ms, mtime_ms = [], []
     for variant, seen in events.items():

@@ -179,7 +179,7 @@ def make_jobs(count: int, seed_base: int = 0) -> list:
     from creative.brand.kit import load_channels
     from creative.gen.dispatch import GenJob
     from creative.gen.workflow import default_workflow_path, load_workflow
-    from creative.pipeline import background_size
+    from creative.stages.prompts import background_size
 
     templates = ROOT / "templates"
     width, height = background_size(load_channels(templates / "channels.yaml")[CHANNEL])
@@ -189,7 +189,7 @@ def make_jobs(count: int, seed_base: int = 0) -> list:
         seed = seed_base + i
         graph = workflow.apply(f"benchmark scene {i}, soft studio light, no text",
                                "text, letters, logo, watermark", seed, width, height)
-        jobs.append(GenJob(variant=i, graph=graph, output_node=workflow.output_node, seed=seed))
+        jobs.append(GenJob(variant=i, graph=graph, output_node=workflow.output_node, seed=seed, filename=f"v{i:02d}.png"))
     return jobs
 
 

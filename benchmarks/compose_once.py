@@ -18,23 +18,24 @@ from pathlib import Path
 from PIL import Image
 
 from creative.brand.kit import load_brand, load_channels
-from creative.copy.brief import read_brief
-from creative.render.compose import _read_prompts, compose_run
+from creative.render.compose import compose_run
+from creative.run.folder import RunFolder
 from creative.core.config import SOURCE_ROOT
 from creative.render.typography import _cmap
 
 
 def main(run_dir: Path) -> None:
-    brief = read_brief(run_dir / "brief.md")
-    prompts = _read_prompts(run_dir / "prompts.json")
+    folder = RunFolder(run_dir)
+    brief = folder.read_brief()
+    prompts = folder.read_prompts()
     channel = load_channels(SOURCE_ROOT / "templates" / "channels.yaml")[brief.channel]
-    run_id = json.loads((run_dir / "runlog.json").read_text())["run_id"]
+    run_id = folder.run_id()
     Image.init()
     brand = load_brand(SOURCE_ROOT / "brand")
     for font in [*brand.fonts.values(), *brand.fallback_fonts]:
         _cmap(str(SOURCE_ROOT / "brand" / "fonts" / font))
     start = time.perf_counter()
-    ads = compose_run(run_dir, run_id, brief, prompts, channel, SOURCE_ROOT / "brand")
+    ads = compose_run(folder, run_id, brief, prompts, channel, SOURCE_ROOT / "brand")
     print(json.dumps({"seconds": time.perf_counter() - start, "ads": len(ads)}))
 
 

@@ -7,6 +7,9 @@ command -v ffmpeg >/dev/null 2>&1 || packages+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || packages+=(ffmpeg)
 # The browser research backend drives the system Chromium (never a downloaded build).
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || packages+=(chromium)
+# brand init matches a site's CSS fonts to installed ones with fontconfig (DejaVu: the tests' installed face).
+command -v fc-match >/dev/null 2>&1 || packages+=(fontconfig)
+fc-list 2>/dev/null | grep -q "DejaVu Serif" || packages+=(fonts-dejavu-core)
 [ "${#packages[@]}" -eq 0 ] && exit 0
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from creative.budget.ledger import LEDGER_NAME, Ledger
+from creative.budget.ledger import Ledger
 from creative.core.models import AdRecord
 from creative.render.files import ad_filename
-from creative.run.runlog import RunLog, VariantRecord, write_runlog
+from creative.run.folder import RunFolder, RunsRoot
+from creative.run.runlog import RunLog, VariantRecord
 
 COLOURS = [(200, 60, 60), (60, 160, 90), (60, 90, 200), (220, 170, 40), (150, 70, 170), (40, 170, 180)]
 META_HEADER = ["Reporting starts", "Reporting ends", "Campaign name", "Ad set name", "Ad name", "Delivery",
@@ -38,8 +39,8 @@ def make_run(runs_dir: Path, run_id: str, concepts: list[str], *, seconds: float
                                       cost_actual_usd=cost / len(concepts)))
     runlog = RunLog(run_id=run_id, status="ok", inputs={"channel": channel}, variants=variants,
                     totals={"variants_ok": len(concepts), "variants_failed": 0, "cost_usd": cost, "seconds": seconds})
-    write_runlog(runlog, run_dir)
-    Ledger(runs_dir / LEDGER_NAME, cap=500).settle(run_id, cost)
+    RunFolder(run_dir).write_runlog(runlog)
+    Ledger(RunsRoot(runs_dir).ledger, cap=500).settle(run_id, cost)
     return run_dir
 
 

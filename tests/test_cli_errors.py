@@ -86,7 +86,7 @@ def test_full_disk_is_refused_before_anything_is_spent(tmp_path):
     from collections import namedtuple
 
     from creative.core.errors import InputError
-    from creative.pipeline import check_runs_dir_writable
+    from creative.run.plan import check_runs_dir_writable
 
     usage = namedtuple("usage", "total used free")
     with pytest.raises(InputError) as info:

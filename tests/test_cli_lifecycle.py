@@ -153,9 +153,9 @@ def test_sigkill_keeps_reservation_and_resume_finishes_reusing_backgrounds(tmp_p
     resumed = run_creative("resume", str(run_dir), "--comfy-url", server.url, "-q", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.strip().splitlines()[-1] == str(run_dir)
-    # Only the missing variants were generated again (the killed run's queue may hold more).
-    new_prompts = server.received_prompts[sent:]
-    assert len(new_prompts) == 6 - len(on_disk)
+    # The killed run's prompts went on on the server: resume collects them, generating nothing again.
+    assert server.received_prompts[sent:] == []
+    assert len(server.received_prompts) == 6
     for name, data in before.items():
         assert (run_dir / "backgrounds" / name).read_bytes() == data
     assert len(list((run_dir / "ads").iterdir())) == 12

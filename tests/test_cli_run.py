@@ -21,7 +21,7 @@ def test_smoke_run_writes_complete_run_folder(tmp_path, mock_comfy):
     assert result.returncode == 0, result.stderr
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     assert run_dir.parent == tmp_path / "runs"
-    assert re.fullmatch(r"\d{8}-\d{6}-lumen-skin-meta-static", run_dir.name)
+    assert re.fullmatch(r"\d{8}-\d{6}-lumen-skin-serum-meta-static", run_dir.name)
     assert "Traceback" not in result.stderr
 
     for name in ("research.json", "research.md", "brief.md", "prompts.json", "runlog.json", "contact_sheet.png", "index.html"):

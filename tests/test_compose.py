@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import unicodedata
 from pathlib import Path
@@ -15,13 +14,17 @@ from PIL import Image, ImageDraw
 from creative.render import compose
 from creative.brand.kit import load_brand, load_channels, load_layout
 from creative.copy.brief import read_brief, write_brief
+from creative.commands.compose import recompose
+from creative.core.config import Settings
+from creative.core.progress import Reporter
 from creative.render.compose import (
     compose_run,
     expected_copy,
     qc_ad,
-    recompose_run,
     text_share,
 )
+from creative.run.folder import RunFolder
+from creative.run.runlog import RunLog, VariantRecord
 from creative.core.errors import InputError, LayoutError
 from creative.core.models import (
     AdRecord,
@@ -71,7 +74,7 @@ def _backgrounds(run_dir: Path, variants: list[int]) -> None:
 
 def test_compose_writes_every_size_and_skips_missing_background(tmp_path):
     _backgrounds(tmp_path, [1, 2])  # variant 3 failed to generate
-    records = compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    records = compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
     assert [(r.variant, r.width, r.height) for r in records] == [(1, 1080, 1350), (1, 1080, 1080),
                                                                  (2, 1080, 1350), (2, 1080, 1080)]
     assert records[2].path == "ads/RUN_v02_sua-rua-mat_1080x1350.jpg"
@@ -88,7 +91,7 @@ def test_compose_writes_every_size_and_skips_missing_background(tmp_path):
 
 def test_compose_variant_filter(tmp_path):
     _backgrounds(tmp_path, [1, 2])
-    records = compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_story"], BRAND, variants=[2])
+    records = compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), CHANNELS["meta_story"], BRAND, variants=[2])
     assert [(r.variant, r.width) for r in records] == [(2, 1080)]
 
 
@@ -96,7 +99,7 @@ def test_layout_error_names_variant_and_writes_nothing(tmp_path):
     _backgrounds(tmp_path, [1, 2])
     long = "This headline is far too long to ever fit " * 4
     with pytest.raises(LayoutError) as err:
-        compose_run(tmp_path, "RUN", _brief(long), _prompts(), CHANNELS["meta_static"], BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", _brief(long), _prompts(), CHANNELS["meta_static"], BRAND)
     assert err.value.message.startswith("variant 2 ('Sữa rửa mặt') at 1080x1350: headline: text '")
     assert not (tmp_path / "ads").exists() or not any((tmp_path / "ads").iterdir())
 
@@ -109,13 +112,13 @@ def test_text_share_counts_overlap_once():
 
 def test_fit_failure_names_every_failing_variant_and_keeps_earlier_ads(tmp_path):
     _backgrounds(tmp_path, [1, 2])
-    compose_run(tmp_path, "OLD", _brief(), _prompts(), CHANNELS["meta_story"], BRAND, variants=[1])
+    compose_run(RunFolder(tmp_path), "OLD", _brief(), _prompts(), CHANNELS["meta_story"], BRAND, variants=[1])
     before = {p.name: p.read_bytes() for p in (tmp_path / "ads").iterdir()}
     long = "This headline is far too long to ever fit " * 4
     brief = _brief(long).model_copy(update={"concepts": [_brief().concepts[0].model_copy(update={"headline": long}),
                                                           _brief(long).concepts[1]]})
     with pytest.raises(LayoutError) as err:
-        compose_run(tmp_path, "RUN", brief, _prompts(), CHANNELS["meta_static"], BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", brief, _prompts(), CHANNELS["meta_static"], BRAND)
     msg = err.value.message
     assert msg.startswith("variant 1 ('Dewy Morning') at 1080x1350: headline: text 'This headline is far too long")
     assert "| variant 2 ('Sữa rửa mặt') at 1080x1350: headline: text 'This headline" in msg
@@ -211,13 +214,14 @@ def test_qc_drawn_copy_must_equal_brief_copy(rendered):
 
 
 def test_compose_records_qc_and_reports_warnings(tmp_path, caplog):
+    caplog.set_level("INFO", logger="creative.render.compose")  # the stage shows it to the user; the log keeps it
     brand_dir = tmp_path / "brand"
     shutil.copytree(BRAND, brand_dir)
     yaml = brand_dir / "brand.yaml"
     yaml.write_text(yaml.read_text().replace("text_color: ink ", "text_color: cream "))  # cream on coral: ~2.7:1
     run = tmp_path / "run"
     _backgrounds(run, [1])
-    [record] = compose_run(run, "RUN", _brief(), _prompts(), CHANNELS["meta_story"], brand_dir)
+    [record] = compose_run(RunFolder(run), "RUN", _brief(), _prompts(), CHANNELS["meta_story"], brand_dir)
     cta = next(c for c in record.qc.contrast if c.box == "cta")
     assert not cta.ok and cta.value < 3.0 and record.qc.ok
     size = record.boxes[-1].font_size
@@ -236,7 +240,7 @@ def test_qc_error_blocks_every_write(tmp_path, monkeypatch):
     _backgrounds(tmp_path, [1])
     monkeypatch.setattr(compose, "render_ad", garbled)
     with pytest.raises(LayoutError) as err:
-        compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_story"], BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), CHANNELS["meta_story"], BRAND)
     assert err.value.message == ("variant 1 ('Dewy Morning') at 1080x1920: QC failed: headline: drew 'Wake up to "
                                  "skin that' but the brief says 'Wake up to skin that glows'")
     assert not (tmp_path / "ads").exists()
@@ -249,7 +253,7 @@ def test_channel_safe_zone_is_checked_on_compose(tmp_path):
     _backgrounds(tmp_path, [1])
     strict = CHANNELS["meta_static"].model_copy(update={"safe_zone": SafeZone(top=0.1)})
     with pytest.raises(LayoutError) as err:
-        compose_run(tmp_path, "RUN", _brief(), _prompts(), strict, BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), strict, BRAND)
     assert err.value.message.startswith(
         f"variant 1 ('Dewy Morning') at 1080x1350: {BRAND}/layouts/4x5.yaml: logo box (x 0.06-0.16, y 0.05-0.13) "
         "is outside the safe zone at 1080x1350 (top 10%, bottom 5%, left 5%, right 5%)")
@@ -267,7 +271,7 @@ def test_edited_layout_leaving_the_zone_names_the_file(tmp_path):
     run = tmp_path / "run"
     _backgrounds(run, [1])
     with pytest.raises(LayoutError) as err:
-        compose_run(run, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], brand_dir)
+        compose_run(RunFolder(run), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], brand_dir)
     assert f"at 1080x1080: {layout}: cta box (" in err.value.message
     assert "outside the safe zone at 1080x1080 (top 5%, bottom 5%, left 5%, right 5%)" in err.value.message
     assert not (run / "ads").exists()
@@ -281,7 +285,7 @@ def test_compose_twice_gives_byte_identical_files(tmp_path):
     outputs = []
     for name in ("a", "b"):
         _backgrounds(tmp_path / name, [1])
-        records = compose_run(tmp_path / name, "RUN", _brief(), _prompts(), channel, BRAND)
+        records = compose_run(RunFolder(tmp_path / name), "RUN", _brief(), _prompts(), channel, BRAND)
         outputs.append((records, {p.name: p.read_bytes() for p in (tmp_path / name / "ads").iterdir()}))
     (ra, fa), (rb, fb) = outputs
     assert sorted(fa) == ["RUN_v01_dewy-morning_1080x1080.png", "RUN_v01_dewy-morning_1080x1350.jpg"]
@@ -295,7 +299,7 @@ def test_one_core_or_many_give_the_same_ads(tmp_path, monkeypatch, cores):
     for name, n in (("reference", 2), ("run", cores)):
         _backgrounds(tmp_path / name, [1, 2, 3])
         monkeypatch.setattr(os, "cpu_count", lambda n=n: n)
-        records = compose_run(tmp_path / name, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+        records = compose_run(RunFolder(tmp_path / name), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
         outputs.append((records, {p.name: p.read_bytes() for p in (tmp_path / name / "ads").iterdir()}))
     (ra, fa), (rb, fb) = outputs
     assert len(fa) == 6 and fa == fb and ra == rb
@@ -307,7 +311,7 @@ def test_unreadable_background_is_raised_and_nothing_is_written(tmp_path, monkey
     (tmp_path / "backgrounds" / "v02.png").write_bytes(b"not a png")
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     with pytest.raises(LayoutError) as err:
-        compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
     assert err.value.message.startswith(f"variant 2: background {tmp_path / 'backgrounds' / 'v02.png'} is not a")
     assert not (tmp_path / "ads").exists()
 
@@ -315,7 +319,7 @@ def test_unreadable_background_is_raised_and_nothing_is_written(tmp_path, monkey
 # --- recompose --------------------------------------------------------------------------
 
 
-def _run_folder(root: Path) -> Path:
+def _run_folder(root: Path, run_id: str = "20250101-000000-lumen-meta_story") -> Path:
     run = root / "20250101-000000-lumen-meta_story"
     _backgrounds(run, [1])  # variant 2 failed to generate
     write_brief(_brief().model_copy(update={"channel": "meta_story"}), run / "brief.md")
@@ -323,12 +327,23 @@ def _run_folder(root: Path) -> Path:
     prompts = PromptSet(variants=[VariantPrompt(variant=i, concept=n, positive="p", negative="n", seed=i)
                                   for i, n in enumerate(names, 1)])
     (run / "prompts.json").write_text(prompts.model_dump_json())
+    variants = [VariantRecord(variant=p.variant, concept=p.concept, positive="p", negative="n", seed=p.seed,
+                              width=768, height=1344, status="ok" if p.variant == 1 else "failed")
+                for p in prompts.variants]
+    (run / "runlog.json").write_text(RunLog(run_id=run_id, status="partial", variants=variants).model_dump_json())
     return run
+
+
+def _recompose(run: Path) -> list[AdRecord]:
+    settings = Settings.model_validate({"paths": {"runs_dir": str(run.parent), "brand_dir": str(BRAND),
+                                                  "templates_dir": str(ROOT / "templates")}})
+    result = recompose(run, settings, Reporter())
+    return [ad for v in result.runlog.variants for ad in v.ads]
 
 
 def test_recompose_after_brief_edit_replaces_ads_and_removes_stale_ones(tmp_path):
     run = _run_folder(tmp_path)
-    [old] = recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    [old] = _recompose(run)
     assert old.path == "ads/20250101-000000-lumen-meta_story_v01_dewy-morning_1080x1920.jpg"
     stale = run / "ads" / "20250101-000000-lumen-meta_story_v03_dewy-morning_1080x1920.jpg"
     stale.write_bytes(b"old")
@@ -338,7 +353,7 @@ def test_recompose_after_brief_edit_replaces_ads_and_removes_stale_ones(tmp_path
 
     brief_md = run / "brief.md"
     brief_md.write_text(brief_md.read_text().replace("Wake up to skin that glows", "Glow from the first morning"))
-    [new] = recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    [new] = _recompose(run)
     assert new.path == old.path and new.sha256 != old.sha256
     assert new.boxes[1].drawn.replace("\n", " ") == "Glow from the first morning"
     assert hashlib.sha256((run / new.path).read_bytes()).hexdigest() == new.sha256
@@ -347,20 +362,19 @@ def test_recompose_after_brief_edit_replaces_ads_and_removes_stale_ones(tmp_path
 
 
 def test_recompose_uses_runlog_run_id(tmp_path):
-    run = _run_folder(tmp_path)
-    (run / "runlog.json").write_text(json.dumps({"run_id": "R42"}))
-    [record] = recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    run = _run_folder(tmp_path, run_id="R42")
+    [record] = _recompose(run)
     assert record.path == "ads/R42_v01_dewy-morning_1080x1920.jpg"
 
 
 def test_recompose_failure_leaves_old_ads_unchanged(tmp_path):
     run = _run_folder(tmp_path)
-    recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    _recompose(run)
     before = {p.name: p.read_bytes() for p in (run / "ads").iterdir()}
     brief_md = run / "brief.md"
     brief_md.write_text(brief_md.read_text().replace("Wake up to skin that glows", "Radiance " * 14))
     with pytest.raises(LayoutError) as err:
-        recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+        _recompose(run)
     assert "headline: text 'Radiance Radiance" in err.value.message
     assert "existing ads were left unchanged" in err.value.hint
     assert {p.name: p.read_bytes() for p in (run / "ads").iterdir()} == before
@@ -372,10 +386,10 @@ def test_recompose_refuses_banned_words_and_unknown_channel(tmp_path):
     text = brief_md.read_text()
     brief_md.write_text(text.replace("Wake up to skin that glows", "A miracle in a bottle"))
     with pytest.raises(InputError, match="contains 'miracle'"):
-        recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+        _recompose(run)
     brief_md.write_text(text.replace("channel: meta_story", "channel: fax"))
-    with pytest.raises(InputError, match="channel 'fax' is not in"):
-        recompose_run(run, BRAND, ROOT / "templates" / "channels.yaml")
+    with pytest.raises(InputError, match="unknown channel 'fax'"):
+        _recompose(run)
     assert not (run / "ads").exists()
 
 
@@ -430,7 +444,7 @@ def _ads_written(run_dir: Path) -> list[str]:
 def test_records_keep_variant_then_size_order_when_the_first_variant_finishes_last(tmp_path, monkeypatch):
     _backgrounds(tmp_path, [1, 2, 3])
     finished = _finish_in_order(monkeypatch, [3, 2, 1])
-    records = compose_run(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    records = compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
     assert finished == [3, 2, 1]  # v01 really was the slowest
     assert [(r.variant, r.width, r.height) for r in records] == [
         (1, 1080, 1350), (1, 1080, 1080), (2, 1080, 1350), (2, 1080, 1080), (3, 1080, 1350), (3, 1080, 1080)]
@@ -449,7 +463,7 @@ def test_first_export_error_in_variant_order_is_raised_and_nothing_is_written(tm
         _noisy_background(tmp_path, v)  # never fits
     finished = _finish_in_order(monkeypatch, [3, 2, 1])  # v03's error is ready first
     with pytest.raises(ExportError) as err:
-        compose_run(tmp_path, "RUN", _brief(), _prompts(), SMALL_CAP, BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", _brief(), _prompts(), SMALL_CAP, BRAND)
     assert finished == [3, 2, 1]
     assert err.value.message.startswith(
         f"{tmp_path / 'ads' / 'RUN_v02_sua-rua-mat_1080x1350.jpg'}: cannot get under 200 KB (")
@@ -462,7 +476,7 @@ def test_layout_error_in_a_later_variant_beats_an_export_error_in_an_earlier_one
     long = "This headline is far too long to ever fit " * 4
     finished = _finish_in_order(monkeypatch, [1, 2])
     with pytest.raises(LayoutError) as err:
-        compose_run(tmp_path, "RUN", _brief(long), _prompts(), SMALL_CAP, BRAND)
+        compose_run(RunFolder(tmp_path), "RUN", _brief(long), _prompts(), SMALL_CAP, BRAND)
     assert finished == [1, 2]
     assert err.value.message.startswith("variant 2 ('Sữa rửa mặt') at 1080x1350: headline: text 'This headline")
     assert "cannot get under" not in err.value.message
@@ -492,7 +506,7 @@ def _record_renders(monkeypatch) -> list[tuple[int, float]]:
 def test_composer_draws_a_variant_as_soon_as_it_is_added_and_writes_only_at_finish(tmp_path, monkeypatch):
     _backgrounds(tmp_path, [1, 2])
     seen = _record_renders(monkeypatch)
-    with AdComposer(tmp_path, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND, workers=2) as composer:
+    with AdComposer(RunFolder(tmp_path), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND, workers=2) as composer:
         assert composer.add(1) and not composer.add(3)  # variant 3 has no background
         deadline = time.monotonic() + 20
         while len(seen) < 2:
@@ -505,7 +519,7 @@ def test_composer_draws_a_variant_as_soon_as_it_is_added_and_writes_only_at_fini
     (fresh / "backgrounds").mkdir(parents=True)
     for v in (1, 2):
         (fresh / "backgrounds" / f"v{v:02d}.png").write_bytes((tmp_path / "backgrounds" / f"v{v:02d}.png").read_bytes())
-    expected = compose_run(fresh, "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
+    expected = compose_run(RunFolder(fresh), "RUN", _brief(), _prompts(), CHANNELS["meta_static"], BRAND)
     assert [r.sha256 for r in records] == [r.sha256 for r in expected]  # same bytes as composing at the end
 
 
@@ -514,9 +528,8 @@ def test_a_run_draws_its_ads_while_the_next_backgrounds_generate(tmp_path, monke
 
     from creative.mock.comfy import MockOptions, MockServer
     from creative.core.config import Settings
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.core.progress import Reporter
-    from creative.run.runlog import read_runlog
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
 
     seen = _record_renders(monkeypatch)
     with MockServer(MockOptions(latency=0.4)) as server:  # one server: images come one by one
@@ -524,10 +537,10 @@ def test_a_run_draws_its_ads_while_the_next_backgrounds_generate(tmp_path, monke
             "comfyui": {"urls": [server.url]},
             "paths": {"runs_dir": str(tmp_path / "runs"), "brand_dir": str(BRAND)},
         })
-        result = run_pipeline(RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), variants=3, no_cache=True),
-                              settings, Reporter())
+        result = run_command(RunRequest(channel="meta_static", url=str(EXAMPLE_PAGE), variants=3, no_cache=True),
+                             settings, Reporter())
     assert result.exit_code == 0, result.message
-    generate = next(s for s in read_runlog(result.run_dir).stages if s.name == "generate")
+    generate = next(s for s in RunFolder(result.run_dir).read_runlog().stages if s.name == "generate")
     drawn_early = {variant for variant, at in seen if at < generate.ended_at}
     assert {1, 2} <= drawn_early  # both ads of the first variants were ready before the last image
-    assert len(read_runlog(result.run_dir).variants[0].ads) == 2
+    assert len(RunFolder(result.run_dir).read_runlog().variants[0].ads) == 2

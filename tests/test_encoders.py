@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from creative.render import encoders
-from creative.render.encoders import EncoderChoice, choose_encoder, clear_probe_cache, failure_reason, nvenc_test_command
+from creative.render.encoders import EncoderChoice, choose_encoder, failure_reason, nvenc_test_command
 from creative.core.errors import ExportError
 
 ENCODERS_OUT = """Encoders:
@@ -45,9 +45,9 @@ class FakeFFmpeg:
 
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
-    clear_probe_cache()
+    encoders._cache.clear()
     yield
-    clear_probe_cache()
+    encoders._cache.clear()
 
 
 def test_listed_but_failing_nvenc_falls_back_to_x264_with_ffmpeg_reason():
@@ -61,7 +61,7 @@ def test_listed_but_failing_nvenc_falls_back_to_x264_with_ffmpeg_reason():
 
 def test_working_nvenc_is_chosen():
     choice = choose_encoder("auto", runner=FakeFFmpeg(nvenc_rc=0))
-    assert choice == EncoderChoice("h264_nvenc", "h264_nvenc one-frame test encode succeeded", "ffmpeg")
+    assert choice == EncoderChoice("h264_nvenc", "one-frame test encode works", "ffmpeg")
 
 
 def test_unlisted_nvenc_is_not_test_encoded():
@@ -89,7 +89,7 @@ def test_probe_runs_once_per_process_and_runner():
     for _ in range(3):
         choose_encoder("auto", runner=runner)
     assert len(runner.calls) == 2  # -encoders + one test encode
-    clear_probe_cache()
+    encoders._cache.clear()
     choose_encoder("auto", runner=runner)
     assert len(runner.calls) == 4
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms
@@ -13,9 +14,14 @@ from creative.render.files import (
     ad_filename,
     ad_name_pattern,
     encode_capped,
-    write_image,
+    write_bytes,
 )
 from creative.core.text import slugify
+
+
+def write_image(image: Image.Image, path: Path, fmt: str, max_kb: int | None) -> int:
+    """Encode (size-capped) and write, as the compose stage does; returns bytes written."""
+    return write_bytes(Path(path), encode_capped(image, fmt, max_kb, Path(path)))
 
 
 def noisy(size=(600, 600), seed=1) -> Image.Image:

@@ -13,10 +13,11 @@ from PIL import Image, ImageStat
 from creative.copy.brief import read_brief
 from creative.mock.comfy import MockOptions, MockServer
 from creative.core.config import Settings
-from creative.pipeline import RunOptions, run_pipeline
+from creative.commands.run import run as run_pipeline
+from creative.run.context import RunRequest as RunOptions
+from creative.run.folder import RunFolder
 from creative.core.progress import Reporter
 from creative.research.browser import LAUNCH_ARGS, find_chromium
-from creative.run.runlog import read_runlog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 def test_gallery_shows_copy_prompt_seed_qc_cost_videos_and_totals(run_dir):
     page = (run_dir / "index.html").read_text(encoding="utf-8")
-    runlog = read_runlog(run_dir)
+    runlog = RunFolder(run_dir).read_runlog()
     for variant in runlog.variants:
         assert f"seed {variant.seed}" in page and variant.positive in page
         assert "cost usd $0.04" in page
@@ -58,7 +59,7 @@ def test_gallery_shows_copy_prompt_seed_qc_cost_videos_and_totals(run_dir):
 
 def test_gallery_renders_in_chromium_from_file_url(run_dir, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api")
-    runlog = read_runlog(run_dir)
+    runlog = RunFolder(run_dir).read_runlog()
     problems: list[str] = []
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_chromium(), headless=True, args=list(LAUNCH_ARGS))

@@ -9,7 +9,7 @@ from results_helpers import ad_name, cli, make_run, meta_row, write_meta_csv
 from creative.core.models import Brief, Concept, PromptSet, VariantPrompt
 from creative.render.report import gallery_html
 from creative.run.gallery_results import gallery_results
-from creative.run.runlog import read_runlog
+from creative.run.folder import RunFolder
 
 RUN = "20261101-090000-lumen-skin-serum-meta_static"
 
@@ -28,7 +28,7 @@ def test_gallery_results_per_variant_and_in_the_page(tmp_path):
     assert results[1]["CTR"].startswith("3.00% [") and results[1]["CPA"].startswith("20.00 USD [")
     assert results[1]["thumb-stop"].startswith("40.00% [")
 
-    runlog = read_runlog(run_dir)
+    runlog = RunFolder(run_dir).read_runlog()
     concepts = [Concept(name=c, headline=f"{c} headline", cta="Shop", scene="studio") for c in ("glow", "ritual")]
     prompts = PromptSet(variants=[VariantPrompt(variant=v.variant, concept=v.concept, positive="p", negative="n", seed=v.seed)
                                   for v in runlog.variants])
@@ -41,9 +41,10 @@ def test_gallery_results_per_variant_and_in_the_page(tmp_path):
 def test_import_rewrites_the_gallery_of_a_real_run(tmp_path, mock_comfy):
     from cli_helpers import EXAMPLE_PAGE
 
+    from creative.commands.run import run as run_pipeline
     from creative.core.config import Settings
     from creative.core.progress import Reporter
-    from creative.pipeline import RunOptions, run_pipeline
+    from creative.run.context import RunRequest as RunOptions
 
     server = mock_comfy()
     settings = Settings.model_validate({"comfyui": {"urls": [server.url]}, "paths": {"runs_dir": str(tmp_path / "runs")}})
@@ -51,7 +52,7 @@ def test_import_rewrites_the_gallery_of_a_real_run(tmp_path, mock_comfy):
     assert result.exit_code == 0, result.message
     run_dir = result.run_dir
     before = (run_dir / "index.html").read_text(encoding="utf-8")
-    ad = read_runlog(run_dir).variants[1].ads[0]
+    ad = RunFolder(run_dir).read_runlog().variants[1].ads[0]
     export = write_meta_csv(tmp_path / "meta.csv", [meta_row(ad.path.rsplit("/", 1)[-1], 55.5, 5_000, 75, 3)])
     out = cli("results", "import", export, "--runs-dir", tmp_path / "runs")
     assert out.exit_code == 0 and f"galleries updated: {run_dir.name}/index.html" in out.stdout

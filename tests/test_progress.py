@@ -8,7 +8,8 @@ import re
 from rich.console import Console
 
 from creative.console import ConsoleReporter
-from creative.core.progress import Reporter, make_reporter
+from creative.cli import make_reporter
+from creative.core.progress import Reporter
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 

@@ -13,7 +13,7 @@ from cli_helpers import EXAMPLE_PAGE, run_creative
 
 from creative.mock.comfy import MockOptions, MockServer
 from creative.core.models import AdSize, Channel
-from creative.reexport import MIN_COVER, check_sizes, cover_fraction
+from creative.commands.export import MIN_COVER, check_sizes, cover_fraction
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRA_CHANNELS = TINY_VIDEO_CHANNEL + """

@@ -38,7 +38,7 @@ def _ads(run_dir: Path) -> list[AdRecord]:
 
 def test_contact_sheet_grid_size_thumbnails_and_labels(tmp_path):
     ads = _ads(tmp_path)
-    path = write_contact_sheet(tmp_path, ads, FONT)
+    path = write_contact_sheet(tmp_path / "contact_sheet.png", tmp_path, ads, FONT)
     with Image.open(path) as sheet:
         sheet = sheet.convert("RGB")
     row1 = round(THUMB_W * 1350 / 1080) + LABEL_H
@@ -72,7 +72,7 @@ class _Links(HTMLParser):
 
 def test_gallery_relative_links_existing_images_and_escaping(tmp_path):
     ads = _ads(tmp_path)
-    write_contact_sheet(tmp_path, ads, FONT)
+    write_contact_sheet(tmp_path / "contact_sheet.png", tmp_path, ads, FONT)
     brief = Brief(brand="Lumen", channel="meta_static", concepts=[
         Concept(name="Concept <1>", headline="Glow <b>now</b> & more", cta="Shop", scene="s"),
         Concept(name="Concept <2>", headline="Calm", cta="Buy", scene="s"),
@@ -81,7 +81,7 @@ def test_gallery_relative_links_existing_images_and_escaping(tmp_path):
         VariantPrompt(variant=v, concept=f"Concept <{v}>", positive=f"scene {v}", negative="text", seed=100 + v)
         for v in (1, 2, 3)
     ])
-    path = write_gallery(tmp_path, run_id="R", brief=brief, prompts=prompts, ads=ads,
+    path = write_gallery(tmp_path / "index.html", contact_sheet=tmp_path / "contact_sheet.png", run_id="R", brief=brief, prompts=prompts, ads=ads,
                          totals={"cost_usd": 1.5, "seconds": 42.0, "ads": 3, "per_variant": {1: {"cost_usd": 0.25}}})
     page = path.read_text(encoding="utf-8")
     parser = _Links()
@@ -99,7 +99,7 @@ def test_gallery_relative_links_existing_images_and_escaping(tmp_path):
 
 def test_contact_sheet_png_is_the_sheet_losslessly_with_srgb_profile(tmp_path):
     ads = _ads(tmp_path)
-    path = write_contact_sheet(tmp_path, ads, FONT)
+    path = write_contact_sheet(tmp_path / "contact_sheet.png", tmp_path, ads, FONT)
     with Image.open(path) as png:
         png.load()
         assert png.format == "PNG" and png.mode == "RGB"

@@ -164,7 +164,8 @@ def test_unsupported_scheme():
 
 def test_write_research_json_and_md(tmp_path):
     notes = research(str(EXAMPLE))
-    write_research(notes, tmp_path / "run")
+    (tmp_path / "run").mkdir()
+    write_research(notes, tmp_path / "run" / "research.json", tmp_path / "run" / "research.md")
     data = json.loads((tmp_path / "run" / "research.json").read_text(encoding="utf-8"))
     assert ResearchNotes.model_validate(data) == notes
     md = (tmp_path / "run" / "research.md").read_text(encoding="utf-8")

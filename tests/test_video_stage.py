@@ -30,11 +30,15 @@ from creative.core.models import (
     VariantPrompt,
     VideoSettings,
 )
-from creative.pipeline import RunContext, finish_run, guarded_run, ledger_for
 from creative.core.progress import Reporter
-from creative.run.runlog import RunLog, VariantRecord, read_runlog, sha256_file
+from creative.run.runlog import RunLog, VariantRecord, sha256_file
 from creative.render.typography import cover, render_ad, render_overlay
-from creative.video_stage import export_stage, overlay_path
+from creative.run.context import RunContext, ledger_for, load_run_workflow
+from creative.run.folder import RunFolder
+from creative.run.outcome import finish as finish_run
+from creative.run.outcome import guarded
+from creative.stages import export
+from creative.stages.export import overlay_path
 
 ROOT = Path(__file__).resolve().parents[1]
 BRAND = ROOT / "brand"
@@ -73,8 +77,18 @@ def make_run(tmp_path: Path, variants=(1, 2)) -> tuple[RunContext, Brief, Prompt
         records.append(VariantRecord(variant=p.variant, concept=p.concept, positive=p.positive, negative=p.negative,
                                      seed=p.seed, width=768, height=1344, status="ok",
                                      background=f"backgrounds/v{p.variant:02d}.png", cost_actual_usd=0.04))
-    ctx = RunContext(run_dir=run_dir, runlog=RunLog(run_id="R1", variants=records), reporter=Reporter())
-    return ctx, Brief(brand="Lumen", channel="tiny", concepts=CONCEPTS), prompts
+    settings = settings_for(tmp_path)
+    brief = Brief(brand="Lumen", channel="tiny", concepts=CONCEPTS)
+    ctx = RunContext(folder=RunFolder(run_dir), runlog=RunLog(run_id="R1", variants=records), settings=settings,
+                     reporter=Reporter(), brand=load_brand(BRAND), channel_name="tiny", channel=SMALL,
+                     workflow=load_run_workflow(settings), ledger=ledger_for(settings), brief=brief, prompts=prompts)
+    return ctx, brief, prompts
+
+
+def export_stage(ctx: RunContext, brief: Brief, prompts: PromptSet, channel: Channel, settings: Settings, **kw):
+    """The export stage of `ctx` with this channel and these settings."""
+    ctx.brief, ctx.prompts, ctx.channel, ctx.settings = brief, prompts, channel, settings
+    return export.run(ctx, **kw)
 
 
 def settings_for(tmp_path: Path, **extra) -> Settings:
@@ -128,7 +142,7 @@ def test_export_stage_writes_one_mp4_per_variant_and_size(tmp_path):
     ctx, brief, prompts = make_run(tmp_path)
     records = export_stage(ctx, brief, prompts, SMALL, settings_for(tmp_path))
 
-    video_dir = ctx.run_dir / "video"
+    video_dir = ctx.folder.path / "video"
     names = {ad_filename("R1", v, CONCEPTS[(v - 1) % 2].name, s.width, s.height, "mp4") for v in (1, 2) for s in SMALL.sizes}
     assert {p.name for p in video_dir.iterdir() if not p.name.startswith(".")} == names
     assert ctx.runlog.encoder == {"name": "libx264", "reason": "libx264 requested"}
@@ -138,7 +152,7 @@ def test_export_stage_writes_one_mp4_per_variant_and_size(tmp_path):
     for variant in ctx.runlog.variants:
         assert variant.status == "ok" and len(variant.videos) == 2
         for video in variant.videos:
-            path = ctx.run_dir / video.path
+            path = ctx.folder.path / video.path
             assert video.bytes == path.stat().st_size and video.sha256 == sha256_file(path)
             assert video.encoder == "libx264" and video.seconds > 0
             info = ffprobe(path)
@@ -151,11 +165,11 @@ def test_export_stage_writes_one_mp4_per_variant_and_size(tmp_path):
     brand = load_brand(BRAND)
     size = SMALL.sizes[0]
     still = render_ad(run_background(1), CONCEPTS[0], brand, BRAND, load_layout(BRAND, "9x16", brand), size, SMALL.safe_zone)
-    frame = first_frame(ctx.run_dir / ctx.runlog.variant(1).videos[0].path)
+    frame = first_frame(ctx.folder.path / ctx.runlog.variant(1).videos[0].path)
     headline = next(b for b in still.boxes if b.box == "headline").bounds
     error = ImageStat.Stat(ImageChops.difference(frame.crop(headline), still.image.crop(headline)).convert("L")).mean[0]
     assert error < 12, error  # chroma subsampling softens edges; a misplaced or missing layer is far off
-    assert json.loads(ctx.run_dir.joinpath("runlog.json").read_text())["encoder"]["name"] == "libx264"
+    assert json.loads(ctx.folder.path.joinpath("runlog.json").read_text())["encoder"]["name"] == "libx264"
 
 
 def test_failed_encode_fails_only_its_variant_and_the_run_exits_4(tmp_path):
@@ -173,29 +187,31 @@ def test_failed_encode_fails_only_its_variant_and_the_run_exits_4(tmp_path):
     assert "video 540x960: ffmpeg failed (libx264): Error while filtering: Cannot allocate memory" in v2.error
     result = finish_run(ctx)
     assert result.exit_code == 4 and "v02" in result.message and "v01" not in result.message
-    assert not list((ctx.run_dir / "video").glob("*_v02_*.mp4"))
+    assert not list((ctx.folder.path / "video").glob("*_v02_*.mp4"))
 
 
 def test_missing_ffmpeg_is_an_export_error_naming_what_was_written(tmp_path):
     ctx, brief, prompts = make_run(tmp_path)
+    for background in (ctx.folder.path / "backgrounds").iterdir():  # written long before this command
+        os.utime(background, (1_000_000, 1_000_000))
     settings = settings_for(tmp_path, ffmpeg=str(tmp_path / "no-such-ffmpeg"))
     with pytest.raises(ExportError) as caught:
-        with guarded_run(ctx, ledger_for(settings), settings):
+        with guarded(ctx):
             export_stage(ctx, brief, prompts, SMALL, settings)
     exc = caught.value
     assert "ffmpeg not found" in exc.message and "no-such-ffmpeg" in exc.message
-    assert {"backgrounds/v01.png", "backgrounds/v02.png"} <= set(exc.written)
-    assert "Already written: " in exc.user_message()
-    runlog = read_runlog(ctx.run_dir)
+    assert "runlog.json" in exc.written and not any(name.startswith("backgrounds/") for name in exc.written)
+    assert f"Already written in {ctx.folder.path}: " in exc.user_message()
+    runlog = ctx.folder.read_runlog()
     assert runlog.status == "failed" and runlog.stages[-1].name == "export" and runlog.stages[-1].outcome == "failed"
-    assert not (ctx.run_dir / "video").exists() or not list((ctx.run_dir / "video").glob("*.mp4"))
+    assert not (ctx.folder.path / "video").exists() or not list((ctx.folder.path / "video").glob("*.mp4"))
 
 
 def test_channels_without_video_export_nothing(tmp_path):
     ctx, brief, prompts = make_run(tmp_path)
     static = SMALL.model_copy(update={"video": None})
     assert export_stage(ctx, brief, prompts, static, settings_for(tmp_path)) == []
-    assert ctx.runlog.stages == [] and ctx.runlog.encoder is None and not (ctx.run_dir / "video").exists()
+    assert ctx.runlog.stages == [] and ctx.runlog.encoder is None and not (ctx.folder.path / "video").exists()
 
 
 def test_encoder_setting_from_env_and_validated():

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from creative.gen.workflow import (
-    checkpoint_names,
     default_workflow_path,
     graph_sha256,
     load_workflow,
@@ -52,9 +51,9 @@ def test_shipped_templates_load_and_default_is_sdxl():
     assert default == TEMPLATES / "workflows" / "sdxl_txt2img.json"
     sdxl = load_workflow(default)
     assert sdxl.output_node == "9"
-    assert checkpoint_names(sdxl.graph) == ["sd_xl_base_1.0.safetensors"]
+    assert sdxl.graph["4"]["inputs"]["ckpt_name"] == "sd_xl_base_1.0.safetensors"
     sd15 = load_workflow(TEMPLATES / "workflows" / "sd15_txt2img.json")
-    assert checkpoint_names(sd15.graph) == ["v1-5-pruned-emaonly.safetensors"]
+    assert [n["inputs"]["ckpt_name"] for n in sd15.graph.values() if "ckpt_name" in n["inputs"]] == ["v1-5-pruned-emaonly.safetensors"]
 
 
 def test_sdxl_apply_writes_both_text_encoders_and_keeps_template():

@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +14,7 @@ from typing import Optional
 import typer
 
 from creative.core.config import SOURCE_ROOT, load_settings
-from creative.core.errors import EXIT_BUDGET, CreativeError
+from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
 app = typer.Typer(
@@ -24,10 +25,24 @@ app = typer.Typer(
 )
 
 EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
+BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
 
 
 def _err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def make_reporter(quiet: bool):
+    """Progress on stderr: the rich display, or nothing when quiet (a quiet run never imports rich)."""
+    from creative.core.progress import Reporter
+
+    if quiet:
+        return Reporter()
+    from rich.console import Console
+
+    from creative.console import ConsoleReporter
+
+    return ConsoleReporter(Console(file=sys.stderr, highlight=False))
 
 
 @app.command()
@@ -40,6 +55,7 @@ def run(
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
     workflow: Optional[Path] = typer.Option(None, "--workflow", help="API-format workflow JSON with a .bind.yaml beside it."),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where run folders go (default runs/)."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Base seed: variant N gets seed + N - 1."),
     new_seeds: bool = typer.Option(False, "--new-seeds", help="Random seeds instead of seeds derived from the brief."),
@@ -51,20 +67,21 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.pipeline import dry_run as plan_dry_run
-    from creative.core.progress import make_reporter
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
+    from creative.run.plan import dry_run as plan_dry_run
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
-                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder)
-    options = RunOptions(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
+                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, brand=brand or "")
+    options = RunRequest(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
+    _sample_brand_note(settings, quiet)
     if dry_run:
         verdict = plan_dry_run(options, settings)
         typer.echo(json.dumps(verdict, indent=2))
         _err(("allowed" if verdict["allowed"] else "would be refused") + f": estimate ${verdict['estimate_usd']:.2f}, "
              f"${verdict['committed_usd']:.2f} of ${verdict['cap_usd']:.2f} already committed this month")
         raise typer.Exit(0 if verdict["allowed"] else EXIT_BUDGET)
-    _finish(run_pipeline(options, settings, make_reporter(quiet)), quiet)
+    _finish(run_command(options, settings, make_reporter(quiet)), quiet)
 
 
 def _finish(result, quiet: bool, extra: str = "") -> None:
@@ -85,32 +102,35 @@ def brief(
     research_backend: Optional[str] = typer.Option(None, "--research", help="auto, static, browser or firecrawl."),
     ignore_robots: bool = typer.Option(False, "--ignore-robots"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir"),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
-    from creative.pipeline import RunOptions, draft_only
-    from creative.core.progress import make_reporter
+    from creative.commands.brief import draft
+    from creative.run.context import RunRequest
 
-    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots)
-    run_dir = draft_only(RunOptions(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
+    settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots,
+                         brand=brand or "")
+    _sample_brand_note(settings, quiet)
+    brief_path = draft(RunRequest(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
-        _err(f"edit {run_dir / 'brief.md'}, then: creative run --brief {run_dir / 'brief.md'}")
-    typer.echo(str(run_dir / "brief.md"))
+        _err(f"edit {brief_path}, then: creative run --brief {brief_path}")
+    typer.echo(str(brief_path))
 
 
 @app.command()
 def resume(
     run_dir: Path = typer.Argument(..., help="Run folder of a crashed or cancelled run."),
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Finish a run, reusing every background already on disk, and settle its budget."""
-    from creative.core.progress import make_reporter
-    from creative.rerun import resume_run
+    from creative.commands.resume import resume as resume_run
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "", run_dir=run_dir)
     _finish(resume_run(run_dir, settings, make_reporter(quiet)), quiet)
 
 
@@ -122,31 +142,31 @@ def regen(
     new_seed: bool = typer.Option(False, "--new-seed", help="Pick a new random seed."),
     prompt: Optional[str] = typer.Option(None, "--prompt", help="Replace the variant's scene prompt."),
     comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url"),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Regenerate one variant, re-compose and re-export it, and record the change in the runlog."""
     from creative.core.errors import InputError
-    from creative.core.progress import make_reporter
-    from creative.rerun import regen_variant
+    from creative.commands.regen import regen as regen_variant
 
     if seed is not None and new_seed:
         raise InputError("--seed and --new-seed cannot be used together")
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, comfy_url=comfy_url, brand=brand or "", run_dir=run_dir)
     _finish(regen_variant(run_dir, settings, make_reporter(quiet), variant, seed=seed, new_seed=new_seed, prompt=prompt), quiet)
 
 
 @app.command()
 def compose(
     run_dir: Path = typer.Argument(..., help="Run folder to re-render."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Re-render a run's ads after brand/ or brief.md was edited (no ComfyUI, no cost)."""
-    from creative.core.progress import make_reporter
-    from creative.rerun import recompose
+    from creative.commands.compose import recompose
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, brand=brand or "", run_dir=run_dir)
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
 
 
@@ -155,6 +175,7 @@ def export(
     run_dir: Path = typer.Argument(..., help="Run folder to export for another channel."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml, e.g. tiktok."),
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto, nvenc or x264."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -162,10 +183,9 @@ def export(
 
     Exits 2 naming the sizes its backgrounds cannot serve (cover-crop would keep under 70%).
     """
-    from creative.core.progress import make_reporter
-    from creative.reexport import reexport
+    from creative.commands.export import reexport
 
-    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder)
+    settings = _settings(config, runs_dir=run_dir.resolve().parent, encoder=encoder, brand=brand or "", run_dir=run_dir)
     _finish(reexport(run_dir, channel, settings, make_reporter(quiet)), quiet)
 
 
@@ -179,6 +199,7 @@ def layout_preview(
     background: Optional[Path] = typer.Option(None, "--background", help="Image to preview the layout over."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Take size and safe zone from this channel."),
     out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
+    brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Draw a layout's boxes, the safe zone and sample copy into a PNG."""
@@ -190,25 +211,85 @@ def layout_preview(
         save_preview,
     )
 
-    settings = _settings(config)
+    settings = _settings(config, brand=brand or "")
     channels_path = settings.templates_dir / "channels.yaml"
     size, zone = preview_target(load_channels(channels_path), layout, channel)
     image = render_layout_preview(settings.brand_dir, layout, size=size, safe_zone=zone, background=background)
     typer.echo(str(save_preview(image, out or default_preview_path(layout, size))))
 
 
+brand_app = typer.Typer(help="Brand kits: brands/<name>/ (or a single brand/).", no_args_is_help=True)
+app.add_typer(brand_app, name="brand")
+
+
+@brand_app.command("init")
+def brand_init(
+    url: str = typer.Option(..., "--url", help="The brand's own site (home page), http(s)://."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Brand folder to write (default brands/<name>/)."),
+    force: bool = typer.Option(False, "--force", help="Replace the folder if it exists."),
+    research_backend: Optional[str] = typer.Option(None, "--research", help="static (default) or browser."),
+    ignore_robots: bool = typer.Option(False, "--ignore-robots", help="Fetch pages even where robots.txt disallows it."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Build a brand folder from a site: name, logo, palette, fonts, voice; brand.yaml and brand_preview.png."""
+    from creative.commands.brand import init_brand
+
+    settings = _settings(config, research_backend=research_backend, ignore_robots=ignore_robots)
+    result, lines = init_brand(url, settings, out=out, force=force, research=research_backend)
+    if not quiet:
+        for line in lines:
+            _err(line)
+    typer.echo(str(result.folder))
+
+
+@brand_app.command("list")
+def brand_list(config: Optional[Path] = typer.Option(None, "--config")) -> None:
+    """The brands a run can use, and the one it uses now."""
+    from creative.commands.brand import list_brands
+
+    rows, why = list_brands(_settings(config))
+    for row in rows:
+        mark = "*" if row.in_use else " "
+        typer.echo(f"{mark} {row.folder.name:<24} {row.name}{' (bundled sample)' if row.sample else ''}")
+    _err(why)
+
+
+def _sample_brand_note(settings, quiet: bool) -> None:
+    """On the first run with the bundled sample brand, say how to make one's own."""
+    from creative.brand.select import resolve_brand, sample_brand_hint
+    from creative.run.brands import sample_used_before
+    from creative.run.folder import RunsRoot
+
+    hint = sample_brand_hint(resolve_brand(settings), sample_used_before(RunsRoot(settings.paths.runs_dir)))
+    if hint and not quiet:
+        _err(f"note: {hint}")
+
+
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
               research_backend: Optional[str] = None, ignore_robots: bool = False, workflow: Optional[Path] = None,
-              encoder: Optional[str] = None):
-    """Settings with the flags a command was given laid over config file and environment."""
-    return load_settings(config, overrides={
+              encoder: Optional[str] = None, brand: Optional[str] = None, run_dir: Optional[Path] = None):
+    """Settings with the flags a command was given laid over config file and environment.
+
+    brand: None for commands that draw nothing; "" (no --brand) or a name resolves the brand folder
+    (for a command on `run_dir`, the brand that run was made with, unless --brand names another).
+    """
+    settings = load_settings(config, overrides={
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
+        "comfyui.backends": [] if comfy_url else None,  # servers named on the command line replace the config's
         "comfyui.workflow": str(workflow) if workflow else None,
         "research.backend": research_backend,
         "research.ignore_robots": ignore_robots or None,
         "encoder": encoder,
     })
+    if brand is not None:
+        from creative.brand.select import use_brand
+        from creative.run.brands import brand_of_run
+        from creative.run.folder import RunFolder
+
+        use_brand(settings, brand or None, brand_of_run(RunFolder(run_dir)) if run_dir is not None else None)
+    return settings
 
 
 @app.command("mock-comfy")
@@ -232,17 +313,19 @@ def demo(
 ) -> None:
     """Start a mock ComfyUI and run the whole pipeline on the bundled sample product page."""
     from creative.mock.comfy import MockOptions, MockServer
-    from creative.pipeline import RunOptions, run_pipeline
-    from creative.core.progress import make_reporter
+    from creative.commands.run import run as run_command
+    from creative.run.context import RunRequest
 
     with MockServer(MockOptions(latency=latency)) as server:
         settings = load_settings(None, overrides={
             "comfyui.urls": [server.url],
             "paths.runs_dir": str(runs_dir) if runs_dir else None,
         })
-        options = RunOptions(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
-        result = run_pipeline(options, settings, make_reporter(quiet))
-    _finish(result, quiet, f"; open {result.run_dir / 'index.html'} to pick your favourites")
+        options = RunRequest(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
+        result = run_command(options, settings, make_reporter(quiet))
+    from creative.run.folder import RunFolder
+
+    _finish(result, quiet, f"; open {RunFolder(result.run_dir).gallery} to pick your favourites")
 
 
 budget_app = typer.Typer(help="This month's spend against the cap.", invoke_without_command=True, no_args_is_help=False)
@@ -276,14 +359,10 @@ def budget_release(
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
     """Release the open reservation of a run that will not be resumed."""
-    from creative.run.runlog import read_runlog
+    from creative.run.folder import RunFolder
 
     runs_dir = run_dir.resolve().parent
-    run_id = run_dir.name
-    try:
-        run_id = read_runlog(run_dir).run_id
-    except (OSError, ValueError):
-        pass
+    run_id = RunFolder(run_dir).run_id()
     ledger = _ledger(config, runs_dir)
     state = ledger.state()
     spend = state.runs.get(run_id)
@@ -294,7 +373,7 @@ def budget_release(
 
 
 def _ledger(config: Optional[Path], runs_dir: Optional[Path]):
-    from creative.pipeline import ledger_for
+    from creative.run.context import ledger_for
 
     return ledger_for(_settings(config, runs_dir=runs_dir))
 
@@ -462,14 +541,40 @@ def main() -> None:
 
     Typer handles usage errors itself (exit 2); our own errors carry their exit code.
     """
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+        handler.addFilter(_once())
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except CreativeError as exc:
         _err(f"error: {redact_text(exc.user_message())}")
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
+        terminated = isinstance(exc, Terminated)
+        _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: prompts cancelled, runlog closed, budget settled."""
+    raise Terminated()
+
+
+def _once() -> logging.Filter:
+    """A log filter that lets each distinct message through once (six variants, one warning)."""
+    seen: set[str] = set()
+
+    def first_time(record: logging.LogRecord) -> bool:
+        record.levelname = record.levelname.lower()
+        message = record.getMessage()
+        if message in seen:
+            return False
+        seen.add(message)
+        return True
+
+    return first_time  # type: ignore[return-value]
 
 
 def entry() -> None:

@@ -234,6 +234,15 @@ def load_brand(brand_dir: Path) -> Brand:
     return brand
 
 
+def brand_name(brand_dir: Path) -> str:
+    """The `name` in brand_dir/brand.yaml, read without checking fonts and logo (to look a brand up)."""
+    path = Path(brand_dir) / "brand.yaml"
+    name = _read_yaml(path).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{path}: name: missing or empty", hint="give the brand a name, e.g. name: Lumen Skin")
+    return name.strip()
+
+
 def load_layout(brand_dir: Path, name: str, brand: Brand | None = None) -> Layout:
     """Load brand/layouts/<name>.yaml and check its font roles and colour names against the brand."""
     path = Path(brand_dir) / "layouts" / f"{name}.yaml"

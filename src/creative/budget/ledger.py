@@ -1,6 +1,6 @@
 """Monthly budget ledger and guard.
 
-The ledger is `runs/budget.jsonl`: one JSON line per event (`reserve`, `settle`, `release`),
+The ledger is one JSON-lines file beside the runs: one JSON line per event (`reserve`, `settle`, `release`),
 appended under an exclusive file lock so parallel runs cannot both squeeze under the cap.
 A run's reservation stays open until it is settled or released; the guard counts settled
 spend plus open reservations plus the new estimate. It never fails open: a ledger it cannot
@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creative.core.errors import BudgetRefused, ConfigError
 
-LEDGER_NAME = "budget.jsonl"
 EVENT_KINDS = ("reserve", "settle", "release")
 
 

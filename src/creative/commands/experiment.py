@@ -13,6 +13,7 @@ from creative.results.parse import ad_key
 from creative.results.report_page import write_report
 from creative.results.verdict import experiment_report
 from creative.results.view import experiment_view
+from creative.run.folder import RunsRoot
 from creative.run.index import sync_index
 from creative.store import experiments as experiments_table
 from creative.store import runs as runs_table
@@ -62,7 +63,7 @@ def report(settings: Settings, name: str, out_dir: Path | None) -> tuple[dict, P
     criteria = settings.experiment
     with opened(runs_dir) as conn:
         sync_index(conn, runs_dir)
-        numbers = experiment_report(conn, runs_dir, name, criteria)
+        numbers = experiment_report(conn, RunsRoot(runs_dir).ledger, name, criteria)
         view = experiment_view(conn, name, criteria.metric, criteria.confidence)
     page = write_report(numbers, view, runs_dir, out_dir or Path("reports") / name)
     return numbers, page

@@ -12,6 +12,7 @@ from creative.core.config import Settings
 from creative.results.gallery import variant_results
 from creative.results.importer import ImportReport, import_files
 from creative.results.view import all_view, experiment_view, joined_rows, run_view
+from creative.run.folder import RunFolder
 from creative.run.gallery_refresh import refresh_gallery
 from creative.run.index import sync_index
 from creative.store.db import opened
@@ -25,7 +26,7 @@ def import_results(settings: Settings, files: list[Path], *, platform: str, expe
         sync_index(conn, runs_dir)
         reports = import_files(conn, files, platform=platform, experiment=experiment, currency=currency,
                                columns=columns, ad_map=ad_map)
-        galleries = [f for r in reports for f in r.runs if (runs_dir / f / "index.html").is_file()]
+        galleries = [f for r in reports for f in r.runs if RunFolder(runs_dir / f).gallery.is_file()]
         joined = joined_rows(conn) if galleries else []
         for report in reports:
             for folder in report.runs:
@@ -70,7 +71,8 @@ def print_import(reports: list[ImportReport], console: Console) -> None:
         for u in r.unmatched:
             console.print(f"  [yellow]unmatched[/]: {u['ad_name']!r} (lines {_lines(u['lines'])})")
         if r.galleries:
-            console.print(f"  galleries updated: {', '.join(name + '/index.html' for name in r.galleries)}")
+            pages = [f"{name}/{RunFolder(Path(name)).gallery.name}" for name in r.galleries]
+            console.print(f"  galleries updated: {', '.join(pages)}")
         if r.unmatched:
             console.print("  stored; match them with --ad-map FILE.csv (columns 'ad name','file') or label baseline ads "
                           "with `creative experiment add NAME --baseline-ad ...`")

@@ -23,7 +23,6 @@ from creative.core.yaml_text import safe_load
 log = logging.getLogger(__name__)
 
 SUBHEAD_MAX = 60
-CTA_MAX = 16
 MIN_RATING = 4.0  # below this, reviews are not something to put on an ad
 
 HEADER_KEYS = ("brand", "channel", "format", "offer", "cta", "product", "url", "must_have", "avoid")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creative.core.errors import ConfigError
 from creative.core.yaml_text import safe_load
@@ -25,8 +25,30 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BackendSettings(_Section):
+    """One generation backend: a ComfyUI server, or a RunPod serverless endpoint, with its price."""
+
+    type: Literal["comfyui", "runpod"] = "comfyui"
+    url: str | None = None  # comfyui: the server
+    endpoint_id: str | None = None  # runpod
+    api_key_env: str = "RUNPOD_API_KEY"  # runpod: the environment variable holding the API key
+    base_url: str | None = None  # runpod: default https://api.runpod.ai (a mock's address in tests)
+    usd_per_image: float | None = Field(None, ge=0)
+    usd_per_gpu_hour: float | None = Field(None, ge=0)
+    bill_cold_start: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> BackendSettings:
+        if self.type == "comfyui" and not self.url:
+            raise ValueError("a comfyui backend needs url")
+        if self.type == "runpod" and not self.endpoint_id:
+            raise ValueError("a runpod backend needs endpoint_id")
+        return self
+
+
 class ComfySettings(_Section):
     urls: list[str] = Field(default_factory=lambda: [DEFAULT_COMFY_URL], min_length=1)
+    backends: list[BackendSettings] = Field(default_factory=list)  # when set, used instead of urls
     timeout_s: float = Field(600.0, gt=0)
     workflow: str | None = None  # path to an API-format workflow; default: templates/workflows/sdxl_txt2img.json
 
@@ -35,11 +57,13 @@ class BudgetSettings(_Section):
     monthly_cap_usd: float = Field(500.0, ge=0)
     cost_per_image_usd: float = Field(0.04, ge=0)
     timezone: str | None = None  # IANA name; default: the machine's local time
+    fallback_gpu_seconds: float = Field(60.0, gt=0)  # per image, to estimate GPU-hour prices before any timing
 
 
 class PathSettings(_Section):
     runs_dir: Path = Path("runs")
-    brand_dir: Path | None = None
+    brand_dir: Path | None = None  # one brand folder; `brand` picks one of brands_dir instead
+    brands_dir: Path = Path("brands")  # brands side by side: brands/<name>/brand.yaml
     templates_dir: Path | None = None
 
 
@@ -68,6 +92,7 @@ class Settings(_Section):
     paths: PathSettings = Field(default_factory=PathSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
+    brand: str | None = None  # a brand in paths.brands_dir, by folder name or brand.yaml name
     variants: int = Field(6, ge=1, le=100)
     # H.264 encoder for video channels: auto = NVENC when a test encode works, else libx264.
     encoder: Literal["auto", "nvenc", "x264"] = "auto"
@@ -102,6 +127,8 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CREATIVE_BUDGET_TIMEZONE": ("budget", "timezone"),
     "CREATIVE_RUNS_DIR": ("paths", "runs_dir"),
     "CREATIVE_BRAND_DIR": ("paths", "brand_dir"),
+    "CREATIVE_BRANDS_DIR": ("paths", "brands_dir"),
+    "CREATIVE_BRAND": ("brand",),
     "CREATIVE_TEMPLATES_DIR": ("paths", "templates_dir"),
     "CREATIVE_RESEARCH_BACKEND": ("research", "backend"),
     "CREATIVE_CHROMIUM_PATH": ("research", "chromium_path"),

@@ -1,7 +1,8 @@
 """Error tree: every failure a user can see carries a message and an exit code.
 
 Exit codes: 0 success, 1 failure, 2 bad input or usage, 3 refused by the budget
-guard, 4 partial (some variants failed; the rest are delivered).
+guard, 4 partial (some variants failed; the rest are delivered), 130 cancelled (Ctrl-C),
+143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ EXIT_BAD_INPUT = 2
 EXIT_BUDGET = 3
 EXIT_PARTIAL = 4
 EXIT_CANCELLED = 130  # the shell's code for a process stopped by Ctrl-C
+EXIT_TERMINATED = 143  # the shell's code for a process stopped by SIGTERM
 
 
 class CreativeError(Exception):
@@ -19,18 +21,21 @@ class CreativeError(Exception):
 
     exit_code = EXIT_FAILURE
 
-    def __init__(self, message: str, *, hint: str | None = None, written: list[str] | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, written: list[str] | None = None,
+                 written_in: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
-        self.written = written or []
+        self.written = written or []  # files this command wrote before it failed, relative to `written_in`
+        self.written_in = written_in
 
     def user_message(self) -> str:
         parts = [self.message]
         if self.hint:
             parts.append(self.hint)
         if self.written:
-            parts.append("Already written: " + ", ".join(self.written))
+            where = f" in {self.written_in}" if self.written_in else ""
+            parts.append(f"Already written{where}: " + ", ".join(self.written))
         return " — ".join(parts)
 
 
@@ -75,12 +80,10 @@ class ExportError(CreativeError):
 
 
 class Cancelled(CreativeError):
-    """The user pressed Ctrl-C; our prompts were cancelled and the runlog says so."""
+    """The user pressed Ctrl-C (or SIGTERM came); our prompts were cancelled and the runlog says so."""
 
     exit_code = EXIT_CANCELLED
 
 
-class PartialFailure(CreativeError):
-    """Some variants failed for good; the rest were delivered."""
-
-    exit_code = EXIT_PARTIAL
+class Terminated(KeyboardInterrupt):
+    """Raised by the SIGTERM handler, so a stopped run unwinds exactly like Ctrl-C."""

@@ -135,8 +135,11 @@ class Attempt(Strict):
     prompt_id: str
     started_at: float
     ended_at: float | None = None
-    outcome: Literal["ok", "error", "timeout", "cancelled"] = "ok"
+    outcome: Literal["queued", "ok", "error", "timeout", "cancelled"] = "ok"
     error: str | None = None
+    billed: bool = False  # the server made the image (paid for), even if it then failed to arrive
+    gpu_seconds: float | None = None  # execution time the provider measured, where it reports one
+    cost_usd: float = 0.0  # at the backend's price; counted only when billed
 
 
 class GenerationResult(Strict):
@@ -182,6 +185,21 @@ class AdRecord(Strict):
     boxes: list[BoxCheck] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     qc: AdQC | None = None
+
+
+class VideoRecord(Strict):
+    """One encoded video ad file."""
+
+    variant: int
+    width: int
+    height: int
+    path: str  # relative to the run folder
+    bytes: int = 0
+    sha256: str | None = None
+    seconds: float = 0.0  # encode time
+    encoder: str | None = None  # may differ from RunLog.encoder after an NVENC -> libx264 fallback
+    duration_s: float | None = None
+    fps: int | None = None
 
 
 class ContrastCheck(Strict):

@@ -1,11 +1,9 @@
-"""Progress on stderr: a rich display on a terminal, plain stage lines otherwise, nothing when quiet.
+"""What the stages report while they work: the Reporter interface, which by default says nothing.
 
-The rich display lives in creative.console, imported only when something is shown: a quiet
-run does not pay for importing rich."""
+The console display (creative.console) implements it for the command line."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 
@@ -30,13 +28,3 @@ class Reporter:
 
     def generation_finished(self) -> None:
         pass
-
-
-def make_reporter(quiet: bool) -> Reporter:
-    if quiet:
-        return Reporter()
-    from rich.console import Console
-
-    from creative.console import ConsoleReporter
-
-    return ConsoleReporter(Console(file=sys.stderr, highlight=False))

@@ -12,3 +12,12 @@ def slugify(text: str, max_len: int = 40, fallback: str = "") -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_len].rstrip("-") or fallback
+
+
+def quote_short(text: str, limit: int = 60) -> str:
+    """`text` in quotes for a message, cut at a word near `limit` characters: 'Radiance Radiance …'."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        cut = flat[:limit].rsplit(" ", 1)[0] if " " in flat[:limit] else flat[:limit]
+        flat = cut + " …"
+    return f"'{flat}'"

@@ -72,6 +72,8 @@ class RunOutput:
     ended_at: float
     cached: bool = False
     server: str = ""
+    gpu_seconds: float | None = None  # measured execution time where the server reports it (RunPod)
+    delay_seconds: float | None = None  # time in the provider's queue, cold start included (RunPod)
 
 
 # --- error formatting (pure) ----------------------------------------------------------
@@ -365,6 +367,25 @@ class ComfyClient:
         data = await self._get_json(f"/history/{prompt_id}")
         return (data or {}).get(prompt_id) or {}
 
+    async def collect(self, prompt_id: str, output_node: str, timeout_s: float) -> RunOutput | None:
+        """The images of a prompt we queued earlier (e.g. before a crash), waiting while it is
+        still queued or running; None when the server no longer knows it."""
+        deadline = time.monotonic() + timeout_s
+        state = _State(prompt_id=prompt_id, output_node=output_node, queued_at=self.clock())
+        while True:
+            entry = await self.history(prompt_id)
+            if entry:
+                self._check_history(entry, state)
+                images, names = await self._download_outputs(entry, output_node, prompt_id)
+                return RunOutput(prompt_id=prompt_id, images=images, filenames=names, queued_at=state.queued_at,
+                                 started_at=state.started_at, ended_at=self.clock(), cached=state.cached,
+                                 server=self.base_url)
+            if prompt_id not in _queue_ids(await self.queue()):
+                return None
+            if time.monotonic() >= deadline:
+                raise self._timeout(state, timeout_s)
+            await asyncio.sleep(self.poll_interval_s)
+
     async def cancel(self, prompt_ids: list[str] | set[str]) -> None:
         """Delete those of `prompt_ids` still pending, then interrupt those that run.
 
@@ -440,13 +461,18 @@ class ComfyClient:
                 # and we know its id because we chose it.
                 await self._cancel_with_others(prompt_id)
                 raise
-            if state.succeeded and state.prefetch is not None:
-                images, names = await state.prefetch
-            else:
-                # Success not seen on the socket (frames lost while it was down, or no
-                # `executed` frame): history is the authority on the outcome and the images.
-                entry = await self._finished_history(state, deadline)
-                images, names = await self._download_outputs(entry, output_node, prompt_id)
+            try:
+                if state.succeeded and state.prefetch is not None:
+                    images, names = await state.prefetch
+                else:
+                    # Success not seen on the socket (frames lost while it was down, or no
+                    # `executed` frame): history is the authority on the outcome and the images.
+                    entry = await self._finished_history(state, deadline)
+                    images, names = await self._download_outputs(entry, output_node, prompt_id)
+            except ComfyError as exc:
+                # The server made the image but we could not fetch or read it: it is still paid for.
+                exc.executed = state.succeeded or state.done  # type: ignore[attr-defined]
+                raise
         finally:
             if state is not None:
                 state.drop_prefetch()

@@ -27,7 +27,8 @@ import httpx
 from PIL import Image
 
 from creative.core.atomic import write_atomic
-from creative.gen.client import ComfyClient, is_transient, new_http_client
+from creative.gen.backends import Backend, Client, as_backend, make_client
+from creative.gen.client import is_transient, new_http_client
 from creative.gen.workflow import graph_sha256, model_loader_classes
 from creative.core.errors import ComfyError, ComfyValidationError
 from creative.core.models import Attempt, GenerationResult
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 EventFn = Callable[[str, dict], None]
 # Our prompts queued or running on one server at a time: six variants on one server all go at once.
 MAX_IN_FLIGHT_PER_SERVER = 8
-CLEANUP_GRACE_S = 10.0  # time the jobs get to cancel their prompts before being cut short
+CLEANUP_GRACE_S = 10.0
+KEEP_IF_MADE_S = 3.0  # how long a cancelled job looks for an image the server finished anyway  # time the jobs get to cancel their prompts before being cut short
 
 
 @dataclass
@@ -48,20 +50,17 @@ class GenJob:
     graph: dict
     output_node: str
     seed: int
+    filename: str  # written into generate_all's out_dir
 
 
 @dataclass
 class _Server:
     url: str
-    client: ComfyClient
+    client: Client
+    backend: Backend = field(default_factory=Backend)
     busy: int = 0  # our prompts queued or running there
     up: bool = True
     done: int = field(default=0)
-
-
-def output_name(variant: int) -> str:
-    """`vNN.png`, two digits (v01 ... v99, then v100)."""
-    return f"v{variant:02d}.png"
 
 
 def pick_server(pool: list[_Server], exclude: _Server | None = None) -> _Server | None:
@@ -82,6 +81,10 @@ def as_png(data: bytes) -> bytes:
         return buf.getvalue()
 
 
+def _billed(attempts: list[Attempt]) -> float:
+    return round(sum(a.cost_usd for a in attempts if a.billed), 6)
+
+
 def _emit(on_event: EventFn | None, name: str, payload: dict) -> None:
     if on_event is None:
         return
@@ -91,7 +94,7 @@ def _emit(on_event: EventFn | None, name: str, payload: dict) -> None:
         log.exception("on_event callback failed for %s", name)
 
 
-async def check_servers(clients: list[ComfyClient]) -> tuple[list[ComfyClient], list[str]]:
+async def check_servers(clients: list[Client]) -> tuple[list[Client], list[str]]:
     """Check every server at once: (usable clients, ["url (why)" for each one down])."""
     answers = await asyncio.gather(*(c.check() for c in clients), return_exceptions=True)
     up, down = [], []
@@ -159,33 +162,37 @@ def _plan(servers: list[_Server], refusals: list[ComfyValidationError],
     return _Plan(servers)
 
 
-async def generate_all(jobs: list[GenJob], servers: list[str], out_dir: Path, *,
+async def generate_all(jobs: list[GenJob], servers: list[str | Backend], out_dir: Path, *,
                        timeout_s: float = 600.0, http: httpx.AsyncClient | None = None,
                        on_event: EventFn | None = None, cache_dir: Path | None = None,
                        poll_interval_s: float = 1.0,
                        clock: Callable[[], float] = time.time) -> list[GenerationResult]:
-    """Generate every job's background into `out_dir/vNN.png`; one result per job, in order.
+    """Generate every job's background into `out_dir/<job.filename>`; one result per job, in order.
 
-    Raises ComfyError only when no server is reachable; a failed job is a result with
+    `servers`: ComfyUI URLs or backends (ComfyUI servers and RunPod endpoints, mixed freely).
+    Raises ComfyError only when no backend is reachable; a failed job is a result with
     ok=False. With `cache_dir`, a graph generated before (same graph_sha256) is copied from
     `cache_dir/<sha>.png` at no cost, and new images are stored there.
     """
     if not servers:
         raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
+    backends = [as_backend(s) for s in servers]
     own_http = http is None
-    http = http or new_http_client(servers)
-    clients: list[ComfyClient] = []
+    http = http or new_http_client([b.name for b in backends])
+    clients: list[Client] = []
     try:
-        clients = [ComfyClient(url, http=http, timeout_s=timeout_s,
-                               poll_interval_s=poll_interval_s, clock=clock) for url in servers]
+        clients = [make_client(b, http=http, timeout_s=timeout_s, poll_interval_s=poll_interval_s, clock=clock)
+                   for b in backends]
         all_cached = cache_dir is not None and all(
             (Path(cache_dir) / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
         # A run served wholly from the cache needs no server at all.
         up, down = (clients, []) if all_cached else await check_servers(clients)
         if not up:
             raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
-                             hint="start ComfyUI or fix the server URLs in the config")
-        pool = [_Server(url=c.base_url, client=c) for c in up]
+                             hint="start ComfyUI, pass --comfy-url URL, set comfyui.urls in creative.yaml, "
+                                  "or run `creative mock-comfy` for a trial")
+        backend_of = dict(zip(map(id, clients), backends))
+        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)]) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)
@@ -231,7 +238,7 @@ class _JobRunner:
     async def run(self, job: GenJob, plan: _Plan) -> GenerationResult:
         t0 = time.monotonic()
         sha = graph_sha256(job.graph)
-        target = self.out_dir / output_name(job.variant)
+        target = self.out_dir / job.filename
         rel = f"{self.out_dir.name}/{target.name}"
         result = GenerationResult(variant=job.variant, ok=False, seed=job.seed, graph_sha256=sha)
         if self._from_cache(sha, target):
@@ -254,7 +261,8 @@ class _JobRunner:
                 self._to_cache(sha, target)
                 _emit(self.on_event, "done", {"variant": job.variant, "server": server.url,
                                               "path": rel, "cached": False,
-                                              "seconds": round(time.monotonic() - t0, 3)})
+                                              "seconds": round(time.monotonic() - t0, 3),
+                                              "cost_usd": _billed(result.attempts)})
                 break
             result.error = attempt.error
             if attempt_no == 2 or not is_transient(error):
@@ -265,7 +273,7 @@ class _JobRunner:
                 _emit(self.on_event, "retry", {"variant": job.variant, "server": server.url,
                                                "previous": previous.url, "error": attempt.error})
         if not result.ok:
-            log.warning("variant %d failed: %s", job.variant, result.error)
+            log.info("variant %d failed: %s", job.variant, result.error)  # the reporter shows it
             _emit(self.on_event, "failed", {"variant": job.variant, "error": result.error,
                                             "server": result.attempts[-1].server
                                             if result.attempts else None})
@@ -287,7 +295,10 @@ class _JobRunner:
         error: BaseException | None = None
         try:
             out = await server.client.run(job.graph, job.output_node, on_progress=progress,
-                                          timeout_s=limit, prompt_id=prompt_id)
+                                          timeout_s=limit, prompt_id=prompt_id, **self._naming(job, server, attempt))
+            attempt.billed = True  # made by the server: paid for even if writing it fails
+            attempt.gpu_seconds = out.gpu_seconds
+            attempt.cost_usd = server.backend.cost(out)
             if len(out.images) > 1:
                 log.info("variant %d: %d images, keeping the first", job.variant,
                          len(out.images))
@@ -297,9 +308,15 @@ class _JobRunner:
             error = exc
             attempt.outcome = getattr(exc, "kind", "error")
             attempt.error = exc.message
+            attempt.billed = bool(getattr(exc, "executed", False))
+            attempt.cost_usd = server.backend.cost(None) if attempt.billed else 0.0
         except OSError as exc:
             error = exc
             attempt.outcome, attempt.error = "error", f"could not write {target}: {exc}"
+        except asyncio.CancelledError:
+            attempt.outcome = "cancelled"
+            await self._keep_if_made(job, server, attempt, target)
+            raise
         except Exception as exc:  # unexpected server answer: fail this job, not the run
             log.exception("variant %d on %s failed unexpectedly", job.variant, server.url)
             error = exc
@@ -310,9 +327,37 @@ class _JobRunner:
             async with self.slot_freed:
                 self.slot_freed.notify_all()
         if error is not None:
-            log.warning("variant %d attempt %d on %s: %s", job.variant, attempt_no,
+            log.info("variant %d attempt %d on %s: %s", job.variant, attempt_no,
                         server.url, attempt.error)
         return attempt, error
+
+    def _naming(self, job: GenJob, server: _Server, attempt: Attempt) -> dict:
+        """For backends that name their own jobs (RunPod): record the real id the moment it is known."""
+        if not getattr(server.client, "assigns_ids", False):
+            return {}
+
+        def queued(job_id: str) -> None:
+            previous, attempt.prompt_id = attempt.prompt_id, job_id
+            _emit(self.on_event, "queued", {"variant": job.variant, "server": server.url,
+                                            "prompt_id": job_id, "previous": previous})
+        return {"on_queued": queued}
+
+    async def _keep_if_made(self, job: GenJob, server: _Server, attempt: Attempt, target: Path) -> None:
+        """A prompt we cancel may have finished on the server a moment before: keep its image and pay
+        for it, so a cancelled run settles everything the server made for it."""
+        try:
+            out = await asyncio.wait_for(server.client.collect(attempt.prompt_id, job.output_node, KEEP_IF_MADE_S),
+                                         KEEP_IF_MADE_S * 2)
+            if out is None or not out.images:
+                return
+            write_atomic(target, as_png(out.images[0]))
+        except (ComfyError, OSError, httpx.HTTPError, asyncio.TimeoutError):
+            return  # interrupted or deleted in time: nothing was made
+        attempt.outcome, attempt.billed, attempt.error = "ok", True, None
+        attempt.gpu_seconds, attempt.cost_usd = out.gpu_seconds, server.backend.cost(out)
+        rel = f"{target.parent.name}/{target.name}"
+        _emit(self.on_event, "done", {"variant": job.variant, "server": server.url, "path": rel,
+                                      "cached": False, "seconds": 0.0, "cost_usd": attempt.cost_usd})
 
     async def _claim(self, servers: list[_Server], exclude: _Server | None = None) -> _Server | None:
         """Take a slot on the least busy server, waiting while every server has MAX_IN_FLIGHT_PER_SERVER

@@ -125,18 +125,6 @@ def bind_path_for(path: Path) -> Path:
     return path.with_name(path.stem + ".bind.yaml")
 
 
-def checkpoint_names(graph: dict) -> list[str]:
-    """Checkpoint file names the graph loads (literal `ckpt_name` values, in node order)."""
-    names: list[str] = []
-    for node in graph.values():
-        inputs = node.get("inputs", {}) if isinstance(node, dict) else {}
-        for key in CHECKPOINT_INPUTS:
-            value = inputs.get(key)
-            if isinstance(value, str) and value not in names:
-                names.append(value)
-    return names
-
-
 def model_loader_classes(graph: dict) -> list[str]:
     """Classes of the nodes that load a named model (a literal `ckpt_name`), in node order."""
     classes: list[str] = []

@@ -1,10 +1,9 @@
-"""The compose stage: backgrounds + brief copy -> finished ads in run_dir/ads/, with QC per ad."""
+"""Compose: backgrounds + brief copy -> finished ads, with QC per ad."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import math
 import os
@@ -13,14 +12,13 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image, UnidentifiedImageError
-from pydantic import ValidationError
 
-from creative.brand.kit import Brand, Layout, load_brand, load_channels, load_layout
-from creative.copy.brief import check_policy, read_brief
-from creative.core.errors import ConfigError, ExportError, InputError, LayoutError
-from creative.render.files import ad_filename, ad_name_pattern, encode_capped, write_bytes
+from creative.brand.kit import Brand, Layout, load_brand, load_layout
+from creative.core.errors import ExportError, LayoutError
+from creative.render.files import ad_filename, encode_capped, write_bytes
 from creative.core.models import (
     AdQC,
     AdRecord,
@@ -50,8 +48,15 @@ ASPECT_TOLERANCE = 0.01  # layout names like 191x100 are rounded standards (1200
 TEXT_BOXES = ("headline", "subhead", "cta")
 
 
-def background_path(run_dir: Path, variant: int) -> Path:
-    return Path(run_dir) / "backgrounds" / f"v{variant:02d}.png"
+class AdFolder(Protocol):
+    """Where a run's backgrounds are read and its ads written (a run folder)."""
+
+    path: Path
+
+    @property
+    def ads(self) -> Path: ...
+
+    def background(self, variant: int) -> Path: ...
 
 
 # --- QC -------------------------------------------------------------------------
@@ -172,8 +177,8 @@ def _concept(brief: Brief, name: str, variant: int) -> Concept:
             return concept
     names = ", ".join(f"'{c.name}'" for c in brief.concepts)
     raise LayoutError(
-        f"variant {variant}: concept '{name}' from prompts.json is not in brief.md (concepts: {names})",
-        hint="re-run the prompts stage after editing brief.md",
+        f"variant {variant}: concept '{name}' of its scene prompt is not in the brief (concepts: {names})",
+        hint="keep concept names when editing the brief, or start a new run from it",
     )
 
 
@@ -222,9 +227,9 @@ class AdComposer:
     Used as a context manager: leaving early (an error, Ctrl-C) drops the work not started yet.
     """
 
-    def __init__(self, run_dir: Path, run_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
+    def __init__(self, folder: AdFolder, run_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
                  brand_dir: Path, workers: int | None = None):
-        self.run_dir, self.run_id, self.brief, self.channel = Path(run_dir), run_id, brief, channel
+        self.folder, self.run_id, self.brief, self.channel = folder, run_id, brief, channel
         self.brand_dir = Path(brand_dir)
         self._prompts = {vp.variant: vp for vp in prompts.variants}
         self._sizes = list(channel.sizes)
@@ -259,7 +264,7 @@ class AdComposer:
         brand, layouts = self._brand_and_layouts()  # the first call loads YAML while decoding starts
         background = self._backgrounds.pop(variant)
         self._queued[variant] = [
-            self._pool.submit(_compose_ad, vp, concept, background, size, run_dir=self.run_dir, run_id=self.run_id,
+            self._pool.submit(_compose_ad, vp, concept, background, size, folder=self.folder, run_id=self.run_id,
                               brand=brand, brand_dir=self.brand_dir, channel=self.channel, layouts=layouts)
             for size in self._sizes]
         return True
@@ -274,17 +279,17 @@ class AdComposer:
             for ahead in left[i:i + self._workers + 1]:
                 self._start_background(ahead)
             if not self.add(variant):
-                log.info("variant %d: no background at %s; skipped", variant, background_path(self.run_dir, variant))
+                log.info("variant %d: no background at %s; skipped", variant, self.folder.background(variant))
         done: list[_Pending | LayoutError] = []
         for variant in wanted:  # variant, then size order, whichever finished first
             done += [ad.result() for ad in self._queued.get(variant, [])]
-        return _write_ads(self.run_dir, done)
+        return _write_ads(self.folder.path, done)
 
     def _start_background(self, variant: int) -> bool:
         """Start decoding and scaling a variant's background; False when it has none (or no prompt)."""
         if variant in self._backgrounds:
             return True
-        bg_path = background_path(self.run_dir, variant)
+        bg_path = self.folder.background(variant)
         if variant not in self._prompts or not bg_path.is_file():
             return False
         task = self._pool.submit(_prepare, bg_path, variant, self._sizes)
@@ -301,7 +306,7 @@ class AdComposer:
 
 
 def compose_run(
-    run_dir: Path,
+    folder: AdFolder,
     run_id: str,
     brief: Brief,
     prompts: PromptSet,
@@ -309,7 +314,7 @@ def compose_run(
     brand_dir: Path,
     variants: list[int] | None = None,
 ) -> list[AdRecord]:
-    """Render every channel size for each variant with a background; write run_dir/ads/.
+    """Render every channel size for each variant with a background into the folder's ads.
 
     Every ad is rendered, checked and encoded before any is written, so a LayoutError (text that
     cannot fit, a box outside the safe zone, copy that differs from the brief) or an ExportError
@@ -317,7 +322,7 @@ def compose_run(
     (generation failures are reported upstream). Each record carries its QC; QC warnings are in
     record.warnings too. Ads are rendered in parallel threads; results keep variant, then size order.
     """
-    with AdComposer(run_dir, run_id, brief, prompts, channel, brand_dir) as composer:
+    with AdComposer(folder, run_id, brief, prompts, channel, brand_dir) as composer:
         return composer.finish(variants)
 
 
@@ -326,7 +331,13 @@ def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdReco
     failures = [o for o in done if isinstance(o, LayoutError)]
     if failures:
         first = failures[0]
-        more = "".join(f" | {f.message}" for f in failures[1:])
+        # One line per distinct problem: the same copy failing at every size is said once.
+        seen = {_without_size(first.message)}
+        more = ""
+        for failure in failures[1:]:
+            if _without_size(failure.message) not in seen:
+                seen.add(_without_size(failure.message))
+                more += f" | {failure.message}"
         raise LayoutError(first.message + more, hint=first.hint)
     pending = [o for o in done if isinstance(o, _Pending)]
     for p in pending:
@@ -336,14 +347,18 @@ def _write_ads(run_dir: Path, done: list[_Pending | LayoutError]) -> list[AdReco
     for p in pending:
         p.record.bytes = write_bytes(run_dir / p.record.path, p.data)
         p.record.sha256 = hashlib.sha256(p.data).hexdigest()
-        for w in p.record.warnings:
-            log.warning("%s: %s", p.record.path, w)
+        for w in p.record.warnings:  # the stage reports them to the user, once
+            log.info("%s: %s", p.record.path, w)
         records.append(p.record)
     return records
 
 
+def _without_size(message: str) -> str:
+    return re.sub(r" at \d+x\d+:", ":", message, count=1)
+
+
 def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackground, size: AdSize, *,
-                run_dir: Path, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
+                folder: AdFolder, run_id: str, brand: Brand, brand_dir: Path, channel: Channel,
                 layouts: dict[str, Layout]) -> _Pending | LayoutError:
     """Render, check and encode one ad of one variant: the encoded ad, or a LayoutError."""
     try:
@@ -362,10 +377,10 @@ def _compose_ad(vp: VariantPrompt, concept: Concept, background: _SharedBackgrou
     name = ad_filename(run_id, vp.variant, concept.name, size.width, size.height, size.format)
     record = AdRecord(
         variant=vp.variant, concept=concept.name, seed=vp.seed, width=size.width,
-        height=size.height, path=f"ads/{name}", boxes=ad.boxes,
+        height=size.height, path=(folder.ads / name).relative_to(folder.path).as_posix(), boxes=ad.boxes,
         warnings=[*ad.warnings, *qc.warnings], qc=qc,
     )
-    return _Pending(record, _encode(ad.image, size, channel, run_dir / record.path))
+    return _Pending(record, _encode(ad.image, size, channel, folder.path / record.path))
 
 
 def _encode(image: Image.Image, size: AdSize, channel: Channel, name: Path) -> bytes | ExportError:
@@ -373,65 +388,3 @@ def _encode(image: Image.Image, size: AdSize, channel: Channel, name: Path) -> b
         return encode_capped(image, size.format, channel.max_file_kb, name)
     except ExportError as exc:
         return exc  # raised by compose_run, and only if every ad rendered
-
-
-# --- recompose ------------------------------------------------------------------
-
-
-def _run_id(run_dir: Path) -> str:
-    """runlog.json's run_id (survives renaming the folder), else the folder name."""
-    try:
-        run_id = json.loads((run_dir / "runlog.json").read_text(encoding="utf-8")).get("run_id")
-    except (OSError, ValueError, AttributeError):
-        run_id = None
-    return run_id if isinstance(run_id, str) and run_id else run_dir.name
-
-
-def _read_prompts(path: Path) -> PromptSet:
-    try:
-        return PromptSet.model_validate_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: not found", hint="is this a run folder? it needs brief.md and prompts.json") from None
-    except (ValidationError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a valid prompts file ({str(exc).splitlines()[0]})") from exc
-
-
-def remove_stale_ads(run_dir: Path, run_id: str, keep: list[AdRecord]) -> list[Path]:
-    """Delete this run's ad files that `keep` does not list; other files in ads/ are left alone."""
-    ads_dir = Path(run_dir) / "ads"
-    pattern = ad_name_pattern(run_id)
-    kept = {Path(r.path).name for r in keep}
-    removed = []
-    for path in sorted(ads_dir.glob("*")) if ads_dir.is_dir() else []:
-        if path.is_file() and pattern.fullmatch(path.name) and path.name not in kept:
-            path.unlink()
-            removed.append(path)
-    return removed
-
-
-def recompose_run(run_dir: Path, brand_dir: Path, channels_path: Path) -> list[AdRecord]:
-    """Re-render a run's ads from its brief.md and prompts.json after brand/ or the brief was edited.
-
-    New ads are written (atomically, over the old ones) only when every ad renders; then this run's
-    ads that are no longer produced are removed. A failure leaves the old ads as they were.
-    """
-    run_dir = Path(run_dir)
-    brief = read_brief(run_dir / "brief.md")
-    prompts = _read_prompts(run_dir / "prompts.json")
-    channels = load_channels(channels_path)
-    if brief.channel not in channels:
-        raise ConfigError(
-            f"{run_dir / 'brief.md'}: channel '{brief.channel}' is not in {channels_path}",
-            hint=f"use one of: {', '.join(channels)}",
-        )
-    # the copy may have been edited by hand: the same policy as `creative run` applies
-    check_policy(brief, load_brand(brand_dir).banned_words)
-    run_id = _run_id(run_dir)
-    try:
-        records = compose_run(run_dir, run_id, brief, prompts, channels[brief.channel], brand_dir)
-    except LayoutError as exc:
-        exc.hint = " ".join(filter(None, [exc.hint, "The run's existing ads were left unchanged."]))
-        raise
-    for path in remove_stale_ads(run_dir, run_id, records):
-        log.info("removed stale ad %s", path.name)
-    return records

@@ -84,12 +84,6 @@ _cache: dict[tuple[str, Runner], _Probe] = {}
 _cache_lock = threading.Lock()
 
 
-def clear_probe_cache() -> None:
-    """Forget cached probe results (tests; or after installing a driver in a long-lived process)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 def _run(runner: Runner, args: list[str], ffmpeg: str) -> subprocess.CompletedProcess[str] | None:
     """Run ffmpeg; a missing binary is an ExportError, a timeout returns None."""
     try:
@@ -126,15 +120,15 @@ def _probe(ffmpeg: str, runner: Runner) -> _Probe:
             return _cache[key]
     encoders = list_encoders(ffmpeg, runner=runner)
     if "h264_nvenc" not in encoders:
-        ok, reason = False, "h264_nvenc is missing from this ffmpeg (not in `ffmpeg -encoders`)"
+        ok, reason = False, "h264_nvenc missing from this ffmpeg"
     else:
         proc = _run(runner, nvenc_test_command(ffmpeg), ffmpeg)
         if proc is None:
-            ok, reason = False, f"h264_nvenc test encode timed out after {PROBE_TIMEOUT_S:.0f} s"
+            ok, reason = False, f"h264_nvenc listed, test encode timed out after {PROBE_TIMEOUT_S:.0f} s"
         elif proc.returncode != 0:
-            ok, reason = False, f"h264_nvenc is listed but its test encode failed: {failure_reason(proc.stderr, 'h264_nvenc')}"
+            ok, reason = False, f"h264_nvenc listed, test encode failed: {failure_reason(proc.stderr, 'h264_nvenc')}"
         else:
-            ok, reason = True, "h264_nvenc one-frame test encode succeeded"
+            ok, reason = True, "one-frame test encode works"
     probe = _Probe(encoders, ok, reason)
     log.info("encoder probe for %s: %s", ffmpeg, reason)
     with _cache_lock:
@@ -164,4 +158,5 @@ def choose_encoder(
         raise ExportError(f"ffmpeg at '{ffmpeg}' has no libx264 encoder", hint=INSTALL_HINT)
     if preference == "x264":
         return EncoderChoice("libx264", "libx264 requested", ffmpeg)
-    return EncoderChoice("libx264", f"libx264 (NVENC not used: {probe.nvenc_reason})", ffmpeg)
+    # Read as "video encoder: libx264 (h264_nvenc listed, test encode failed: ...)".
+    return EncoderChoice("libx264", probe.nvenc_reason, ffmpeg)

@@ -79,8 +79,3 @@ def write_bytes(path: Path, data: bytes) -> int:
         return write_atomic(Path(path), data)
     except OSError as exc:
         raise ExportError(f"{path}: cannot write ({exc.strerror})") from exc
-
-
-def write_image(image: Image.Image, path: Path, fmt: Literal["jpg", "png"], max_kb: int | None) -> int:
-    """Encode (size-capped) and write atomically. Returns bytes written."""
-    return write_bytes(Path(path), encode_capped(image, fmt, max_kb, Path(path)))

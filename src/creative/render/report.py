@@ -10,17 +10,14 @@ import zlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from creative.core.atomic import write_atomic
 from creative.render.files import srgb_icc
-from creative.core.models import AdRecord, Brief, PromptSet
+from creative.core.models import AdRecord, Brief, PromptSet, VideoRecord
 
-if TYPE_CHECKING:
-    from creative.run.runlog import VideoRecord
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +101,10 @@ def _draw_labels(sheet: Image.Image, cells: list[Cell], font: Path | None) -> No
         draw.text((GUTTER, GUTTER), "no ads in this run", font=big, fill=LABEL_INK)
 
 
-def write_contact_sheet(run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
-    """Write run_dir/contact_sheet.png. `font`: a .ttf for labels (e.g. the brand's regular font)."""
-    path = Path(run_dir) / "contact_sheet.png"
+def write_contact_sheet(path: Path, run_dir: Path, ads: list[AdRecord], font: Path | None = None) -> Path:
+    """Write the contact sheet of `ads` (paths relative to `run_dir`) to `path`.
+
+    `font`: a .ttf for labels (e.g. the brand's regular font)."""
     write_atomic(path, _encode_sheet(contact_sheet(Path(run_dir), ads, font)))
     return path
 
@@ -184,6 +182,7 @@ figure{margin:0}figure img{width:100%;height:auto;display:block;border-radius:8p
 figcaption{font-size:13px;margin-top:6px}table{border-collapse:collapse;width:100%;font-size:12px;margin-top:4px}
 td,th{text-align:left;padding:2px 6px;border-bottom:1px solid var(--line)}th{color:var(--muted);font-weight:500}
 .warn{color:var(--warn)}.ok{color:var(--ok)}.sheet img{max-width:100%;border-radius:8px}
+.notice{border:1px solid var(--warn);border-radius:8px;padding:10px 14px;margin:12px 0;color:var(--warn)}
 figure video{width:100%;height:auto;display:block;border-radius:8px;border:1px solid var(--line);background:#000}
 .qc{font-size:12px;margin-top:4px}h3{font-size:14px;margin:16px 0 8px;color:var(--muted);font-weight:600}
 """
@@ -275,10 +274,12 @@ def _results_html(results: dict[str, str] | None) -> str:
 
 def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord], totals: dict,
                  contact_sheet_name: str | None = None, videos: list[VideoRecord] | None = None,
-                 encoder: dict | None = None, results: dict[int, dict[str, str]] | None = None) -> str:
+                 encoder: dict | None = None, warnings: list[str] | None = None,
+                 results: dict[int, dict[str, str]] | None = None) -> str:
     """The gallery page as a string. totals: scalar entries are shown as stats; an optional
     "per_variant" mapping (variant number -> {key: value}) is shown on each variant, its "error"
     as a warning. Videos get <video> tags under their variant; `encoder` is {"name", "reason"}.
+    `warnings` about the whole run (e.g. a page of another brand) head the page.
     `results`: variant -> {label: text} of imported platform results, shown as a table per variant."""
     per_variant = totals.get("per_variant", {}) or {}
     concepts = {c.name: c for c in brief.concepts}
@@ -325,18 +326,18 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(run_id)} · ads</title><style>{CSS}</style></head><body><main>"
         f'<h1>{_e(run_id)}</h1><div class="muted">{meta}</div>'
+        + "".join(f'<div class="notice">⚠ {_e(w)}</div>' for w in warnings or []) +
         f"{_totals_html(scalar_totals)}{sheet}{''.join(sections)}</main></body></html>\n"
     )
 
 
-def write_gallery(run_dir: Path, *, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord],
-                  totals: dict, videos: list[VideoRecord] | None = None, encoder: dict | None = None,
+def write_gallery(path: Path, *, contact_sheet: Path | None, run_id: str, brief: Brief, prompts: PromptSet,
+                  ads: list[AdRecord], totals: dict, videos: list[VideoRecord] | None = None,
+                  encoder: dict | None = None, warnings: list[str] | None = None,
                   results: dict[int, dict[str, str]] | None = None) -> Path:
-    """Write run_dir/index.html: self-contained, relative links only, works from file://."""
-    run_dir = Path(run_dir)
-    sheet = "contact_sheet.png" if (run_dir / "contact_sheet.png").is_file() else None
+    """Write the gallery page to `path` (beside the ads): self-contained, relative links only, works from file://."""
+    sheet = contact_sheet.name if contact_sheet is not None and contact_sheet.is_file() else None
     page = gallery_html(run_id=run_id, brief=brief, prompts=prompts, ads=ads, totals=totals,
-                        contact_sheet_name=sheet, videos=videos, encoder=encoder, results=results)
-    path = run_dir / "index.html"
+                        contact_sheet_name=sheet, videos=videos, encoder=encoder, warnings=warnings, results=results)
     write_atomic(path, page.encode("utf-8"))
     return path

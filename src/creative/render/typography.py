@@ -33,6 +33,7 @@ from PIL import (
 
 from creative.brand.kit import Box, Brand, Layout, TextBox
 from creative.core.errors import LayoutError
+from creative.core.text import quote_short
 from creative.core.models import AdSize, BoxCheck, Concept, SafeZone
 
 log = logging.getLogger(__name__)
@@ -553,7 +554,7 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
     if missing:
         listed = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in missing)
         raise LayoutError(
-            f"{name}: no brand or fallback font has the characters {listed} in '{text}'",
+            f"{name}: no brand or fallback font has the characters {listed} in {quote_short(text)}",
             hint="remove them from the copy or add a font that has them to brand.yaml fallback_fonts",
         )
     for size in range(box.max_size, box.min_size - 1, -1):
@@ -569,7 +570,7 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
         if ink.width <= avail_w and content_h + 2 * py <= height:
             return FittedText(size, lines, ink)
     raise LayoutError(
-        f"{name}: text '{text}' does not fit its box ({width}x{height} px, {box.max_lines} "
+        f"{name}: text {quote_short(text)} does not fit its box ({width}x{height} px, {box.max_lines} "
         f"line{'s' if box.max_lines > 1 else ''}) even at min_size {box.min_size} px",
         hint="shorten the copy in brief.md or enlarge the box / lower min_size in the layout",
     )

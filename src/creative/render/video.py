@@ -12,7 +12,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,7 +271,7 @@ def encode_video(
         return VideoResult(job.variant, True, job.out, encoder.name, None, seconds, size)
     except (ExportError, OSError) as exc:
         message = exc.message if isinstance(exc, ExportError) else str(exc)
-        log.warning("variant %d: video failed: %s", job.variant, message)
+        log.info("variant %d: video failed: %s", job.variant, message)  # the export stage reports it
         return VideoResult(job.variant, False, None, encoder.name, message, time.monotonic() - started)
     finally:
         if tmp is not None:
@@ -284,8 +284,11 @@ def encode_videos(
     encoder: EncoderChoice,
     workers: int | None = None,
     runner: Runner = _default_runner,
+    on_done: Callable[[VideoResult], None] | None = None,
 ) -> list[VideoResult]:
     """Encode all variants in parallel (up to one ffmpeg per core); results in job order.
+
+    `on_done` is told of each video as it finishes (for progress), from the worker threads.
 
     A failed encode fails only its variant. An NVENC failure is retried once with libx264,
     since a GPU can pass the probe and still refuse a session (consumer cards cap them).
@@ -303,6 +306,8 @@ def encode_videos(
             log.warning("variant %d: NVENC failed (%s); retrying with libx264", job.variant, result.error)
             fallback = EncoderChoice("libx264", "fallback after NVENC failure", encoder.ffmpeg)
             result = encode_video(job, encoder=fallback, runner=runner, threads=threads)
+        if on_done is not None:
+            on_done(result)
         return result
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ffmpeg") as pool:

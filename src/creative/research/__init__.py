@@ -179,9 +179,8 @@ def render_research_md(notes: ResearchNotes) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_research(notes: ResearchNotes, run_dir: Path) -> None:
-    """Write research.json and research.md into `run_dir` atomically."""
-    run_dir = Path(run_dir)
-    write_atomic(run_dir / "research.json", notes.model_dump_json(indent=2) + "\n")
-    write_atomic(run_dir / "research.md", render_research_md(notes))
-    log.info("wrote research.json and research.md to %s", run_dir)
+def write_research(notes: ResearchNotes, json_path: Path, md_path: Path) -> None:
+    """Write the notes as JSON (for the stages) and Markdown (for people), atomically."""
+    write_atomic(json_path, notes.model_dump_json(indent=2) + "\n")
+    write_atomic(md_path, render_research_md(notes))
+    log.info("wrote %s and %s", json_path, md_path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from creative.budget.ledger import LEDGER_NAME, settled_by_run
+from creative.budget.ledger import settled_by_run
 from creative.core.config import ExperimentSettings
 from creative.results.summary import Totals, group, judge, metrics
 from creative.results.view import experiment_rows, one_currency
@@ -21,7 +21,8 @@ from creative.store import runs as runs_table
 SPEND_BALANCE = 1.25  # arms whose ad spend differs by more than this factor are flagged
 
 
-def experiment_report(conn: sqlite3.Connection, runs_dir: Path, name: str, criteria: ExperimentSettings) -> dict:
+def experiment_report(conn: sqlite3.Connection, ledger: Path, name: str, criteria: ExperimentSettings) -> dict:
+    """`ledger`: the budget ledger, for what each run's generation cost."""
     record, b_rows, a_rows, campaign_of = experiment_rows(conn, name)
     currency = one_currency(b_rows + a_rows, f"experiment {name}") or record["currency"]
     campaigns = _campaigns(conn, name, b_rows, a_rows, campaign_of, criteria)
@@ -29,7 +30,7 @@ def experiment_report(conn: sqlite3.Connection, runs_dir: Path, name: str, crite
     arms = {"A": _arm(a_rows, "A (baseline)"), "B": _arm(b_rows, "B (creative)")}
     throughput = _throughput(conn, record, campaign_of)
     performance = _performance(arms, criteria)
-    costs = _costs(runs_dir, conn, campaign_of, arms, throughput)
+    costs = _costs(ledger, conn, campaign_of, arms, throughput)
     report = {
         "experiment": name, "currency": currency, "criteria": criteria.model_dump(),
         "campaigns": campaigns, "campaigns_shipped": len(shipped), "campaigns_planned": criteria.campaigns,
@@ -85,9 +86,9 @@ def _performance(arms: dict[str, Totals], criteria: ExperimentSettings) -> dict:
             "equal_spend": spend_ratio is not None and 1 / SPEND_BALANCE <= spend_ratio <= SPEND_BALANCE}
 
 
-def _costs(runs_dir: Path, conn, campaign_of, arms, throughput) -> dict:
+def _costs(ledger: Path, conn, campaign_of, arms, throughput) -> dict:
     """Cost per shipped variant: generation (settled in the budget ledger) plus ad spend; A has ad spend only."""
-    settled = settled_by_run(runs_dir / LEDGER_NAME)
+    settled = settled_by_run(ledger)
     run_ids = [runs_table.run_in_folder(conn, f)["run_id"] for f in campaign_of]
     generation = round(sum(settled.get(r, 0.0) for r in run_ids), 4)
     b_n, a_n = throughput["B_variants"], throughput["A_variants"]

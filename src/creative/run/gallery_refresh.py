@@ -1,21 +1,17 @@
-"""Rewrite a finished run's index.html from its folder, with the variants' imported results.
+"""Rewrite a finished run's gallery from its folder, with the variants' imported results.
 
 Used after `creative results import`, so the gallery gains the results without re-rendering
-anything. Everything comes from the run folder (runlog.json, brief.md, prompts.json).
+anything. Everything comes from the run folder (runlog, brief, prompts).
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
-from creative.copy.brief import read_brief
 from creative.core.errors import CreativeError
-from creative.core.models import PromptSet
 from creative.render.report import write_gallery
-from creative.run.runlog import RUNLOG_VERSION, RunLog, read_runlog
-
-log = logging.getLogger(__name__)
+from creative.run.folder import RunFolder
+from creative.run.runlog import RunLog
 
 
 def per_variant(runlog: RunLog) -> dict[int, dict]:
@@ -26,21 +22,17 @@ def per_variant(runlog: RunLog) -> dict[int, dict]:
 
 
 def refresh_gallery(run_dir: Path, results: dict[int, dict[str, str]]) -> str | None:
-    """Rewrite run_dir/index.html with `results`; returns why it could not (None when written)."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "index.html").is_file():
+    """Rewrite the run's gallery with `results`; returns why it could not (None when written)."""
+    folder = RunFolder(Path(run_dir))
+    if not folder.gallery.is_file():
         return "no gallery yet"
     try:
-        runlog = read_runlog(run_dir)
-        if runlog.version > RUNLOG_VERSION:
-            return f"runlog version {runlog.version} is newer than this creative"
-        brief = read_brief(run_dir / "brief.md")
-        prompts = PromptSet.model_validate_json((run_dir / "prompts.json").read_text(encoding="utf-8"))
+        runlog, brief, prompts = folder.read_runlog(), folder.read_brief(), folder.read_prompts()
     except (OSError, ValueError, CreativeError) as exc:
         return f"cannot read the run folder ({type(exc).__name__})"
-    write_gallery(run_dir, run_id=runlog.run_id, brief=brief, prompts=prompts,
-                  ads=[ad for v in runlog.variants for ad in v.ads],
+    write_gallery(folder.gallery, contact_sheet=folder.contact_sheet, run_id=runlog.run_id, brief=brief,
+                  prompts=prompts, ads=[ad for v in runlog.variants for ad in v.ads],
                   totals={**runlog.totals, "per_variant": per_variant(runlog)},
                   videos=[video for v in runlog.variants for video in v.videos], encoder=runlog.encoder,
-                  results=results)
+                  warnings=runlog.warnings, results=results)
     return None

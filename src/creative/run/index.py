@@ -16,7 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from creative.budget.ledger import pid_alive
 from creative.core.errors import CreativeError
+from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RUNLOG_VERSION
 from creative.store import runs as runs_table
 from creative.store.db import opened, transaction
@@ -40,7 +42,7 @@ class RunSummary:
 
 def load_raw_runlog(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The runlog as plain JSON, or None and the reason it cannot be read."""
-    path = run_dir / "runlog.json"
+    path = RunFolder(run_dir).runlog
     if not path.is_file():
         return None, "no runlog.json"
     try:
@@ -72,6 +74,10 @@ def _summarize_data(run_dir: Path, data: dict[str, Any] | None, problem: str | N
     inputs = _dict(data.get("inputs"))
     summary.channel = str(inputs.get("channel") or "")
     summary.status = str(data.get("status") or "")
+    pid = data.get("pid")
+    if summary.status == "running" and isinstance(pid, int) and not pid_alive(pid):
+        # Killed (kill -9, a crash, a reboot): it will never finish by itself.
+        summary.status, summary.problem = "failed", "stopped without finishing; `creative resume` continues it"
     statuses = [v.get("status") for v in _variants(data)]
     if statuses:
         summary.variants_ok = statuses.count("ok")
@@ -116,7 +122,7 @@ def _index_rows(run_dir: Path, stamp: tuple[int | None, int | None]) -> tuple[di
 
 def _stamp(run_dir: Path) -> tuple[int | None, int | None]:
     try:
-        stat = os.stat(run_dir / "runlog.json")
+        stat = os.stat(RunFolder(run_dir).runlog)
     except OSError:
         return None, None
     return stat.st_mtime_ns, stat.st_size
@@ -124,9 +130,7 @@ def _stamp(run_dir: Path) -> tuple[int | None, int | None]:
 
 def run_folders(runs_dir: Path) -> list[Path]:
     """Every run folder in `runs_dir` (hidden folders such as the generation cache are not runs)."""
-    if not runs_dir.is_dir():
-        return []
-    return sorted((p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    return [folder.path for folder in RunsRoot(runs_dir).runs()]
 
 
 def sync_index(conn, runs_dir: Path) -> int:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from creative.core.atomic import write_atomic
-from creative.core.models import AdRecord, Attempt
+from creative.core.models import AdRecord, Attempt, VideoRecord
 from creative.core.redact import redact_text
 
 RUNLOG_VERSION = 1
@@ -28,21 +28,6 @@ class StageRecord(_Model):
     seconds: float | None = None
     outcome: Literal["running", "ok", "failed", "skipped"] = "running"
     error: str | None = None
-
-
-class VideoRecord(_Model):
-    """One encoded video ad file."""
-
-    variant: int
-    width: int
-    height: int
-    path: str  # relative to the run folder
-    bytes: int = 0
-    sha256: str | None = None
-    seconds: float = 0.0  # encode time
-    encoder: str | None = None  # may differ from RunLog.encoder after an NVENC -> libx264 fallback
-    duration_s: float | None = None
-    fps: int | None = None
 
 
 class VariantRecord(_Model):
@@ -85,6 +70,7 @@ class RunLog(_Model):
     run_id: str
     created_at: float = Field(default_factory=time.time)
     status: RunStatus = "running"
+    pid: int | None = None  # the process working on the run (a "running" run whose process is gone was killed)
     exit_code: int | None = None
     message: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
@@ -97,6 +83,8 @@ class RunLog(_Model):
     encoder: dict[str, str] | None = None  # video encoder used and why: {"name": ..., "reason": ...}
     totals: dict[str, Any] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)  # resume, regen, compose: what changed when
+    brand: dict[str, Any] | None = None  # the brand in use: name, folder, why it was chosen, sample or not
+    warnings: list[str] = Field(default_factory=list)  # about the whole run, e.g. a page of another brand
 
     def variant(self, number: int) -> VariantRecord:
         for record in self.variants:
@@ -105,15 +93,13 @@ class RunLog(_Model):
         raise KeyError(number)
 
 
-def write_runlog(runlog: RunLog, run_dir: Path) -> Path:
-    path = run_dir / "runlog.json"
+def write_runlog(runlog: RunLog, path: Path) -> None:
     # Last line of defence: no secret reaches the runlog, whatever a stage put in it.
     write_atomic(path, redact_text(runlog.model_dump_json(indent=2)) + "\n")
-    return path
 
 
-def read_runlog(run_dir: Path) -> RunLog:
-    return RunLog.model_validate_json((run_dir / "runlog.json").read_text(encoding="utf-8"))
+def read_runlog(path: Path) -> RunLog:
+    return RunLog.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
 def sha256_file(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""The export stage: one MP4 per variant and size for channels with video.
+"""Export stage: one MP4 per variant and size, for channels with video.
 
 Each video is the variant's background (slow push-in) under its typography, which is rendered
 once as a transparent layer (typography.render_overlay) and kept as a hidden PNG beside the MP4.
@@ -8,30 +8,25 @@ A failed encode fails only its variant; a missing ffmpeg fails the stage (Export
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from creative.brand.kit import load_layout
 from creative.core.atomic import write_atomic
-from creative.brand.kit import load_brand, load_layout
-from creative.render.compose import background_path
-from creative.core.config import Settings
-from creative.render.encoders import Runner, choose_encoder
 from creative.core.errors import CreativeError, ExportError
+from creative.core.models import VideoRecord
+from creative.render.encoders import Runner, choose_encoder
 from creative.render.files import ad_filename
-from creative.core.models import Brief, Channel, PromptSet
-from creative.run.runlog import VideoRecord, sha256_file
 from creative.render.typography import render_overlay
 from creative.render.video import VideoJob, VideoResult, encode_videos
-
-if TYPE_CHECKING:  # pipeline imports this module; the context is only a type here
-    from creative.pipeline import RunContext
+from creative.run.context import RunContext
+from creative.run.runlog import sha256_file
+from creative.stages.compose import variants_to_compose
 
 log = logging.getLogger(__name__)
-
-VIDEO_DIR = "video"
 
 
 def overlay_path(video: Path) -> Path:
@@ -46,29 +41,29 @@ def _png(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def build_jobs(run_dir: Path, name_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
-               brand_dir: Path, variants: list[int]) -> tuple[list[VideoJob], dict[int, str]]:
+def build_jobs(ctx: RunContext, variants: list[int]) -> tuple[list[VideoJob], dict[int, str]]:
     """Render and save each overlay, and return the encode jobs plus variants that could not be prepared."""
-    brand = load_brand(brand_dir)
-    concepts = {c.name: c for c in brief.concepts}
-    by_number = {p.variant: p for p in prompts.variants}
+    brand, brand_dir, channel = ctx.brand, ctx.settings.brand_dir, ctx.channel
+    name_id = ctx.name_id or ctx.run_id
+    concepts = {c.name: c for c in ctx.brief.concepts}
+    by_number = {p.variant: p for p in ctx.prompts.variants}
     layouts: dict = {}
     jobs: list[VideoJob] = []
     failed: dict[int, str] = {}
     for number in variants:
         prompt = by_number.get(number)
         concept = concepts.get(prompt.concept) if prompt else None
-        bg = background_path(run_dir, number)
+        bg = ctx.folder.background(number)
         try:
             if concept is None:
-                raise ExportError(f"no prompt or concept for variant {number} in prompts.json / brief.md")
+                raise ExportError(f"variant {number}: no scene prompt or no concept of that name in the brief")
             with Image.open(bg) as im:
                 background = im.convert("RGB")
             for size in channel.sizes:
                 if size.layout not in layouts:
                     layouts[size.layout] = load_layout(brand_dir, size.layout, brand)
                 layer = render_overlay(background, concept, brand, brand_dir, layouts[size.layout], size, channel.safe_zone)
-                out = run_dir / VIDEO_DIR / ad_filename(name_id, number, concept.name, size.width, size.height, "mp4")
+                out = ctx.folder.video / ad_filename(name_id, number, concept.name, size.width, size.height, "mp4")
                 write_atomic(overlay_path(out), _png(layer.image))
                 jobs.append(VideoJob.for_channel(channel, size, variant=number, background=bg,
                                                  overlay=overlay_path(out), out=out))
@@ -79,34 +74,36 @@ def build_jobs(run_dir: Path, name_id: str, brief: Brief, prompts: PromptSet, ch
     return jobs, failed
 
 
-def export_stage(ctx: RunContext, brief: Brief, prompts: PromptSet, channel: Channel, settings: Settings,
-                 variants: list[int] | None = None, *, name_id: str | None = None,
-                 runner: Runner | None = None, workers: int | None = None) -> list[VideoRecord]:
-    """Encode the videos of `variants` (default: every ok variant) when the channel has video.
+def run(ctx: RunContext, *, runner: Runner | None = None, workers: int | None = None) -> list[VideoRecord]:
+    """Encode the videos of the variants composed, when the channel has video.
 
     Records the encoder (name and why) on the runlog and each video on its variant; a variant
-    whose video fails is marked failed with the reason. `name_id` prefixes file names (default
-    the run id). Does nothing, and records no stage, for channels without video.
+    whose video fails is marked failed with the reason. Does nothing, and records no stage, for
+    channels without video.
     """
+    channel = ctx.channel
     if channel.video is None:
         return []
-    runlog = ctx.runlog
-    if variants is None:
-        variants = [v.variant for v in runlog.variants if v.status == "ok"]
-    name_id = name_id or runlog.run_id
-    detail = f"{len(variants)} variants × {len(channel.sizes)} sizes, {channel.video.duration_s:g} s"
+    variants = variants_to_compose(ctx)
+    detail = f"{len(variants)} variants × {len(channel.sizes)} sizes, {channel.video.duration_s:g} s clips"
     with ctx.stage("export", detail):
         probe = {"runner": runner} if runner else {}
-        choice = choose_encoder(settings.encoder, ffmpeg=settings.ffmpeg, **probe)
-        runlog.encoder = {"name": choice.name, "reason": choice.reason}
+        choice = choose_encoder(ctx.settings.encoder, ffmpeg=ctx.settings.ffmpeg, **probe)
+        ctx.runlog.encoder = {"name": choice.name, "reason": choice.reason}
         ctx.reporter.info(f"video encoder: {choice.name} ({choice.reason})")
-        jobs, failed = build_jobs(ctx.run_dir, name_id, brief, prompts, channel, settings.brand_dir, variants)
-        results = encode_videos(jobs, encoder=choice, workers=workers, **probe)
-        records = _record(ctx, channel, jobs, results, failed)
+        jobs, failed = build_jobs(ctx, variants)
+        done = itertools.count(1)
+
+        def progress(result: VideoResult) -> None:
+            state = result.path.name if result.ok and result.path else f"v{result.variant:02d} failed"
+            ctx.reporter.info(f"video {next(done)} of {len(jobs)}: {state}")
+
+        results = encode_videos(jobs, encoder=choice, workers=workers, on_done=progress, **probe)
+        records = _record(ctx, jobs, results, failed)
     return records
 
 
-def _record(ctx: RunContext, channel: Channel, jobs: list[VideoJob], results: list[VideoResult],
+def _record(ctx: RunContext, jobs: list[VideoJob], results: list[VideoResult],
             failed: dict[int, str]) -> list[VideoRecord]:
     errors: dict[int, list[str]] = {n: [f"video: {msg}"] for n, msg in failed.items()}
     records: list[VideoRecord] = []
@@ -114,11 +111,10 @@ def _record(ctx: RunContext, channel: Channel, jobs: list[VideoJob], results: li
         if not result.ok or result.path is None:
             errors.setdefault(job.variant, []).append(f"video {job.width}x{job.height}: {result.error}")
             continue
-        rel = result.path.relative_to(ctx.run_dir).as_posix()
         records.append(VideoRecord(
-            variant=job.variant, width=job.width, height=job.height, path=rel, bytes=result.bytes,
-            sha256=sha256_file(result.path), seconds=round(result.seconds, 3), encoder=result.encoder,
-            duration_s=job.duration_s, fps=job.fps,
+            variant=job.variant, width=job.width, height=job.height, path=ctx.folder.relative(result.path),
+            bytes=result.bytes, sha256=sha256_file(result.path), seconds=round(result.seconds, 3),
+            encoder=result.encoder, duration_s=job.duration_s, fps=job.fps,
         ))
     new_paths = {r.path for r in records}
     for variant in ctx.runlog.variants:

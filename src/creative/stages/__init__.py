@@ -1,0 +1,1 @@
+"""Stages: each is `run(ctx)` over a RunContext, and records itself in the runlog."""

@@ -1,0 +1,22 @@
+"""Budget stage: reserve the images still to generate under the ledger's lock, before anything is sent."""
+
+from __future__ import annotations
+
+from creative.run.context import RunContext
+from creative.run.pricing import estimate_per_image, recent_gpu_seconds
+from creative.stages.generate import cache_hits, pending_jobs
+
+
+def run(ctx: RunContext) -> None:
+    jobs = pending_jobs(ctx)
+    spend = ctx.spend
+    if not jobs or spend.carried:
+        return  # nothing to pay for, or a crashed run's open reservation already covers it
+    hits = cache_hits(ctx, jobs)
+    per_image = estimate_per_image(ctx.settings, recent_gpu_seconds(ctx.runs, ctx.workflow.name))
+    estimate = round((len(jobs) - hits) * per_image, 6)
+    if spend.reason == "estimate" and ctx.runlog.budget is not None:
+        ctx.runlog.budget.estimate_usd = round(estimate + ctx.research_cost, 6)
+    with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
+        ctx.ledger.reserve(spend.ledger_id, estimate, reason=spend.reason)
+        spend.reserved = True
