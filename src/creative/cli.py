@@ -26,6 +26,8 @@ app = typer.Typer(
 
 EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
 BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
+WRITER_HELP = ("Who writes the brief's copy: rules (the built-in drafter) or llm (brief.llm in creative.yaml; "
+               "if the model fails, exit 1 instead of falling back to rules).")
 
 
 def _err(message: str) -> None:
@@ -65,6 +67,7 @@ def run(
     encoder: Optional[str] = typer.Option(None, "--encoder", help="Video encoder: auto (NVENC if a test encode works), nvenc or x264."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the estimate and whether the budget allows it; spend nothing."),
+    writer: Optional[str] = typer.Option(None, "--writer", help=WRITER_HELP),
 ) -> None:
     """Research a page, write a brief, generate backgrounds and compose the ads."""
     from creative.commands.run import run as run_command
@@ -72,7 +75,7 @@ def run(
     from creative.run.plan import dry_run as plan_dry_run
 
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
-                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, brand=brand or "")
+                         ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, brand=brand or "", writer=writer)
     options = RunRequest(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
     _sample_brand_note(settings, quiet)
     if dry_run:
@@ -105,13 +108,14 @@ def brief(
     brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    writer: Optional[str] = typer.Option(None, "--writer", help=WRITER_HELP),
 ) -> None:
     """Research a page and draft brief.md only; edit it, then `creative run --brief FILE`."""
     from creative.commands.brief import draft
     from creative.run.context import RunRequest
 
     settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots,
-                         brand=brand or "")
+                         brand=brand or "", writer=writer)
     _sample_brand_note(settings, quiet)
     brief_path = draft(RunRequest(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
@@ -268,13 +272,16 @@ def _sample_brand_note(settings, quiet: bool) -> None:
 
 def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_url: Optional[list[str]] = None,
               research_backend: Optional[str] = None, ignore_robots: bool = False, workflow: Optional[Path] = None,
-              encoder: Optional[str] = None, brand: Optional[str] = None, run_dir: Optional[Path] = None):
+              encoder: Optional[str] = None, brand: Optional[str] = None, run_dir: Optional[Path] = None,
+              writer: Optional[str] = None):
     """Settings with the flags a command was given laid over config file and environment.
 
     brand: None for commands that draw nothing; "" (no --brand) or a name resolves the brand folder
     (for a command on `run_dir`, the brand that run was made with, unless --brand names another).
     """
     settings = load_settings(config, overrides={
+        "brief.writer": writer,
+        "brief.llm_required": (writer == "llm") or None,  # an explicit --writer llm must not fall back
         "paths.runs_dir": str(runs_dir) if runs_dir else None,
         "comfyui.urls": comfy_url or None,
         "comfyui.backends": [] if comfy_url else None,  # servers named on the command line replace the config's
@@ -303,6 +310,24 @@ def mock_comfy(
 
     _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop")
     serve(host, port, MockOptions(latency=latency))
+
+
+@app.command("mock-llm")
+def mock_llm(
+    port: int = typer.Option(11434, "--port", help="Port to listen on (base_url http://HOST:PORT/v1)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    mode: str = typer.Option("good", "--mode", help="good, rule-breaking, broken-json, other-language, slow, "
+                                                    "no-schema, 401, 429 or 500."),
+    delay: float = typer.Option(2.0, "--delay", min=0.0, help="Seconds a slow answer takes (--mode slow)."),
+) -> None:
+    """Serve a mock OpenAI-compatible chat endpoint that writes brief copy, for tests and demos."""
+    from creative.core.errors import InputError
+    from creative.mock.openai import MODES, LlmMockOptions, serve
+
+    if mode not in MODES:
+        raise InputError(f"unknown --mode {mode!r}", hint="choose one of: " + ", ".join(MODES))
+    _err(f"mock chat endpoint on http://{host}:{port}/v1 (mode {mode}); Ctrl-C to stop")
+    serve(host, port, LlmMockOptions(mode=mode, delay_s=delay))
 
 
 @app.command()

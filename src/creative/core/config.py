@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from creative.core.errors import ConfigError
+from creative.core.redact import redact_url
 from creative.core.yaml_text import safe_load
 
 DEFAULT_CONFIG_NAME = "creative.yaml"
@@ -86,6 +87,24 @@ class ExperimentSettings(_Section):
     confidence: float = Field(0.95, gt=0.5, lt=1)  # P(best) needed to call a winner
 
 
+class LlmSettings(_Section):
+    """An OpenAI-compatible chat endpoint for the copywriter model (Ollama, vLLM, llama.cpp, LM Studio, OpenAI)."""
+
+    base_url: str = "http://localhost:11434/v1"
+    model: str = "llama3.1"
+    api_key_env: str = "OPENAI_API_KEY"  # name of the environment variable holding the key; the key is never stored
+    usd_per_million_input_tokens: float = Field(0.0, ge=0)
+    usd_per_million_output_tokens: float = Field(0.0, ge=0)
+    timeout_s: float = Field(120.0, gt=0)
+
+
+class BriefSettings(_Section):
+    writer: Literal["rules", "llm"] = "rules"
+    # Set by an explicit `--writer llm`: a failing model ends the command (exit 1) instead of falling back.
+    llm_required: bool = False
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+
+
 class Settings(_Section):
     comfyui: ComfySettings = Field(default_factory=ComfySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
@@ -93,6 +112,7 @@ class Settings(_Section):
     research: ResearchSettings = Field(default_factory=ResearchSettings)
     experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     brand: str | None = None  # a brand in paths.brands_dir, by folder name or brand.yaml name
+    brief: BriefSettings = Field(default_factory=BriefSettings)
     variants: int = Field(6, ge=1, le=100)
     # H.264 encoder for video channels: auto = NVENC when a test encode works, else libx264.
     encoder: Literal["auto", "nvenc", "x264"] = "auto"
@@ -108,7 +128,10 @@ class Settings(_Section):
 
     def redacted(self) -> dict[str, Any]:
         """The settings as recorded in a runlog (no secrets are held here, paths as text)."""
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        llm = data["brief"]["llm"]
+        llm["base_url"] = redact_url(llm["base_url"])  # a password in the endpoint's URL stays out
+        return data
 
 
 def _first_existing(name: str) -> Path:
@@ -133,6 +156,9 @@ ENV_KEYS: dict[str, tuple[str, ...]] = {
     "CREATIVE_RESEARCH_BACKEND": ("research", "backend"),
     "CREATIVE_CHROMIUM_PATH": ("research", "chromium_path"),
     "CREATIVE_FIRECRAWL_API_URL": ("research", "firecrawl_api_url"),
+    "CREATIVE_BRIEF_WRITER": ("brief", "writer"),
+    "CREATIVE_LLM_BASE_URL": ("brief", "llm", "base_url"),
+    "CREATIVE_LLM_MODEL": ("brief", "llm", "model"),
     "CREATIVE_ENCODER": ("encoder",),
     "CREATIVE_FFMPEG": ("ffmpeg",),
 }

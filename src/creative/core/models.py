@@ -67,6 +67,26 @@ class Brief(Strict):
     concepts: list[Concept] = Field(min_length=2)
 
 
+class WriterRecord(Strict):
+    """Who wrote the brief's copy and what the copywriter model cost (runlog.json `writer`)."""
+
+    writer: Literal["rules", "llm"] = "rules"  # the writer that was asked for
+    model: str | None = None
+    base_url: str | None = None  # credentials masked
+    requests: int = 0  # answers used, from the server or the cache
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    response_format: str | None = None  # json_schema, json_schema_loose, json_object or none: what the server took
+    from_model: list[str] = Field(default_factory=list)  # concept names written by the model
+    repaired: list[str] = Field(default_factory=list)  # of those, the ones fixed by the repair round
+    from_rules: list[str] = Field(default_factory=list)  # concept names written by the rules drafter
+    notes: dict[str, str] = Field(default_factory=dict)  # concept name -> why the rules drafter's copy is there
+    left_out: dict[str, str] = Field(default_factory=dict)  # angle -> why the brief has no concept for it
+    fallback: str | None = None  # why the whole brief came from the rules drafter
+
+
 # --- prompts ------------------------------------------------------------------
 
 

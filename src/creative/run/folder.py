@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from creative.copy.brief import read_brief, write_brief
 from creative.core.atomic import write_atomic
 from creative.core.errors import CreativeError, InputError
-from creative.core.models import Brief, PromptSet
+from creative.copy.writer_notes import save_brief
+from creative.core.models import Brief, PromptSet, WriterRecord
 from creative.run.runlog import RUNLOG_VERSION, RunLog, read_runlog, write_runlog
 
 LEDGER_NAME = "budget.jsonl"
@@ -40,6 +41,11 @@ class RunsRoot:
     @property
     def cache(self) -> Path:
         return self.path / CACHE_DIR_NAME
+
+    @property
+    def llm_cache(self) -> Path:
+        """Copywriter answers, by the hash of their request."""
+        return self.cache / "llm"
 
     @property
     def database(self) -> Path:
@@ -167,8 +173,12 @@ class RunFolder:
             raise InputError(f"{self.path}: no {self.brief.name}; this is not a run folder that can be continued")
         return read_brief(self.brief)
 
-    def write_brief(self, brief: Brief) -> None:
-        write_brief(brief, self.brief)
+    def write_brief(self, brief: Brief, writer: WriterRecord | None = None) -> None:
+        """brief.md, with the copywriter's comments (which concepts the model wrote, which the rules) when given."""
+        if writer is None:
+            write_brief(brief, self.brief)
+        else:
+            save_brief(brief, writer, self.brief)
 
     def copy_brief(self, source: Path) -> None:
         """A hand-edited brief given to `run --brief`, kept as it was written."""

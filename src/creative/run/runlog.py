@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from creative.core.atomic import write_atomic
-from creative.core.models import AdRecord, Attempt, VideoRecord
+from creative.core.models import AdRecord, Attempt, VideoRecord, WriterRecord
 from creative.core.redact import redact_text
 
 RUNLOG_VERSION = 1
@@ -80,6 +80,7 @@ class RunLog(_Model):
     variants: list[VariantRecord] = Field(default_factory=list)
     budget: BudgetRecord | None = None
     research_cost_usd: float = 0.0
+    writer: WriterRecord | None = None  # the brief's copywriter: model, tokens, cost, cache hits
     encoder: dict[str, str] | None = None  # video encoder used and why: {"name": ..., "reason": ...}
     totals: dict[str, Any] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)  # resume, regen, compose: what changed when

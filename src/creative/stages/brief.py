@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from creative.copy.brief import check_policy, draft_brief
+from creative.copy.brief import check_policy
+from creative.copy.llm_writer import write_brief
 from creative.run.context import RunContext
 from creative.run.runlog import sha256_file
 
@@ -14,13 +15,17 @@ def run(ctx: RunContext) -> None:
             ctx.folder.copy_brief(source)
             ctx.runlog.input_hashes[ctx.folder.brief.name] = sha256_file(source)
         return
-    with ctx.stage("brief"):
-        brief = draft_brief(
-            ctx.notes, brand=ctx.brand.name, channel_name=ctx.channel_name, channel=ctx.channel,
-            offer=ctx.request.offer, banned_words=ctx.brand.banned_words,
+    with ctx.stage("brief", ctx.settings.brief.writer):
+        # The rules drafter, or the copywriter model held to the same rules (tokens on their own ledger id,
+        # so settling them never closes the run's open image reservation).
+        brief, writer = write_brief(
+            ctx.notes, brand=ctx.brand, channel_name=ctx.channel_name, channel=ctx.channel,
+            offer=ctx.request.offer, settings=ctx.settings, ledger=ctx.ledger, ledger_id=f"{ctx.run_id}-brief",
+            reporter=ctx.reporter, cache_dir=None if ctx.request.no_cache else ctx.runs.llm_cache,
         )
+        ctx.runlog.writer = writer
         check_policy(brief, ctx.brand.banned_words)
-        ctx.folder.write_brief(brief)
+        ctx.folder.write_brief(brief, writer)
         ctx.reporter.info(f"{len(brief.concepts)} concepts: " + ", ".join(c.name for c in brief.concepts))
         ctx.brief = brief
 
