@@ -14,7 +14,7 @@ from creative.store.db import SCHEMA_VERSION, connect, opened
 
 
 def test_new_database_is_migrated_in_wal_mode_and_a_newer_one_is_refused(tmp_path):
-    conn = connect(tmp_path)
+    conn = connect(tmp_path / "creative.sqlite")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 1
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -22,7 +22,7 @@ def test_new_database_is_migrated_in_wal_mode_and_a_newer_one_is_refused(tmp_pat
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(CreativeError, match="newer than this creative"):
-        connect(tmp_path)
+        connect(tmp_path / "creative.sqlite")
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch):
@@ -31,7 +31,7 @@ def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch)
     monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS + ("CREATE TABLE extra (x); CREATE TABLE broken (",))
     monkeypatch.setattr(db, "SCHEMA_VERSION", len(db.MIGRATIONS))
     with pytest.raises(CreativeError, match="cannot open the results database"):
-        connect(tmp_path)
+        connect(tmp_path / "creative.sqlite")
     raw = sqlite3.connect(tmp_path / "creative.sqlite")
     assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # version 1 applied, 2 rolled back
     assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
@@ -45,7 +45,7 @@ def test_runs_list_reads_the_index_and_rebuilds_it_when_missing(tmp_path):
     listed = list_runs(runs)
     assert [r.run_id for r in listed] == [first.name, "20261102-090000-lumen-skin-serum-tiktok"]
     assert (listed[0].variants_ok, listed[0].seconds, listed[0].cost_usd, listed[0].channel) == (2, 321.5, 0.08, "meta_static")
-    with opened(runs) as conn:
+    with opened(runs / "creative.sqlite") as conn:
         assert sync_index(conn, runs) == 0  # nothing changed: no runlog is read again
         rows = conn.execute("SELECT path FROM run_ads WHERE folder = ? ORDER BY path", (first.name,)).fetchall()
     assert [r[0] for r in rows] == [f"ads/{first.name}_v01_glow_1080x1350.jpg", f"ads/{first.name}_v02_ritual_1080x1350.jpg"]
@@ -72,7 +72,7 @@ def test_index_run_hook_indexes_one_folder(tmp_path):
     runs = tmp_path / "runs"
     run_dir = make_run(runs, "20261101-090000-lumen-skin-serum-meta_static", ["glow"])
     index_run(runs, run_dir)
-    with opened(runs) as conn:
+    with opened(runs / "creative.sqlite") as conn:
         assert [tuple(r) for r in conn.execute("SELECT run_id, variants_ok FROM runs")] == [(run_dir.name, 1)]
         assert sync_index(conn, runs) == 0
 

@@ -24,7 +24,7 @@ def new_experiment(settings: Settings, name: str, baseline_minutes: float, basel
                    currency: str | None) -> None:
     if not name.strip():
         raise InputError("an experiment needs a name")
-    with opened(settings.paths.runs_dir) as conn, transaction(conn):
+    with opened(RunsRoot(settings.paths.runs_dir).database) as conn, transaction(conn):
         if experiments_table.get(conn, name) is not None:
             raise InputError(f"experiment {name!r} already exists", hint="pick another name, or add campaigns to it")
         experiments_table.create(conn, name, baseline_minutes, baseline_variants, currency.upper() if currency else None)
@@ -35,7 +35,7 @@ def add_to_experiment(settings: Settings, name: str, campaign: str, runs: list[s
     if not runs and not baseline_ads:
         raise InputError("nothing to add", hint="give --run RUN_ID and/or --baseline-ad 'Ad name'")
     runs_dir = settings.paths.runs_dir
-    with opened(runs_dir) as conn:
+    with opened(RunsRoot(runs_dir).database) as conn:
         sync_index(conn, runs_dir)
         with transaction(conn):
             _require(conn, name)
@@ -61,7 +61,7 @@ def report(settings: Settings, name: str, out_dir: Path | None) -> tuple[dict, P
     """The verdict and its numbers; writes the HTML page, charts and report.json (default reports/<name>/)."""
     runs_dir = settings.paths.runs_dir
     criteria = settings.experiment
-    with opened(runs_dir) as conn:
+    with opened(RunsRoot(runs_dir).database) as conn:
         sync_index(conn, runs_dir)
         numbers = experiment_report(conn, RunsRoot(runs_dir).ledger, name, criteria)
         view = experiment_view(conn, name, criteria.metric, criteria.confidence)

@@ -12,7 +12,7 @@ from creative.core.config import Settings
 from creative.results.gallery import variant_results
 from creative.results.importer import ImportReport, import_files
 from creative.results.view import all_view, experiment_view, joined_rows, run_view
-from creative.run.folder import RunFolder
+from creative.run.folder import RunFolder, RunsRoot
 from creative.run.gallery_refresh import refresh_gallery
 from creative.run.index import sync_index
 from creative.store.db import opened
@@ -22,7 +22,7 @@ def import_results(settings: Settings, files: list[Path], *, platform: str, expe
                    currency: str | None, columns: Path | None, ad_map: Path | None) -> list[ImportReport]:
     """Import, then rewrite the galleries of the runs the results belong to."""
     runs_dir = settings.paths.runs_dir
-    with opened(runs_dir) as conn:
+    with opened(RunsRoot(runs_dir).database) as conn:
         sync_index(conn, runs_dir)
         reports = import_files(conn, files, platform=platform, experiment=experiment, currency=currency,
                                columns=columns, ad_map=ad_map)
@@ -39,7 +39,7 @@ def show_results(settings: Settings, run: str | None, experiment: str | None, me
     runs_dir = settings.paths.runs_dir
     metric = metric or settings.experiment.metric
     confidence = settings.experiment.confidence
-    with opened(runs_dir) as conn:
+    with opened(RunsRoot(runs_dir).database) as conn:
         sync_index(conn, runs_dir)
         if experiment:
             return experiment_view(conn, experiment, metric, confidence)

@@ -150,7 +150,7 @@ def sync_index(conn, runs_dir: Path) -> int:
 
 def index_run(runs_dir: Path, run_dir: Path) -> None:
     """Index one run folder now (call when a run, resume or regen finishes)."""
-    with opened(runs_dir) as conn, transaction(conn):
+    with opened(RunsRoot(runs_dir).database) as conn, transaction(conn):
         runs_table.put_run(conn, *_index_rows(Path(run_dir), _stamp(Path(run_dir))))
 
 
@@ -159,7 +159,7 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     if not runs_dir.is_dir():
         return []
     try:
-        with opened(runs_dir) as conn:
+        with opened(RunsRoot(runs_dir).database) as conn:
             sync_index(conn, runs_dir)
             rows = runs_table.all_runs(conn)
     except (CreativeError, sqlite3.Error) as exc:

@@ -1,4 +1,4 @@
-"""The runs folder's SQLite file (`creative.sqlite`): connection, WAL, schema version and migrations.
+"""The runs folder's SQLite file: connection, WAL, schema version and migrations.
 
 Run folders stay the source of truth for what was made; this file holds what is not in them
 (imported platform results, experiments) and an index of the run folders that can be rebuilt.
@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from creative.core.errors import CreativeError
-
-DB_NAME = "creative.sqlite"
 
 # One script per schema version; a database at version N runs scripts N+1.. in order.
 MIGRATIONS: tuple[str, ...] = (
@@ -62,16 +60,12 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def db_path(runs_dir: Path) -> Path:
-    return Path(runs_dir) / DB_NAME
-
-
-def connect(runs_dir: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the runs folder's database, migrated to SCHEMA_VERSION.
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the database file at `path` (RunsRoot.database), migrated to SCHEMA_VERSION.
 
     Autocommit mode: writes go through `transaction()`, so a failed import writes nothing.
     """
-    path = db_path(runs_dir)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
@@ -119,8 +113,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @contextmanager
-def opened(runs_dir: Path) -> Iterator[sqlite3.Connection]:
-    conn = connect(runs_dir)
+def opened(path: Path) -> Iterator[sqlite3.Connection]:
+    conn = connect(path)
     try:
         yield conn
     finally:
