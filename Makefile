@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 demo: setup
 	$(BIN)/creative demo
 
+# Two workers, each test file on one of them (its module-scoped servers and Chromium start once).
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-slow: setup
 	CREATIVE_SLOW_TESTS=1 $(BIN)/python -m pytest -q -m slow

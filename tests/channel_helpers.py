@@ -14,7 +14,7 @@ tiny_video:
     - {width: 540, height: 960, layout: 9x16, format: jpg}
   safe_zone: {top: 0.12, bottom: 0.25, left: 0.06, right: 0.12}
   max_file_kb: 30720
-  video: {duration_s: 1, fps: 30}
+  video: {duration_s: 1, fps: 10}
 """
 
 

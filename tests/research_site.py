@@ -10,12 +10,13 @@ import os
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from held_reply import HeldReply
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "tests" / "fixtures" / "pages"
@@ -40,6 +41,7 @@ class Site:
     robots: str | None = None
     robots_status: int = 200
     requests: list[tuple[str, str]] = field(default_factory=list)  # (path, User-Agent)
+    slow: HeldReply = field(default_factory=HeldReply)  # /slow answers only when released
 
     def agents_for(self, path: str) -> list[str]:
         return [ua for p, ua in self.requests if p == path]
@@ -71,8 +73,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/api/product.json":
                 self.send(200, json.dumps(PRODUCT).encode(), "application/json")
             elif self.path == "/slow":
-                time.sleep(3)
-                self.send(200, b"<html><body>late</body></html>")
+                site.slow.answer(lambda: self.send(200, b"<html><body>late</body></html>"))
             else:
                 self.send(404, b"<html><body>not found</body></html>")
 
@@ -91,6 +92,7 @@ def serve_site() -> Iterator[Site]:
     try:
         yield site
     finally:
+        site.slow.release()
         httpd.shutdown()
         httpd.server_close()
 

@@ -10,7 +10,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "creative"
 # Top-down: a module may import from its own layer or any layer below it, never above.
 LAYERS = [
-    {"cli", "console", "cli_tables", "__main__"},
+    {"cli", "cli_help", "console", "cli_tables", "__main__"},
     {"commands"},
     {"run", "stages"},
     {"research", "copy", "gen", "render", "brand", "budget", "store", "results", "mock"},

@@ -46,25 +46,27 @@ def test_partial_failure_delivers_the_rest_and_exits_4(tmp_path, mock_comfy):
 
 def test_rerun_of_same_brief_is_served_from_cache_at_no_cost(tmp_path, mock_comfy):
     server = mock_comfy()
-    first = run_creative(*run_args(server), cwd=tmp_path)
+    first = run_creative(*run_args(server, "runs", "--variants", "2"), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     first_dir = Path(first.stdout.strip().splitlines()[-1])
     sent = len(server.received_prompts)
 
-    again = run_creative("run", "--brief", str(first_dir / "brief.md"), "--comfy-url", server.url, "--runs-dir", "runs", cwd=tmp_path)
+    again = run_creative("run", "--brief", str(first_dir / "brief.md"), "--variants", "2", "--comfy-url", server.url,
+                         "--runs-dir", "runs", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "6 of 6 variants came from the cache" in again.stderr
+    assert "2 of 2 variants came from the cache" in again.stderr
     assert len(server.received_prompts) == sent  # nothing sent to ComfyUI
     second_dir = Path(again.stdout.strip().splitlines()[-1])
-    for number in range(1, 7):
+    for number in range(1, 3):
         name = f"backgrounds/v{number:02d}.png"
         assert (first_dir / name).read_bytes() == (second_dir / name).read_bytes()
     settles = [e for e in ledger_events(tmp_path) if e["event"] == "settle"]
-    assert [e["amount_usd"] for e in settles] == [0.24, 0.0]
+    assert [e["amount_usd"] for e in settles] == [0.08, 0.0]
 
-    forced = run_creative("run", "--brief", str(first_dir / "brief.md"), "--comfy-url", server.url, "--runs-dir", "runs", "-q", "--no-cache", cwd=tmp_path)
+    forced = run_creative("run", "--brief", str(first_dir / "brief.md"), "--variants", "2", "--comfy-url", server.url,
+                          "--runs-dir", "runs", "-q", "--no-cache", cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
-    assert len(server.received_prompts) == sent + 6
+    assert len(server.received_prompts) == sent + 2
 
 
 def test_seeds_are_reproducible_unless_asked(tmp_path, mock_comfy):
@@ -189,7 +191,7 @@ def _empty_config(tmp_path: Path) -> Path:
 
 def test_regen_one_variant_with_new_seed(tmp_path, mock_comfy):
     server = mock_comfy()
-    result = run_creative(*run_args(server), cwd=tmp_path)
+    result = run_creative(*run_args(server, "runs", "--variants", "3"), cwd=tmp_path)
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     ads_before = {p.name: p.read_bytes() for p in (run_dir / "ads").iterdir()}
     background_before = (run_dir / "backgrounds" / "v03.png").read_bytes()
@@ -207,7 +209,7 @@ def test_regen_one_variant_with_new_seed(tmp_path, mock_comfy):
     assert runlog["variants"][2]["seed"] == 4242
     assert runlog["history"][-1] == {**runlog["history"][-1], "action": "regen", "variant": 3, "seed_after": 4242}
     settles = [e for e in ledger_events(tmp_path) if e["event"] == "settle"]
-    assert [e["amount_usd"] for e in settles] == [0.24, 0.04]
+    assert [e["amount_usd"] for e in settles] == [0.12, 0.04]
 
     missing = run_creative("regen", str(run_dir), "--variant", "9", "--comfy-url", server.url, cwd=tmp_path)
     assert missing.returncode == 2 and "no variant 9" in missing.stderr
@@ -225,7 +227,8 @@ def test_brief_only_then_run_from_edited_brief(tmp_path, mock_comfy):
     headline = next(line for line in text.splitlines() if line.startswith("- **Headline:**"))
     edited = text.replace(headline, "- **Headline:** Hand-written headline", 1)
     brief_path.write_text(edited)
-    result = run_creative("run", "--brief", str(brief_path), "--comfy-url", server.url, "--runs-dir", "runs", "-q", cwd=tmp_path)
+    result = run_creative("run", "--brief", str(brief_path), "--variants", "2", "--comfy-url", server.url, "--runs-dir", "runs",
+                          "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     assert (run_dir / "brief.md").read_text() == edited

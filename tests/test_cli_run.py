@@ -1,4 +1,4 @@
-"""End to end: the real `creative` command against the mock ComfyUI on a free port."""
+"""`creative run` against the mock ComfyUI on a free port (in-process), and the real process once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-from cli_helpers import EXAMPLE_PAGE, run_creative
+from cli_helpers import EXAMPLE_PAGE, run_creative, run_creative_process
 
 
 def test_smoke_run_writes_complete_run_folder(tmp_path, mock_comfy):
@@ -78,25 +78,30 @@ def test_budget_guard_refuses_before_anything_is_sent(tmp_path, mock_comfy):
 
 def test_budget_counts_previous_runs(tmp_path, mock_comfy):
     server = mock_comfy()
-    (tmp_path / "creative.yaml").write_text("budget:\n  monthly_cap_usd: 0.30\n  cost_per_image_usd: 0.04\n")
-    args = ("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--comfy-url", server.url, "--runs-dir", "runs", "-q")
+    (tmp_path / "creative.yaml").write_text("budget:\n  monthly_cap_usd: 0.10\n  cost_per_image_usd: 0.04\n")
+    args = ("run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--variants", "2", "--comfy-url", server.url,
+            "--runs-dir", "runs", "-q")
     first = run_creative(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     second = run_creative(*args, cwd=tmp_path)
     assert second.returncode == 3
-    assert "spent $0.24" in second.stderr
-    assert len(server.received_prompts) == 6
+    assert "spent $0.08" in second.stderr
+    assert len(server.received_prompts) == 2
     events = [json.loads(l) for l in (tmp_path / "runs" / "budget.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events] == ["reserve", "settle"]
-    assert events[1]["amount_usd"] == 0.24
+    assert events[1]["amount_usd"] == 0.08
     table = run_creative("budget", "--runs-dir", "runs", cwd=tmp_path)
     assert table.returncode == 0, table.stderr
-    for needle in ("cap", "$0.30", "settled", "$0.24", "remaining", "$0.06", events[0]["run_id"]):
+    for needle in ("cap", "$0.10", "settled", "$0.08", "remaining", "$0.02", events[0]["run_id"]):
         assert needle in table.stdout, needle
 
 
-def test_python_dash_m_and_help(tmp_path):
-    result = run_creative("--help", cwd=tmp_path)
+def test_python_dash_m_help_and_an_error_through_the_real_process(tmp_path):
+    # End to end: the entry's fast exit keeps the exit code and both streams apart.
+    result = run_creative_process("--help", cwd=tmp_path)
     assert result.returncode == 0
     for command in ("run", "mock-comfy", "demo"):
         assert command in result.stdout
+    bad = run_creative_process("run", "--url", str(EXAMPLE_PAGE), "--channel", "myspace", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: unknown channel 'myspace'") and len(bad.stderr.splitlines()) == 1, bad.stderr

@@ -1,11 +1,13 @@
-"""Backgrounds painted by the mock: deterministic, sized, not flat, seed- and colour-sensitive, fast."""
+"""Backgrounds painted by the mock: deterministic, sized, not flat, seed- and colour-sensitive.
+
+Its speed at ad size is a benchmark (`make bench`, mock.render_ms), not a test.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import colorsys
 import io
-import time
 
 import httpx
 from PIL import Image, ImageStat
@@ -48,18 +50,6 @@ def test_prompt_without_colours_still_varies_by_prompt():
     a = render_background(5, "a quiet beach at dawn", 128, 160)
     b = render_background(5, "a product shot in a studio", 128, 160)
     assert image_difference(a, b) > 4
-
-
-def test_render_is_fast_at_ad_size():
-    render_background(0, PROMPT, 64, 80)  # warm up imports and caches
-    best = min(_timed(lambda: render_background(9, PROMPT, 1024, 1280)) for _ in range(3))
-    assert best < 0.3  # target is < 150 ms; slack for a loaded CI machine
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def _served_png(server, seed: int) -> bytes:

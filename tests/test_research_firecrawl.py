@@ -6,7 +6,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from creative.core.errors import ResearchError
 from creative.research import research, research_cost_usd
 from creative.research.firecrawl import DEFAULT_COST_PER_SCRAPE_USD, fetch_firecrawl, scrape_cost_usd
+from held_reply import HeldReply
 from research_site import ROOT
 
 KEY = "fc-test-0123456789abcdef"
@@ -33,6 +33,9 @@ METADATA = {
     "url": PAGE,
     "statusCode": 200,
 }
+
+
+SLOW = HeldReply()
 
 
 class FakeFirecrawl(BaseHTTPRequestHandler):
@@ -67,8 +70,7 @@ class FakeFirecrawl(BaseHTTPRequestHandler):
         if "busy" in url:
             return self.reply(429, {"success": False, "error": "Rate limit exceeded."}, {"Retry-After": "17"})
         if "slow" in url:
-            time.sleep(2)
-            return self.reply(200, {"success": True, "data": {"markdown": "", "html": ""}})
+            return SLOW.answer(lambda: self.reply(200, {"success": True, "data": {"markdown": "", "html": ""}}))
         if "echo" in url:  # a misbehaving server that repeats the credentials back
             return self.reply(500, {"success": False, "error": f"internal error for {auth}"})
         if "gone" in url:
@@ -147,11 +149,15 @@ def test_api_errors_are_clear_and_redacted(api, monkeypatch, caplog, page, key, 
 
 
 def test_timeout(api):
-    started = time.monotonic()
-    with pytest.raises(ResearchError, match=r"did not finish scraping .*slow within 0.5 s"):
-        fetch_firecrawl(f"{PAGE}?slow", api_url=api, timeout_s=0.5, env={})
-    assert time.monotonic() - started < 1.8  # one attempt, no SDK back-off retries
-    assert len(FakeFirecrawl.seen) == 1
+    SLOW.reset()
+    try:
+        with pytest.raises(ResearchError, match=r"did not finish scraping .*slow within 0.5 s"):
+            fetch_firecrawl(f"{PAGE}?slow", api_url=api, timeout_s=0.5, env={})
+        # It gave up while the server still held its answer: one attempt, no SDK back-off retries.
+        assert (SLOW.answered, SLOW.requests) == (False, 1)
+        assert len(FakeFirecrawl.seen) == 1
+    finally:
+        SLOW.release()
 
 
 def test_unreachable_server():

@@ -6,7 +6,7 @@ import http.server
 import threading
 from pathlib import Path
 
-from cli_helpers import EXAMPLE_PAGE, run_creative
+from cli_helpers import EXAMPLE_PAGE, run_creative, run_creative_process
 from creative.core.redact import redact_text, redact_url
 
 API_KEY = "fc-planted-5ecret-key-0123456789"
@@ -43,7 +43,8 @@ def test_no_secret_in_any_file_or_output(tmp_path, mock_comfy):
         host, port = site.server_address
         page_url = f"http://127.0.0.1:{port}/p/serum?access_token={URL_TOKEN}"
         comfy_url = comfy.url.replace("http://", f"http://render:{PASSWORD}@")
-        result = run_creative(
+        # A real process: its stderr carries the log lines too, through the console script's redacting filter.
+        result = run_creative_process(
             "run", "--url", page_url, "--channel", "meta_static", "--comfy-url", comfy_url,
             "--runs-dir", "runs", "--research", "static", cwd=tmp_path,
             env={"FIRECRAWL_API_KEY": API_KEY},

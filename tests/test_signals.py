@@ -72,7 +72,10 @@ def test_interrupt_cancels_our_prompts_and_settles_what_was_made(tmp_path, mock_
     assert runlog["status"] == "cancelled" and runlog["exit_code"] == code
     made = _made(server)
     assert made >= 2
-    assert _settled(tmp_path) == round(made * COST, 6)  # paid for exactly what the server made
+    variants = [(v["variant"], v["status"], [(a["outcome"], a["billed"]) for a in v["attempts"]])
+                for v in runlog["variants"]]
+    # paid for exactly what the server made
+    assert _settled(tmp_path) == round(made * COST, 6), (server.executions, variants)
     assert len(list((run_dir / "backgrounds").glob("v*.png"))) == made
 
 

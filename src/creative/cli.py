@@ -12,13 +12,37 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
+from creative.cli_help import APP_EXAMPLES, BRIEF_EXAMPLES, EXPORT_EXAMPLES, RunHelp
 from creative.core.config import SOURCE_ROOT, load_settings
 from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
+
+class _CreativeGroup(TyperGroup):
+    """The top command group: our own errors end as one clear line and their exit code, never a traceback.
+
+    Caught here rather than around `app()` so the console script and in-process callers
+    (Typer's test runner) behave the same.
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CreativeError as exc:
+            _err(f"error: {redact_text(exc.user_message())}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
+            terminated = isinstance(exc, Terminated)
+            _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
+            raise typer.Exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED) from None
+
+
 app = typer.Typer(
+    cls=_CreativeGroup,
     help="Turn a product page into ready-to-upload, on-brand ad creatives.",
+    epilog=APP_EXAMPLES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -47,7 +71,7 @@ def make_reporter(quiet: bool):
     return ConsoleReporter(Console(file=sys.stderr, highlight=False))
 
 
-@app.command()
+@app.command(cls=RunHelp)
 def run(
     url: Optional[str] = typer.Option(None, "--url", help="Product page URL or local HTML file."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Channel from templates/channels.yaml, e.g. meta_static."),
@@ -77,9 +101,9 @@ def run(
     settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url, research_backend=research_backend,
                          ignore_robots=ignore_robots, workflow=workflow, encoder=encoder, brand=brand or "", writer=writer)
     options = RunRequest(channel=channel, url=url, brief_path=brief, offer=offer, variants=variants, seed=seed, new_seeds=new_seeds, no_cache=no_cache)
-    _sample_brand_note(settings, quiet)
     if dry_run:
         verdict = plan_dry_run(options, settings)
+        _sample_brand_note(settings, quiet)
         typer.echo(json.dumps(verdict, indent=2))
         _err(("allowed" if verdict["allowed"] else "would be refused") + f": estimate ${verdict['estimate_usd']:.2f}, "
              f"${verdict['committed_usd']:.2f} of ${verdict['cap_usd']:.2f} already committed this month")
@@ -97,7 +121,7 @@ def _finish(result, quiet: bool, extra: str = "") -> None:
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@app.command(epilog=BRIEF_EXAMPLES)
 def brief(
     url: str = typer.Option(..., "--url", help="Product page URL or local HTML file."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml."),
@@ -116,7 +140,6 @@ def brief(
 
     settings = _settings(config, runs_dir=runs_dir, research_backend=research_backend, ignore_robots=ignore_robots,
                          brand=brand or "", writer=writer)
-    _sample_brand_note(settings, quiet)
     brief_path = draft(RunRequest(channel=channel, url=url, offer=offer), settings, make_reporter(quiet))
     if not quiet:
         _err(f"edit {brief_path}, then: creative run --brief {brief_path}")
@@ -174,7 +197,7 @@ def compose(
     _finish(recompose(run_dir, settings, make_reporter(quiet)), quiet)
 
 
-@app.command("export")
+@app.command("export", epilog=EXPORT_EXAMPLES)
 def export(
     run_dir: Path = typer.Argument(..., help="Run folder to export for another channel."),
     channel: str = typer.Option(..., "--channel", help="Channel from templates/channels.yaml, e.g. tiktok."),
@@ -202,7 +225,7 @@ def layout_preview(
     layout: str = typer.Option(..., "--layout", help="Layout name, e.g. 4x5 (brand/layouts/4x5.yaml)."),
     background: Optional[Path] = typer.Option(None, "--background", help="Image to preview the layout over."),
     channel: Optional[str] = typer.Option(None, "--channel", help="Take size and safe zone from this channel."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG to write (default: layout-preview-<layout>-<W>x<H>.png)."),
     brand: Optional[str] = typer.Option(None, "--brand", help=BRAND_HELP),
     config: Optional[Path] = typer.Option(None, "--config"),
 ) -> None:
@@ -308,8 +331,8 @@ def mock_comfy(
     """Serve a mock ComfyUI (same routes, frames and errors as the real one) for tests and demos."""
     from creative.mock.comfy import MockOptions, serve
 
-    _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop")
-    serve(host, port, MockOptions(latency=latency))
+    serve(host, port, MockOptions(latency=latency),
+          on_listening=lambda: _err(f"mock ComfyUI on http://{host}:{port} (latency {latency:g}s); Ctrl-C to stop"))
 
 
 @app.command("mock-llm")
@@ -554,32 +577,32 @@ app.add_typer(runlog_app, name="runlog")
 
 
 @runlog_app.command("schema")
-def runlog_schema() -> None:
-    """Print the JSON Schema of runlog.json."""
+def runlog_schema(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write the schema to (default: stdout)."),
+) -> None:
+    """Print the JSON Schema of runlog.json, or write it to a file with -o."""
+    from creative.core.atomic import write_atomic
     from creative.run.runlog import RunLog
 
-    typer.echo(json.dumps(RunLog.model_json_schema(), indent=2))
+    schema = json.dumps(RunLog.model_json_schema(), indent=2)
+    if out is None:
+        typer.echo(schema)
+        return
+    write_atomic(out, schema + "\n")
+    typer.echo(str(out))
 
 
 def main() -> None:
-    """Console-script entry: one clear line on stderr and the documented exit code, never a traceback.
+    """Console-script entry: redacted logging on stderr, then the app.
 
-    Typer handles usage errors itself (exit 2); our own errors carry their exit code.
+    Typer handles usage errors itself (exit 2); our own errors carry their exit code (_CreativeGroup).
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
         handler.addFilter(_once())
     signal.signal(signal.SIGTERM, _terminate)
-    try:
-        app()
-    except CreativeError as exc:
-        _err(f"error: {redact_text(exc.user_message())}")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt as exc:  # before a run folder existed: nothing to record or settle
-        terminated = isinstance(exc, Terminated)
-        _err("stopped by SIGTERM" if terminated else "cancelled (Ctrl-C)")
-        sys.exit(EXIT_TERMINATED if terminated else EXIT_CANCELLED)
+    app()  # our own errors and interrupts are reported by _CreativeGroup
 
 
 def _terminate(signum: int, frame: object) -> None:

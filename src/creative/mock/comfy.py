@@ -18,6 +18,7 @@ import mimetypes
 import os
 import random
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -29,6 +30,8 @@ from typing import Any, Callable
 
 from aiohttp import WSMsgType, web
 from PIL import Image
+
+from creative.core.errors import InputError
 
 from .nodes import SAMPLER_CLASSES, NodeContext, NodeFailure, execution_order, node_signatures, run_node
 from .object_info import OBJECT_INFO
@@ -799,7 +802,19 @@ class MockServer:
         self.stop()
 
 
-def serve(host: str, port: int, options: MockOptions) -> None:
-    """Run a mock ComfyUI in the foreground until interrupted (for `creative mock-comfy`)."""
+def serve(host: str, port: int, options: MockOptions, on_listening: Callable[[], None] | None = None) -> None:
+    """Run a mock ComfyUI in the foreground until interrupted (for `creative mock-comfy`).
+
+    The port is bound first, so a port in use is an InputError naming it (exit 2), not an
+    aiohttp traceback; `on_listening` runs once the port is ours (the command's banner).
+    """
+    try:
+        sock = socket.create_server((host, port))
+    except OSError as exc:
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise InputError(f"mock ComfyUI cannot listen on port {port} of {host}: {reason}",
+                         hint="pick another port with --port, or stop what is using it") from None
     log.info("mock ComfyUI serving on http://%s:%s", host, port)
-    web.run_app(build_app(options), host=host, port=port, print=None, access_log=None)
+    if on_listening is not None:
+        on_listening()
+    web.run_app(build_app(options), sock=sock, print=None, access_log=None)

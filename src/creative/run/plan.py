@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from creative.brand.kit import Brand, load_brand, load_channels
-from creative.brand.select import resolve_brand, run_folder_name
+from creative.brand.select import resolve_brand, run_folder_name, sample_brand_hint
 from creative.budget.ledger import BudgetState, Ledger
 from creative.copy.brief import check_policy, read_brief
 from creative.core.config import Settings
@@ -22,6 +22,7 @@ from creative.core.redact import redact_url
 from creative.gen.workflow import Workflow
 from creative.research import research_cost_usd
 from creative.run.context import RunContext, RunRequest, ledger_for, load_run_workflow, resolve_channel
+from creative.run.brands import sample_used_before
 from creative.run.folder import RunsRoot
 from creative.run.pricing import estimate_per_image, recent_gpu_seconds
 from creative.run.runlog import BudgetRecord, RunLog, sha256_file
@@ -126,7 +127,11 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
         budget=BudgetRecord(cap_usd=plan.ledger.cap, spent_before_usd=before.settled,
                             reserved_before_usd=before.reserved, estimate_usd=estimate),
     )
-    runlog.brand = resolve_brand(settings).record()
+    choice = resolve_brand(settings)
+    runlog.brand = choice.record()
+    hint = sample_brand_hint(choice, sample_used_before(runs, folder))
+    if hint:  # the first run on the bundled sample brand: how to make one's own
+        reporter.info(f"note: {hint}")
     ctx = RunContext(folder=folder, runlog=runlog, settings=settings, reporter=reporter, brand=plan.brand,
                      channel_name=plan.channel_name, channel=plan.channel, workflow=plan.workflow, ledger=plan.ledger,
                      clock=clock, request=request, brief=plan.given_brief, research_cost=plan.research_cost)
