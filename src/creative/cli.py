@@ -472,6 +472,114 @@ def runs_show(run_dir: Path = typer.Argument(..., help="A run folder.")) -> None
     typer.echo(json.dumps(data, indent=2))
 
 
+results_app = typer.Typer(help="Ad results from Meta, TikTok and Google Ads exports, joined to the variants.", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+@results_app.command("import")
+def results_import(
+    files: list[Path] = typer.Argument(..., help="Exports (CSV or XLSX) as downloaded from the ads manager."),
+    platform: str = typer.Option("auto", "--platform", help="meta, tiktok, google or auto (from the headers)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="Check the files' currency against this experiment."),
+    currency: Optional[str] = typer.Option(None, "--currency", help="Currency when the file names none, e.g. USD."),
+    columns: Optional[Path] = typer.Option(None, "--columns", help="YAML mapping of fields to headers for other exports."),
+    ad_map: Optional[Path] = typer.Option(None, "--ad-map", help="CSV with columns 'ad name','file' for renamed ads."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Import exports: all files or nothing; the same file twice changes nothing; unmatched ads are listed."""
+    from dataclasses import asdict
+
+    from creative.cli_tables import _console
+    from creative.commands.results import import_results, print_import
+
+    reports = import_results(_settings(config, runs_dir=runs_dir), files, platform=platform, experiment=experiment,
+                             currency=currency, columns=columns, ad_map=ad_map)
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in reports], indent=2))
+    else:
+        print_import(reports, _console())
+
+
+@results_app.command("show")
+def results_show(
+    run: Optional[str] = typer.Argument(None, help="Run id or folder (default: every run with results)."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="An experiment's variants, baseline and arms."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="cpa, ctr or cpc (default: experiment.metric in creative.yaml)."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Per variant, concept and run: spend, CTR, CPC, CVR, CPA, ROAS, thumb-stop with 95% intervals, and the best."""
+    from creative.cli_tables import _console
+    from creative.commands.results import print_view, show_results
+    from creative.core.errors import InputError
+
+    if metric is not None and metric not in ("cpa", "ctr", "cpc"):
+        raise InputError(f"--metric {metric!r}: use cpa, ctr or cpc")
+    view = show_results(_settings(config, runs_dir=runs_dir), run, experiment, metric)
+    if as_json:
+        typer.echo(json.dumps(view, indent=2))
+    else:
+        print_view(view, _console())
+
+
+experiment_app = typer.Typer(help="Keep or kill: a manual baseline (A) against creative's runs (B).", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("new")
+def experiment_new(
+    name: str = typer.Argument(..., help="Experiment name."),
+    baseline_minutes: float = typer.Option(..., "--baseline-minutes", min=0.01, help="Minutes the manual baseline took to make its variants."),
+    baseline_variants: Optional[int] = typer.Option(None, "--baseline-variants", min=1, help="Variants the baseline made (default: its labelled ads)."),
+    currency: Optional[str] = typer.Option(None, "--currency", help="Results currency (default: the first import's)."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+) -> None:
+    """Start an experiment, recording the manual baseline's time."""
+    from creative.commands.experiment import new_experiment
+
+    new_experiment(_settings(config, runs_dir=runs_dir), name, baseline_minutes, baseline_variants, currency)
+    _err(f"experiment {name} created; add campaigns: creative experiment add {name} --campaign C --run RUN_ID --baseline-ad 'Ad name'")
+
+
+@experiment_app.command("add")
+def experiment_add(
+    name: str = typer.Argument(..., help="Experiment name."),
+    campaign: str = typer.Option(..., "--campaign", help="Campaign the runs and baseline ads ran in."),
+    run: Optional[list[str]] = typer.Option(None, "--run", help="Run id of creative's set (B); repeat for several."),
+    baseline_ad: Optional[list[str]] = typer.Option(None, "--baseline-ad", help="Ad name of a manual ad (A); repeat."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+) -> None:
+    """Add a campaign's runs (B) and labelled baseline ads (A)."""
+    from creative.commands.experiment import add_to_experiment
+
+    counts = add_to_experiment(_settings(config, runs_dir=runs_dir), name, campaign, run or [], baseline_ad or [])
+    _err(f"experiment {name}: {counts['runs']} runs, {counts['baseline_ads']} baseline ads")
+
+
+@experiment_app.command("report")
+def experiment_report(
+    name: str = typer.Argument(..., help="Experiment name."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for report.html and charts (default reports/NAME)."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Keep, kill, pause or not enough data, with the numbers behind it; writes an HTML page and PNG charts."""
+    from creative.cli_tables import _console
+    from creative.commands.experiment import print_report, report
+
+    numbers, page = report(_settings(config, runs_dir=runs_dir), name, out)
+    if as_json:
+        typer.echo(json.dumps({**numbers, "page": str(page)}, indent=2))
+    else:
+        print_report(numbers, page, _console())
+
+
 runlog_app = typer.Typer(help="The runlog.json format.", no_args_is_help=True)
 app.add_typer(runlog_app, name="runlog")
 

@@ -269,3 +269,16 @@ def budget_summary(state: BudgetState, *, alive: Callable[[int | None], bool] = 
         "month": state.month, "cap_usd": state.cap, "settled_usd": state.settled,
         "reserved_usd": state.reserved, "remaining_usd": state.remaining, "runs": runs,
     }
+
+
+def settled_by_run(path: Path) -> dict[str, float]:
+    """Settled spend per run over the whole ledger (every month): what each run's generation cost."""
+    if not path.is_file():
+        return {}
+    totals: dict[str, float] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            event = _parse_event(line, path, number)
+            if event["event"] == "settle":
+                totals[event["run_id"]] = round(totals.get(event["run_id"], 0.0) + event["amount_usd"], 6)
+    return totals

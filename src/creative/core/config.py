@@ -78,6 +78,15 @@ class ResearchSettings(_Section):
     firecrawl_cost_per_scrape_usd: float = Field(0.001, ge=0)
 
 
+class ExperimentSettings(_Section):
+    """Keep-or-kill criteria for `creative experiment report`."""
+
+    campaigns: int = Field(3, ge=1)  # campaigns to ship before a verdict
+    throughput_factor: float = Field(2.0, gt=0)  # keep when B makes variants this many times faster than A
+    metric: Literal["cpa", "ctr", "cpc"] = "cpa"  # performance compared at equal spend (ctr/cpc for awareness)
+    confidence: float = Field(0.95, gt=0.5, lt=1)  # P(best) needed to call a winner
+
+
 class LlmSettings(_Section):
     """An OpenAI-compatible chat endpoint for the copywriter model (Ollama, vLLM, llama.cpp, LM Studio, OpenAI)."""
 
@@ -101,6 +110,7 @@ class Settings(_Section):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
+    experiment: ExperimentSettings = Field(default_factory=ExperimentSettings)
     brand: str | None = None  # a brand in paths.brands_dir, by folder name or brand.yaml name
     brief: BriefSettings = Field(default_factory=BriefSettings)
     variants: int = Field(6, ge=1, le=100)

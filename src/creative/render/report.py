@@ -287,13 +287,24 @@ def _video_html(video: VideoRecord) -> str:
     )
 
 
+def _results_html(results: dict[str, str] | None) -> str:
+    """The variant's imported ad results (spend, CTR with interval, ...) as one table row."""
+    if not results:
+        return ""
+    head = "".join(f"<th>{_e(k)}</th>" for k in results)
+    cells = "".join(f"<td>{_e(v)}</td>" for v in results.values())
+    return f'<h3>Results</h3><table class="results"><tr>{head}</tr><tr>{cells}</tr></table>'
+
+
 def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdRecord], totals: dict,
                  contact_sheet_name: str | None = None, videos: list[VideoRecord] | None = None,
-                 encoder: dict | None = None, warnings: list[str] | None = None) -> str:
+                 encoder: dict | None = None, warnings: list[str] | None = None,
+                 results: dict[int, dict[str, str]] | None = None) -> str:
     """The gallery page as a string. totals: scalar entries are shown as stats; an optional
     "per_variant" mapping (variant number -> {key: value}) is shown on each variant, its "error"
     as a warning. Videos get <video> tags under their variant; `encoder` is {"name", "reason"}.
-    `warnings` about the whole run (e.g. a page of another brand) head the page."""
+    `warnings` about the whole run (e.g. a page of another brand) head the page.
+    `results`: variant -> {label: text} of imported platform results, shown as a table per variant."""
     per_variant = totals.get("per_variant", {}) or {}
     concepts = {c.name: c for c in brief.concepts}
     by_variant: dict[int, list[AdRecord]] = defaultdict(list)
@@ -317,6 +328,7 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
         movies = "".join(_video_html(v) for v in clips.get(vp.variant, []))
         movies = f'<h3>Video</h3><div class="ads">{movies}</div>' if movies else ""
         error_html = f'<div class="warn">✗ {_e(error)}</div>' if error else ""
+        error_html += _results_html((results or {}).get(vp.variant))
         sections.append(
             f'<section id="v{vp.variant:02d}"><div class="head"><h2>v{vp.variant:02d} · {_e(vp.concept)}</h2>'
             f'<span class="muted">seed {vp.seed}{" · " + extra_html if extra_html else ""}</span></div>'
@@ -345,10 +357,11 @@ def gallery_html(*, run_id: str, brief: Brief, prompts: PromptSet, ads: list[AdR
 
 def write_gallery(path: Path, *, contact_sheet: Path | None, run_id: str, brief: Brief, prompts: PromptSet,
                   ads: list[AdRecord], totals: dict, videos: list[VideoRecord] | None = None,
-                  encoder: dict | None = None, warnings: list[str] | None = None) -> Path:
+                  encoder: dict | None = None, warnings: list[str] | None = None,
+                  results: dict[int, dict[str, str]] | None = None) -> Path:
     """Write the gallery page to `path` (beside the ads): self-contained, relative links only, works from file://."""
     sheet = contact_sheet.name if contact_sheet is not None and contact_sheet.is_file() else None
     page = gallery_html(run_id=run_id, brief=brief, prompts=prompts, ads=ads, totals=totals,
-                        contact_sheet_name=sheet, videos=videos, encoder=encoder, warnings=warnings)
+                        contact_sheet_name=sheet, videos=videos, encoder=encoder, warnings=warnings, results=results)
     write_atomic(path, page.encode("utf-8"))
     return path
