@@ -160,16 +160,14 @@ class RunPodClient:
     async def _output(self, job_id: str, status: dict, queued_at: float) -> RunOutput:
         state = status.get("status")
         where = f"RunPod job {job_id}"
+        output = status.get("output") if isinstance(status.get("output"), dict) else {}
         if state != "COMPLETED":
-            error = status.get("error") or (status.get("output") or {}).get("error") or state
+            error = status.get("error") or output.get("error") or state
             kind = "cancelled" if state == "CANCELLED" else "timeout" if state == "TIMED_OUT" else "error"
-            raise comfy_error(f"{where} {str(state).lower()}: {_one_line(error)}", transient=kind != "cancelled",
-                              kind=kind)
-        output = status.get("output") or {}
+            raise comfy_error(f"{where} {str(state).lower()}: {_one_line(error)}{_details(output)}",
+                              transient=kind != "cancelled", kind=kind)
         if output.get("error"):
-            details = "; ".join(str(d) for d in output.get("details") or [])
-            raise comfy_error(f"{where} failed: {_one_line(output['error'])}" + (f" ({details})" if details else ""),
-                              transient=False)
+            raise comfy_error(f"{where} failed: {_one_line(output['error'])}{_details(output)}", transient=False)
         items = [i for i in output.get("images") or [] if isinstance(i, dict)]
         if not items:
             raise comfy_error(f"{where} completed with no images", transient=False,
@@ -230,6 +228,14 @@ def _retry_after(resp: httpx.Response, attempt: int) -> float:
 
 def _seconds(ms: Any) -> float | None:
     return ms / 1000.0 if isinstance(ms, (int, float)) and ms >= 0 else None
+
+
+def _details(output: dict) -> str:
+    """worker-comfyui's `details` list (which node failed and why), as a suffix for the message."""
+    details = output.get("details")
+    if not isinstance(details, list) or not details:
+        return ""
+    return " (" + _one_line("; ".join(str(d) for d in details)) + ")"
 
 
 def _one_line(value: Any) -> str:

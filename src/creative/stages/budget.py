@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from creative.gen.dispatch import require_reachable
 from creative.run.context import RunContext
-from creative.run.pricing import estimate_per_image, recent_gpu_seconds
+from creative.run.pricing import backends_for, estimate_per_image, recent_gpu_seconds
 from creative.stages.generate import cache_hits, pending_jobs
 
 
@@ -18,5 +21,10 @@ def run(ctx: RunContext) -> None:
     if spend.reason == "estimate" and ctx.runlog.budget is not None:
         ctx.runlog.budget.estimate_usd = round(estimate + ctx.research_cost, 6)
     with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
+        ctx.ledger.check(estimate)  # refused before any backend is asked
+        if hits < len(jobs):
+            # A backend that is down or misconfigured (e.g. a refused RunPod key) fails the run here,
+            # before anything is reserved, rather than after.
+            asyncio.run(require_reachable(backends_for(ctx.settings), timeout_s=ctx.settings.comfyui.timeout_s))
         ctx.ledger.reserve(spend.ledger_id, estimate, reason=spend.reason)
         spend.reserved = True
