@@ -326,3 +326,18 @@ def test_endpoint_down_or_key_unset_fails_before_anything_is_reserved(tmp_path, 
     assert "no ComfyUI server is reachable" in message
     assert "abc unreachable" in message and "RUNPOD_API_KEY" in message  # the second has no key
     assert "reserve" not in ledger_text(tmp_path)
+
+
+def test_mock_runpod_command_passes_its_options(monkeypatch):
+    served: list[tuple] = []
+    monkeypatch.setattr("creative.mock.runpod.serve", lambda host, port, options: served.append((host, port, options)))
+    result = CliRunner().invoke(app, ["mock-runpod", "--port", "9123", "--workers", "3", "--cold-start", "1.5",
+                                      "--latency", "0.2", "--api-key", "k", "--fail-first", "2",
+                                      "--rate-limit-every", "5", "--s3"])
+    assert result.exit_code == 0, result.output
+    [(host, port, options)] = served
+    assert (host, port) == ("127.0.0.1", 9123)
+    assert options == RunPodOptions(api_key="k", workers=3, latency=0.2, cold_start=1.5, fail_first=2,
+                                    rate_limit_every=5, s3=True)
+    bad = CliRunner().invoke(app, ["mock-runpod", "--workers", "0"])
+    assert bad.exit_code == 2 and served == [(host, port, options)]

@@ -305,6 +305,28 @@ def mock_comfy(
     serve(host, port, MockOptions(latency=latency))
 
 
+@app.command("mock-runpod")
+def mock_runpod(
+    port: int = typer.Option(8189, "--port", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, help="Workers (each a mock ComfyUI) sharing the queue."),
+    cold_start: float = typer.Option(0.0, "--cold-start", min=0.0, help="Seconds a cold worker needs before its first job."),
+    latency: float = typer.Option(0.0, "--latency", min=0.0, help="Seconds of execution per image."),
+    api_key: str = typer.Option("test-key", "--api-key", help="The API key the endpoint accepts."),
+    endpoint_id: str = typer.Option("mock-endpoint", "--endpoint-id", help="The endpoint id in /v2/<id>/..."),
+    fail_first: int = typer.Option(0, "--fail-first", min=0, help="The first N jobs fail."),
+    rate_limit_every: int = typer.Option(0, "--rate-limit-every", min=0, help="Every Nth request answers 429."),
+    s3: bool = typer.Option(False, "--s3", help="Images as s3_url links instead of base64."),
+) -> None:
+    """Serve a mock RunPod serverless endpoint (worker-comfyui API) over mock ComfyUI workers."""
+    from creative.mock.runpod import RunPodOptions, serve
+
+    _err(f"mock RunPod endpoint {endpoint_id} on http://{host}:{port} ({workers} worker(s)); Ctrl-C to stop")
+    serve(host, port, RunPodOptions(endpoint_id=endpoint_id, api_key=api_key, workers=workers, latency=latency,
+                                    cold_start=cold_start, fail_first=fail_first, rate_limit_every=rate_limit_every,
+                                    s3=s3))
+
+
 @app.command()
 def demo(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where the run folder goes (default runs/)."),
