@@ -361,14 +361,18 @@ def budget(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder holding budget.jsonl."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Show cap, settled, reserved and remaining for this month, and the runs behind them."""
+    """Show cap, settled, reserved and remaining for this month, spend per backend, and the runs."""
     if ctx.invoked_subcommand is not None:
         return
     from creative.budget.ledger import budget_summary
     from creative.cli_tables import print_budget
 
+    from creative.run.folder import RunsRoot
+    from creative.run.spend import spend_by_backend
+
     ledger = _ledger(config, runs_dir)
     summary = budget_summary(ledger.state())
+    summary["by_backend"] = spend_by_backend(RunsRoot(ledger.path.parent), [r["run_id"] for r in summary["runs"]])
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

@@ -30,6 +30,7 @@ from websockets.exceptions import WebSocketException
 from zlib_ng import zlib_ng
 
 from creative.gen.workflow import missing_models, model_loader_classes
+from creative.core.mock import MOCK_HEADER
 from creative.core.errors import ComfyError, ComfyValidationError
 
 log = logging.getLogger(__name__)
@@ -263,6 +264,7 @@ class ComfyClient:
                  max_image_bytes: int = MAX_IMAGE_BYTES,
                  clock: Callable[[], float] = time.time):
         self.base_url = base_url.rstrip("/")
+        self.is_mock = False  # set by check(): the bundled mock says so
         self.timeout_s = timeout_s
         self.poll_interval_s = poll_interval_s
         self.max_image_bytes = max_image_bytes
@@ -330,7 +332,9 @@ class ComfyClient:
 
     async def check(self) -> dict:
         """GET /system_stats; ComfyError naming the URL and why when it is not usable."""
-        stats = await self._get_json("/system_stats")
+        resp = await self._request("GET", "/system_stats")
+        stats = self._json(resp, "GET /system_stats")
+        self.is_mock = resp.headers.get(MOCK_HEADER) == "1"  # its images cost nothing unless priced
         if not isinstance(stats, dict) or "system" not in stats:
             raise comfy_error(f"{self.base_url} does not look like ComfyUI (/system_stats "
                               f"has no 'system')", transient=False)

@@ -114,27 +114,27 @@ def _none_reachable(down: list[str]) -> ComfyError:
                            "creative.yaml, or run `creative mock-comfy` for a trial")
 
 
-async def require_reachable(servers: list[str | Backend], *, timeout_s: float = 30.0) -> list[str]:
+async def require_reachable(servers: list[str | Backend], *, timeout_s: float = 30.0) -> list[Backend]:
     """Ask every backend whether it can work (ComfyUI /system_stats, RunPod /health) before anything is
     spent: raise when none can (a missing API key, a refused key, an unknown endpoint, a server down);
-    otherwise the ones that cannot, as "name (why)"."""
-    backends = [as_backend(s) for s in servers]
-    clients: list[Client] = []
+    otherwise the ones that can, priced as they will bill (the bundled mock free unless priced)."""
+    made: list[tuple[Client, Backend]] = []
     down: list[str] = []
+    backends = [as_backend(s) for s in servers]
     async with new_http_client([b.name for b in backends]) as http:
         try:
             for backend in backends:
                 try:
-                    clients.append(make_client(backend, http=http, timeout_s=timeout_s, poll_interval_s=1.0))
+                    made.append((make_client(backend, http=http, timeout_s=timeout_s, poll_interval_s=1.0), backend))
                 except ComfyError as exc:
                     down.append(f"{backend.name} ({exc.message})")
-            up, unreachable = await check_servers(clients)
+            up, unreachable = await check_servers([client for client, _ in made])
         finally:
-            await asyncio.gather(*(client.aclose() for client in clients))
-    down += unreachable
+            await asyncio.gather(*(client.aclose() for client, _ in made))
     if not up:
-        raise _none_reachable(down)
-    return down
+        raise _none_reachable(down + unreachable)
+    usable = set(map(id, up))
+    return [backend.priced_for(client) for client, backend in made if id(client) in usable]
 
 
 @dataclass
@@ -219,7 +219,7 @@ async def generate_all(jobs: list[GenJob], servers: list[str | Backend], out_dir
         if not up:
             raise _none_reachable(down)
         backend_of = dict(zip(map(id, clients), backends))
-        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)]) for c in up]
+        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)].priced_for(c)) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)

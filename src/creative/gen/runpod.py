@@ -19,6 +19,7 @@ from typing import Any, Callable
 import httpx
 
 from creative.core.errors import ComfyError
+from creative.core.mock import MOCK_HEADER
 from creative.gen.client import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, RunOutput, _check_image, comfy_error
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class RunPodClient:
         self._own_http = http is None
         self.timeout_s, self.poll_interval_s, self.clock = timeout_s, poll_interval_s, clock
         self.max_image_bytes = max_image_bytes
+        self.is_mock = False  # set by check(): the bundled mock endpoint says so
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -52,7 +54,10 @@ class RunPodClient:
     # -- requests ------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One API call; 429 is backed off and retried, 401 and 404 say what to fix."""
+        """One API call's JSON answer; 429 is backed off and retried, 401 and 404 say what to fix."""
+        return self._json(await self._send(method, path, **kwargs), path)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         for attempt in range(MAX_429_RETRIES + 1):
             try:
                 resp = await self.http.request(method, self.base_url + path, headers=self._headers, **kwargs)
@@ -64,7 +69,7 @@ class RunPodClient:
                 log.info("RunPod endpoint %s: 429, retrying in %.1f s", self.endpoint_id, wait)
                 await asyncio.sleep(wait)
                 continue
-            return self._json(resp, path)
+            return resp
         raise AssertionError("unreachable")
 
     def _json(self, resp: httpx.Response, path: str) -> Any:
@@ -88,7 +93,9 @@ class RunPodClient:
 
     async def check(self) -> dict:
         """GET /health: jobs in queue and workers; fails before anything is spent when misconfigured."""
-        health = await self._request("GET", "/health")
+        resp = await self._send("GET", "/health")
+        health = self._json(resp, "/health")
+        self.is_mock = resp.headers.get(MOCK_HEADER) == "1"
         if not isinstance(health, dict):
             raise comfy_error(f"RunPod endpoint {self.endpoint_id}: /health answered {type(health).__name__}",
                               transient=True)

@@ -30,6 +30,8 @@ from typing import Any, Callable
 from aiohttp import WSMsgType, web
 from PIL import Image
 
+from creative.core.mock import MOCK_HEADER
+
 from .nodes import SAMPLER_CLASSES, NodeContext, NodeFailure, execution_order, node_signatures, run_node
 from .object_info import OBJECT_INFO
 from .validate import TRACEBACK_PLACEHOLDER, node_defs_with_checkpoints, validate_prompt
@@ -616,7 +618,7 @@ class MockComfy:
                        "argv": ["creative", "mock-comfy"]},
             "devices": [{"name": "mock", "type": "cpu", "index": None, "vram_total": 0, "vram_free": 0,
                          "torch_vram_total": 0, "torch_vram_free": 0}],
-        })
+        }, headers={MOCK_HEADER: "1"})  # so that a demo is never charged to a real budget
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response(MODEL_FOLDERS)

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from creative.core.errors import ComfyError
+from creative.core.mock import MOCK_HEADER
 from creative.gen.client import ComfyClient
 from creative.mock.comfy import MockOptions, MockServer
 
@@ -225,7 +226,7 @@ async def _cancel(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    return web.json_response(_guard(request).health())
+    return web.json_response(_guard(request).health(), headers={MOCK_HEADER: "1"})
 
 
 async def _s3(request: web.Request) -> web.Response:

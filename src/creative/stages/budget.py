@@ -16,15 +16,16 @@ def run(ctx: RunContext) -> None:
     if not jobs or spend.carried:
         return  # nothing to pay for, or a crashed run's open reservation already covers it
     hits = cache_hits(ctx, jobs)
-    per_image = estimate_per_image(ctx.settings, recent_gpu_seconds(ctx.runs, ctx.workflow.name))
+    backends = backends_for(ctx.settings)
+    if hits < len(jobs):
+        # A backend that is down or misconfigured (e.g. a refused RunPod key) fails the run here, before
+        # anything is reserved; the ones that answer are priced as they bill (the bundled mock: free).
+        ctx.ledger.check(0.0)  # a month already over the cap is refused before any backend is asked
+        backends = asyncio.run(require_reachable(backends, timeout_s=ctx.settings.comfyui.timeout_s))
+    per_image = estimate_per_image(ctx.settings, recent_gpu_seconds(ctx.runs, ctx.workflow.name), backends)
     estimate = round((len(jobs) - hits) * per_image, 6)
     if spend.reason == "estimate" and ctx.runlog.budget is not None:
         ctx.runlog.budget.estimate_usd = round(estimate + ctx.research_cost, 6)
     with ctx.stage("budget", f"estimate ${estimate:.2f}" + (f" ({hits} from cache)" if hits else "")):
-        ctx.ledger.check(estimate)  # refused before any backend is asked
-        if hits < len(jobs):
-            # A backend that is down or misconfigured (e.g. a refused RunPod key) fails the run here,
-            # before anything is reserved, rather than after.
-            asyncio.run(require_reachable(backends_for(ctx.settings), timeout_s=ctx.settings.comfyui.timeout_s))
         ctx.ledger.reserve(spend.ledger_id, estimate, reason=spend.reason)
         spend.reserved = True
