@@ -259,7 +259,7 @@ def feed_notes(item: FeedItem) -> ResearchNotes | None:
     return ResearchNotes(
         url=item.link, backend="feed", title=item.title, description=item.description, product_name=item.title,
         brand=item.brand, price=f"{price.amount:.2f}" if price else None, currency=price.currency if price else None,
-        availability=item.availability, features=[item.product_type] if item.product_type else [],
+        availability=item.availability,  # product_type is a category, not a selling point: not a feature
         main_text=item.description, image_urls=[item.image_link] if item.image_link else [], sources=sources,
     )
 
