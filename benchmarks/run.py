@@ -17,7 +17,7 @@ from pathlib import Path
 from common import ROOT, Config, Result, machine_info
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("generation", "overhead", "latency", "scale", "video")
+BENCHMARKS = ("generation", "overhead", "latency", "scale", "video", "batch")
 FULL_REPS, QUICK_REPS = 5, 2
 
 
