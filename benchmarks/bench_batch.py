@@ -24,7 +24,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import PYTHON, ROOT, Config, Result, execution_spans, free_port, mocks, result  # noqa: E402
+from common import (PYTHON, ROOT, Config, Result, busy_seconds, execution_spans, free_port, mocks,  # noqa: E402
+                    result)
 
 NAME = "batch"
 SERVERS = 3
@@ -78,10 +79,16 @@ def spawn(products: int, workdir: Path, extra: list[str], env: dict[str, str] | 
     return out
 
 
-def generation_window(pool: list) -> float:
-    """First execution start to last execution end over every mock: the batch's generation wall time."""
-    spans = [s for m in pool for s in execution_spans(m.history()).values()]
-    return max(end for _, end in spans) - min(start for start, _ in spans)
+def generation_window(pool: list) -> tuple[float, float, int]:
+    """(first execution start to last execution end over every mock, the busiest mock's busy time, images).
+
+    The busiest mock's busy time is the GPU-ideal as measured: the mock serves nodes it has seen
+    from its cache, as ComfyUI does, so an image can take less than the nominal latency.
+    """
+    per_mock = [list(execution_spans(m.history()).values()) for m in pool]
+    spans = [s for spans_ in per_mock for s in spans_]
+    window = max(end for _, end in spans) - min(start for start, _ in spans)
+    return window, max(busy_seconds(spans_) for spans_ in per_mock), len(spans)
 
 
 class RunPodProcess:
@@ -117,7 +124,8 @@ class RunPodProcess:
 def run(cfg: Config) -> list[Result]:
     small, big = QUICK_SIZES if cfg.quick else FULL_SIZES
     ideal = math.ceil(big * VARIANTS / SERVERS) * LATENCY_S
-    samples: dict[str, list[float]] = {k: [] for k in ("ratio", "own", "peak_big", "peak_small", "runpod_ratio")}
+    samples: dict[str, list[float]] = {k: [] for k in ("ratio", "nominal", "own", "peak_big", "peak_small",
+                                                       "runpod_ratio", "images")}
     with tempfile.TemporaryDirectory() as tmp, mocks(SERVERS, LATENCY_S) as pool:
         workdir = Path(tmp)
         comfy = [arg for m in pool for arg in ("--comfy-url", m.url)]
@@ -125,8 +133,10 @@ def run(cfg: Config) -> list[Result]:
             for mock in pool:
                 mock.clear_history()
             out = spawn(big, workdir, comfy)
-            window = generation_window(pool)
-            samples["ratio"].append(window / ideal)
+            window, busiest, images = generation_window(pool)
+            samples["ratio"].append(window / busiest)
+            samples["nominal"].append(window / ideal)
+            samples["images"].append(images)
             samples["own"].append(max(0.0, out["wall"] - window) / big)
             samples["peak_big"].append(out["peak_rss"] / 2**20)
             samples["peak_small"].append(spawn(small, workdir, comfy)["peak_rss"] / 2**20)
@@ -142,8 +152,10 @@ def run(cfg: Config) -> list[Result]:
             (workdir / "creative.yaml").unlink(missing_ok=True)
     label = f"{big}p_x{VARIANTS}v"
     return [
-        result(f"{NAME}.{label}_3server_generation_to_ideal", "x", samples["ratio"], limit=MAX_RATIO,
-               extra={"ideal_s": ideal, "latency_s": LATENCY_S}),
+        result(f"{NAME}.{label}_3server_generation_to_busiest_gpu", "x", samples["ratio"], limit=MAX_RATIO,
+               extra={"images": samples["images"], "latency_s": LATENCY_S}),
+        result(f"{NAME}.{label}_3server_generation_to_nominal_ideal", "x", samples["nominal"],
+               extra={"nominal_ideal_s": ideal, "note": "below 1 where the mock served cached nodes"}),
         result(f"{NAME}.{label}_own_s_per_product", "s", samples["own"], limit=MAX_OWN_S_PER_PRODUCT),
         result(f"{NAME}.{label}_peak_rss_mb", "MB", samples["peak_big"], limit=MAX_PEAK_MB),
         result(f"{NAME}.peak_rss_growth_{small}p_to_{big}p_mb", "MB",
