@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from creative.core.atomic import write_atomic
 from creative.core.config import Settings
-from creative.core.errors import BudgetRefused, CreativeError, InputError
+from creative.core.errors import BudgetRefused, Cancelled, CreativeError, InputError
 from creative.core.progress import Reporter
 from creative.render.batch_report import AdRow, write_batch_gallery
 from creative.research.feeds import FeedItem, feed_notes
@@ -30,6 +31,8 @@ from creative.run.folder import BatchFolder, RunFolder
 from creative.run.outcome import RunResult, execute
 from creative.run.plan import new_run
 from creative.stages.full import FULL_RUN
+
+log = logging.getLogger(__name__)
 
 IN_FLIGHT = 2  # products at once: one generating while the other composes
 Status = Literal["pending", "ok", "partial", "failed", "refused", "cancelled"]
@@ -103,11 +106,16 @@ def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, report
                     stopped = stopped or product.status == "refused"
                 save(folder, state)
         except KeyboardInterrupt:
-            for future, product in running.items():
-                future.cancel()
-                product.status, product.message = "cancelled", "the batch was cancelled"
+            # Runs in flight belong to worker threads, which Ctrl-C does not reach: they finish (and
+            # settle their budget), no new product starts, and `creative batch resume` does the rest.
+            reporter.warn(f"cancelled: finishing the {len(running)} product(s) in flight, starting no more")
+            for future, product in list(running.items()):
+                if not future.cancel():  # already running: wait for its outcome
+                    _record(product, future)
             save(folder, state)
-            raise
+            write_outputs(folder, state)
+            raise Cancelled("batch cancelled: products not started are left for `creative batch resume`",
+                            hint=f"creative batch resume {folder.path}") from None
     write_outputs(folder, state)
     return state
 
@@ -139,6 +147,9 @@ def _record(product: BatchProduct, future: Future) -> None:
         product.status, product.message = "refused", exc.message
     except CreativeError as exc:
         product.status, product.message = "failed", exc.message
+    except Exception as exc:  # one product's unexpected failure must not lose the batch's state
+        log.exception("product %s failed unexpectedly", product.id)
+        product.status, product.message = "failed", f"{type(exc).__name__}: {exc}"
     else:
         product.status = "ok" if result.exit_code == 0 else "partial"
         product.message = result.message
