@@ -10,8 +10,10 @@ product, so `creative batch resume` finishes what a killed or cancelled batch le
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 import logging
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
@@ -34,6 +36,7 @@ from creative.stages.full import FULL_RUN
 
 log = logging.getLogger(__name__)
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 IN_FLIGHT = 2  # products at once: one generating while the other composes
 Status = Literal["pending", "ok", "partial", "failed", "refused", "cancelled"]
 
@@ -81,11 +84,29 @@ def load(folder: BatchFolder) -> BatchState:
         raise InputError(f"{folder.state}: cannot be read ({str(exc).splitlines()[0]})") from None
 
 
+def _limit_malloc_arenas() -> None:
+    """Keep glibc from giving each worker thread its own malloc arena.
+
+    Each product's images are decoded and freed in whichever thread composes it; with an arena per
+    thread the freed memory stays fragmented across arenas and the batch's peak memory climbs with
+    the number of products (measured: +70 MB from 4 to 16 products), while with a shared arena it
+    stays flat. Elsewhere (macOS, musl) this is a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_ARENA_MAX, 1)
+    except (OSError, AttributeError):
+        pass
+
+
 def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, reporter: Reporter, *,
               product_reporter: Callable[[], Reporter] = Reporter) -> BatchState:
     """Run every product not yet done, IN_FLIGHT at a time; stop starting new ones at the cap."""
     todo = [p for p in state.products if p.status not in ("ok", "partial")]
     _release_stale(state, todo, settings)
+    _limit_malloc_arenas()
     stopped = False
     with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="batch") as pool:
         running: dict[Future, BatchProduct] = {}
