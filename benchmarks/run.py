@@ -17,7 +17,7 @@ from pathlib import Path
 from common import ROOT, Config, Result, machine_info
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("generation", "overhead", "latency", "scale", "video", "writer", "reaction", "results")
+BENCHMARKS = ("generation", "overhead", "latency", "scale", "video", "writer", "reaction", "results", "batch")
 FULL_REPS, QUICK_REPS = 5, 2
 
 

@@ -10,7 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from cli_helpers import EXAMPLE_PAGE, run_creative
+from cli_helpers import EXAMPLE_PAGE
+from cli_helpers import run_creative as run_unpriced
+
+# The mock is free unless a price is configured: these tests count money, so they set one.
+PRICED = {"CREATIVE_COST_PER_IMAGE_USD": "0.04"}
+
+
+def run_creative(*args: str, cwd: Path, env: dict[str, str] | None = None, **kw):
+    return run_unpriced(*args, cwd=cwd, env={**PRICED, **(env or {})}, **kw)
 
 
 def run_args(server, runs="runs", *extra: str) -> tuple[str, ...]:
@@ -83,7 +91,7 @@ def test_seeds_are_reproducible_unless_asked(tmp_path, mock_comfy):
 
 
 def _start_run(server, tmp_path, *extra: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREATIVE_")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CREATIVE_")}, **PRICED}
     return subprocess.Popen(
         [sys.executable, "-m", "creative", *run_args(server, "runs", *extra)],
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -30,6 +30,7 @@ def run_dir(tmp_path_factory) -> Path:
     with MockServer(MockOptions()) as server:
         settings = Settings.model_validate({
             "comfyui": {"urls": [server.url]}, "encoder": "x264",
+            "budget": {"cost_per_image_usd": 0.04},  # the mock is free unless priced; the gallery shows cost
             "paths": {"runs_dir": str(base / "runs"), "templates_dir": str(base / "templates"),
                       "brand_dir": str(ROOT / "brand")},
         })

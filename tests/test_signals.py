@@ -23,6 +23,7 @@ COST = 0.04  # the default price per image
 
 def _start(server, tmp_path: Path, *args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREATIVE_")}
+    env["CREATIVE_COST_PER_IMAGE_USD"] = "0.04"  # the mock is free unless priced: these tests count money
     return subprocess.Popen(
         [sys.executable, "-m", "creative", *args, "--comfy-url", server.url, "-q"],
         cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -361,6 +361,28 @@ def mock_llm(
     serve(host, port, LlmMockOptions(mode=mode, delay_s=delay))
 
 
+@app.command("mock-runpod")
+def mock_runpod(
+    port: int = typer.Option(8189, "--port", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, help="Workers (each a mock ComfyUI) sharing the queue."),
+    cold_start: float = typer.Option(0.0, "--cold-start", min=0.0, help="Seconds a cold worker needs before its first job."),
+    latency: float = typer.Option(0.0, "--latency", min=0.0, help="Seconds of execution per image."),
+    api_key: str = typer.Option("test-key", "--api-key", help="The API key the endpoint accepts."),
+    endpoint_id: str = typer.Option("mock-endpoint", "--endpoint-id", help="The endpoint id in /v2/<id>/..."),
+    fail_first: int = typer.Option(0, "--fail-first", min=0, help="The first N jobs fail."),
+    rate_limit_every: int = typer.Option(0, "--rate-limit-every", min=0, help="Every Nth request answers 429."),
+    s3: bool = typer.Option(False, "--s3", help="Images as s3_url links instead of base64."),
+) -> None:
+    """Serve a mock RunPod serverless endpoint (worker-comfyui API) over mock ComfyUI workers."""
+    from creative.mock.runpod import RunPodOptions, serve
+
+    _err(f"mock RunPod endpoint {endpoint_id} on http://{host}:{port} ({workers} worker(s)); Ctrl-C to stop")
+    serve(host, port, RunPodOptions(endpoint_id=endpoint_id, api_key=api_key, workers=workers, latency=latency,
+                                    cold_start=cold_start, fail_first=fail_first, rate_limit_every=rate_limit_every,
+                                    s3=s3))
+
+
 @app.command()
 def demo(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where the run folder goes (default runs/)."),
@@ -384,6 +406,62 @@ def demo(
     _finish(result, quiet, f"; open {RunFolder(result.run_dir).gallery} to pick your favourites")
 
 
+batch_app = typer.Typer(help="Ads for every product of a feed; `batch resume` finishes a stopped batch.",
+                        invoke_without_command=True, no_args_is_help=False)
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.callback()
+def batch(
+    ctx: typer.Context,
+    feed: Optional[str] = typer.Option(None, "--feed", help="Merchant Center RSS/Atom, Meta CSV/TSV, Shopify products.json or a URL list (file or URL)."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Channel from templates/channels.yaml."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most N products."),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Only this product id; repeat for several."),
+    offer: Optional[str] = typer.Option(None, "--offer", help="Offer to feature on every product's ads."),
+    variants: Optional[int] = typer.Option(None, "--variants", min=1, max=100, help="Variants per product."),
+    store_url: Optional[str] = typer.Option(None, "--store-url", help="The store's address, for a products.json read from a file."),
+    comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Where run folders go (default runs/)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+) -> None:
+    """Make ads for every product of a feed, each in its own run folder."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from creative.commands.batch import BatchRequest, start
+
+    if not feed or not channel:
+        raise typer.BadParameter("pass --feed FILE_OR_URL and --channel CH (or `creative batch resume BATCH`)")
+    settings = _settings(config, runs_dir=runs_dir, comfy_url=comfy_url)
+    request = BatchRequest(feed=feed, channel=channel, limit=limit, only=list(only or []), offer=offer,
+                           variants=variants, store_url=store_url)
+    _finish_batch(*start(request, settings, make_reporter(quiet)))
+
+
+@batch_app.command("resume")
+def batch_resume(
+    batch_dir: Path = typer.Argument(..., help="The batch folder `creative batch` printed."),
+    comfy_url: Optional[list[str]] = typer.Option(None, "--comfy-url", help="ComfyUI server; repeat for several."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (default ./creative.yaml)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Finish a batch that was killed or cancelled: products done are kept, the others are run."""
+    from creative.commands.batch import resume
+
+    settings = _settings(config, runs_dir=batch_dir.resolve().parent.parent, comfy_url=comfy_url)
+    _finish_batch(*resume(batch_dir, settings, make_reporter(quiet)))
+
+
+def _finish_batch(folder, state) -> None:
+    from creative.run.batch import summary
+
+    code, line = summary(state)
+    _err(("done: " if code == 0 else "error: ") + line + f"; gallery {folder.gallery}, CSV {folder.upload_csv}")
+    typer.echo(str(folder.path))
+    raise typer.Exit(code)
+
+
 budget_app = typer.Typer(help="This month's spend against the cap.", invoke_without_command=True, no_args_is_help=False)
 app.add_typer(budget_app, name="budget")
 
@@ -395,14 +473,18 @@ def budget(
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="Runs folder holding budget.jsonl."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Show cap, settled, reserved and remaining for this month, and the runs behind them."""
+    """Show cap, settled, reserved and remaining for this month, spend per backend, and the runs."""
     if ctx.invoked_subcommand is not None:
         return
     from creative.budget.ledger import budget_summary
     from creative.cli_tables import print_budget
 
+    from creative.run.folder import RunsRoot
+    from creative.run.spend import spend_by_backend
+
     ledger = _ledger(config, runs_dir)
     summary = budget_summary(ledger.state())
+    summary["by_backend"] = spend_by_backend(RunsRoot(ledger.path.parent), [r["run_id"] for r in summary["runs"]])
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

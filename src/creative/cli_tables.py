@@ -26,6 +26,11 @@ def print_budget(summary: dict, ledger_path: Path, console: Console | None = Non
     if not summary["runs"]:
         console.print(f"[dim]no runs this month in {ledger_path}[/]")
         return
+    if summary.get("by_backend"):
+        backends = Table("backend", "spent")
+        for name, usd in summary["by_backend"].items():
+            backends.add_row(name, f"${usd:.2f}")
+        console.print(backends)
     table = Table("run", "status", "reserved", "settled")
     for run in summary["runs"]:
         status = "[yellow]stale[/] (process gone)" if run["status"] == "stale" else run["status"]

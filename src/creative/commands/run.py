@@ -10,9 +10,9 @@ from creative.core.progress import Reporter
 from creative.run.context import RunRequest
 from creative.run.outcome import RunResult, execute
 from creative.run.plan import new_run
-from creative.stages import brief, budget, compose, export, generate, prompts, report, research
+from creative.stages.full import FULL_RUN
 
-STAGES = (research.run, brief.run, prompts.run, budget.run, generate.run, compose.run, export.run, report.run)
+STAGES = FULL_RUN
 
 
 def run(request: RunRequest, settings: Settings, reporter: Reporter, *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Literal, Mapping, Union
 
 import httpx
@@ -32,6 +32,14 @@ class Backend:
     usd_per_image: float | None = None
     usd_per_gpu_hour: float | None = None
     bill_cold_start: bool = True  # RunPod bills a worker from the moment it starts, cold start included
+    price_configured: bool = True  # False: a default price, which the bundled mock does not charge
+
+    def priced_for(self, client: object) -> Backend:
+        """This backend as billed once `client.check()` has answered: the bundled mock with no price of
+        its own costs nothing, so a demo never touches a real budget."""
+        if getattr(client, "is_mock", False) and not self.price_configured:
+            return replace(self, usd_per_image=0.0, usd_per_gpu_hour=None)
+        return self
 
     @property
     def name(self) -> str:

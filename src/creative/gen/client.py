@@ -29,6 +29,7 @@ from websockets.exceptions import WebSocketException
 from zlib_ng import zlib_ng
 
 from creative.gen.workflow import missing_models, model_loader_classes
+from creative.core.mock import MOCK_HEADER
 from creative.core.errors import ComfyError, ComfyValidationError
 from creative.core.images import MAX_IMAGE_PIXELS, check_pixels
 from creative.core.json_text import loads as json_loads
@@ -273,6 +274,7 @@ class ComfyClient:
                  request_timeout_s: float = REQUEST_TIMEOUT_S,
                  clock: Callable[[], float] = time.time):
         self.base_url = base_url.rstrip("/")
+        self.is_mock = False  # set by check(): the bundled mock says so
         self.timeout_s = timeout_s
         # A request never outlasts the prompt timeout either: a 20 s setting holds for each request.
         self.request_timeout_s = min(request_timeout_s, timeout_s)
@@ -356,7 +358,9 @@ class ComfyClient:
 
     async def check(self) -> dict:
         """GET /system_stats; ComfyError naming the URL and why when it is not usable."""
-        stats = await self._get_json("/system_stats")
+        resp = await self._request("GET", "/system_stats")
+        stats = self._json(resp, "GET /system_stats")
+        self.is_mock = resp.headers.get(MOCK_HEADER) == "1"  # its images cost nothing unless priced
         if not isinstance(stats, dict) or "system" not in stats:
             raise comfy_error(f"{self.base_url} does not look like ComfyUI (/system_stats "
                               f"has no 'system')", transient=False)

@@ -108,6 +108,35 @@ async def check_servers(clients: list[Client]) -> tuple[list[Client], list[str]]
     return up, down
 
 
+def _none_reachable(down: list[str]) -> ComfyError:
+    return ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
+                      hint="start ComfyUI, pass --comfy-url URL, set comfyui.urls or comfyui.backends in "
+                           "creative.yaml, or run `creative mock-comfy` for a trial")
+
+
+async def require_reachable(servers: list[str | Backend], *, timeout_s: float = 30.0) -> list[Backend]:
+    """Ask every backend whether it can work (ComfyUI /system_stats, RunPod /health) before anything is
+    spent: raise when none can (a missing API key, a refused key, an unknown endpoint, a server down);
+    otherwise the ones that can, priced as they will bill (the bundled mock free unless priced)."""
+    made: list[tuple[Client, Backend]] = []
+    down: list[str] = []
+    backends = [as_backend(s) for s in servers]
+    async with new_http_client([b.name for b in backends]) as http:
+        try:
+            for backend in backends:
+                try:
+                    made.append((make_client(backend, http=http, timeout_s=timeout_s, poll_interval_s=1.0), backend))
+                except ComfyError as exc:
+                    down.append(f"{backend.name} ({exc.message})")
+            up, unreachable = await check_servers([client for client, _ in made])
+        finally:
+            await asyncio.gather(*(client.aclose() for client, _ in made))
+    if not up:
+        raise _none_reachable(down + unreachable)
+    usable = set(map(id, up))
+    return [backend.priced_for(client) for client, backend in made if id(client) in usable]
+
+
 @dataclass
 class _Plan:
     """Where one job may run: servers with its models, or why it cannot run anywhere."""
@@ -188,11 +217,9 @@ async def generate_all(jobs: list[GenJob], servers: list[str | Backend], out_dir
         # A run served wholly from the cache needs no server at all.
         up, down = (clients, []) if all_cached else await check_servers(clients)
         if not up:
-            raise ComfyError("no ComfyUI server is reachable: " + "; ".join(down),
-                             hint="start ComfyUI, pass --comfy-url URL, set comfyui.urls in creative.yaml, "
-                                  "or run `creative mock-comfy` for a trial")
+            raise _none_reachable(down)
         backend_of = dict(zip(map(id, clients), backends))
-        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)]) for c in up]
+        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)].priced_for(c)) for c in up]
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)

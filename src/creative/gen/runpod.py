@@ -19,6 +19,7 @@ from typing import Any, Callable
 import httpx
 
 from creative.core.errors import ComfyError
+from creative.core.mock import MOCK_HEADER
 from creative.gen.client import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, RunOutput, _check_image, comfy_error
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class RunPodClient:
         self._own_http = http is None
         self.timeout_s, self.poll_interval_s, self.clock = timeout_s, poll_interval_s, clock
         self.max_image_bytes = max_image_bytes
+        self.is_mock = False  # set by check(): the bundled mock endpoint says so
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -52,7 +54,10 @@ class RunPodClient:
     # -- requests ------------------------------------------------------------------------
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One API call; 429 is backed off and retried, 401 and 404 say what to fix."""
+        """One API call's JSON answer; 429 is backed off and retried, 401 and 404 say what to fix."""
+        return self._json(await self._send(method, path, **kwargs), path)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         for attempt in range(MAX_429_RETRIES + 1):
             try:
                 resp = await self.http.request(method, self.base_url + path, headers=self._headers, **kwargs)
@@ -64,7 +69,7 @@ class RunPodClient:
                 log.info("RunPod endpoint %s: 429, retrying in %.1f s", self.endpoint_id, wait)
                 await asyncio.sleep(wait)
                 continue
-            return self._json(resp, path)
+            return resp
         raise AssertionError("unreachable")
 
     def _json(self, resp: httpx.Response, path: str) -> Any:
@@ -88,7 +93,9 @@ class RunPodClient:
 
     async def check(self) -> dict:
         """GET /health: jobs in queue and workers; fails before anything is spent when misconfigured."""
-        health = await self._request("GET", "/health")
+        resp = await self._send("GET", "/health")
+        health = self._json(resp, "/health")
+        self.is_mock = resp.headers.get(MOCK_HEADER) == "1"
         if not isinstance(health, dict):
             raise comfy_error(f"RunPod endpoint {self.endpoint_id}: /health answered {type(health).__name__}",
                               transient=True)
@@ -160,16 +167,14 @@ class RunPodClient:
     async def _output(self, job_id: str, status: dict, queued_at: float) -> RunOutput:
         state = status.get("status")
         where = f"RunPod job {job_id}"
+        output = status.get("output") if isinstance(status.get("output"), dict) else {}
         if state != "COMPLETED":
-            error = status.get("error") or (status.get("output") or {}).get("error") or state
+            error = status.get("error") or output.get("error") or state
             kind = "cancelled" if state == "CANCELLED" else "timeout" if state == "TIMED_OUT" else "error"
-            raise comfy_error(f"{where} {str(state).lower()}: {_one_line(error)}", transient=kind != "cancelled",
-                              kind=kind)
-        output = status.get("output") or {}
+            raise comfy_error(f"{where} {str(state).lower()}: {_one_line(error)}{_details(output)}",
+                              transient=kind != "cancelled", kind=kind)
         if output.get("error"):
-            details = "; ".join(str(d) for d in output.get("details") or [])
-            raise comfy_error(f"{where} failed: {_one_line(output['error'])}" + (f" ({details})" if details else ""),
-                              transient=False)
+            raise comfy_error(f"{where} failed: {_one_line(output['error'])}{_details(output)}", transient=False)
         items = [i for i in output.get("images") or [] if isinstance(i, dict)]
         if not items:
             raise comfy_error(f"{where} completed with no images", transient=False,
@@ -230,6 +235,14 @@ def _retry_after(resp: httpx.Response, attempt: int) -> float:
 
 def _seconds(ms: Any) -> float | None:
     return ms / 1000.0 if isinstance(ms, (int, float)) and ms >= 0 else None
+
+
+def _details(output: dict) -> str:
+    """worker-comfyui's `details` list (which node failed and why), as a suffix for the message."""
+    details = output.get("details")
+    if not isinstance(details, list) or not details:
+        return ""
+    return " (" + _one_line("; ".join(str(d) for d in details)) + ")"
 
 
 def _one_line(value: Any) -> str:

@@ -31,6 +31,7 @@ from aiohttp import WSMsgType, web
 from PIL import Image
 
 from creative.core.errors import InputError
+from creative.core.mock import MOCK_HEADER
 
 from .app_thread import AppThread
 from .nodes import SAMPLER_CLASSES, NodeContext, NodeFailure, execution_order, node_signatures, run_node
@@ -658,7 +659,7 @@ class MockComfy:
                        "argv": ["creative", "mock-comfy"]},
             "devices": [{"name": "mock", "type": "cpu", "index": None, "vram_total": 0, "vram_free": 0,
                          "torch_vram_total": 0, "torch_vram_free": 0}],
-        })
+        }, headers={MOCK_HEADER: "1"})  # so that a demo is never charged to a real budget
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response(MODEL_FOLDERS)

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from creative.core.errors import ComfyError
+from creative.core.mock import MOCK_HEADER
 from creative.gen.client import ComfyClient
 from creative.mock.comfy import MockOptions, MockServer
 
@@ -41,6 +42,7 @@ class RunPodOptions:
     fail_first: int = 0  # the first N jobs fail in the workflow
     rate_limit_every: int = 0  # every Nth request answers 429 (0: never)
     s3: bool = False  # images as URLs (`s3_url`) instead of base64
+    execution_timeout: float = 0.0  # a job running longer ends TIMED_OUT, as the endpoint's policy says (0: never)
 
 
 @dataclass
@@ -64,6 +66,7 @@ class MockRunPod:
         self.jobs: dict[str, _Job] = {}
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.requests = 0
+        self.rate_limited = 0  # requests answered 429
         self.executed = 0  # jobs that produced images (what a real endpoint would bill)
         self.failures_left = options.fail_first
         self.s3: dict[str, bytes] = {}
@@ -90,17 +93,28 @@ class MockRunPod:
                 try:
                     if time.monotonic() > self._warm_until[index] and self.options.cold_start:
                         await asyncio.sleep(self.options.cold_start)
+                    if job.status != "IN_QUEUE":
+                        continue  # cancelled during the cold start
                     job.status, job.started = "IN_PROGRESS", time.monotonic()
-                    job.task = asyncio.current_task()
-                    await self._execute(job, comfy)
-                except asyncio.CancelledError:
-                    if job.status == "CANCELLED":
-                        continue  # only the job was cancelled, not the worker
-                    raise
+                    # The job runs as its own task so that /cancel stops the job, never the worker.
+                    job.task = asyncio.create_task(self._within_timeout(job, comfy))
+                    await asyncio.wait({job.task})
                 finally:
+                    if job.task is not None and not job.task.done():
+                        job.task.cancel()  # the worker itself is stopping
                     job.task = None
                     self._busy[index] = False
                     self._warm_until[index] = time.monotonic() + self.options.idle_timeout
+
+    async def _within_timeout(self, job: _Job, comfy: ComfyClient) -> None:
+        limit = self.options.execution_timeout
+        if not limit:
+            return await self._execute(job, comfy)
+        try:
+            await asyncio.wait_for(self._execute(job, comfy), limit)
+        except asyncio.TimeoutError:
+            job.status, job.finished = "TIMED_OUT", time.monotonic()
+            job.error = f"job exceeded the endpoint's execution timeout of {limit:g} s"
 
     async def _execute(self, job: _Job, comfy: ComfyClient) -> None:
         output_node = next((k for k, v in job.workflow.items() if v.get("class_type") == "SaveImage"), None)
@@ -112,6 +126,10 @@ class MockRunPod:
             return
         try:
             out = await comfy.run(job.workflow, output_node or "9")
+        except asyncio.CancelledError:
+            if job.status != "CANCELLED":
+                raise
+            return  # /cancel: the status already says so
         except ComfyError as exc:
             job.status, job.finished, job.error = "FAILED", time.monotonic(), exc.message
             job.output = {"error": exc.message, "details": []}
@@ -165,6 +183,7 @@ def _guard(request: web.Request) -> MockRunPod:
         raise web.HTTPNotFound(text="endpoint not found")
     every = mock.options.rate_limit_every
     if every and mock.requests % every == 0:
+        mock.rate_limited += 1
         raise web.HTTPTooManyRequests(text="rate limited", headers={"Retry-After": "0.05"})
     return mock
 
@@ -207,7 +226,7 @@ async def _cancel(request: web.Request) -> web.Response:
 
 
 async def _health(request: web.Request) -> web.Response:
-    return web.json_response(_guard(request).health())
+    return web.json_response(_guard(request).health(), headers={MOCK_HEADER: "1"})
 
 
 async def _s3(request: web.Request) -> web.Response:

@@ -38,6 +38,7 @@ class RunRequest:
     seed: int | None = None
     new_seeds: bool = False
     no_cache: bool = False
+    notes: ResearchNotes | None = None  # facts given (e.g. by a product feed): the page is not fetched
 
 
 @dataclass

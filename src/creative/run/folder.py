@@ -26,6 +26,7 @@ from creative.run.runlog import RUNLOG_VERSION, RunLog, read_runlog, write_runlo
 LEDGER_NAME = "budget.jsonl"
 CACHE_DIR_NAME = ".cache"  # backgrounds by the hash of their final graph
 DATABASE_NAME = "creative.sqlite"
+BATCHES_DIR_NAME = ".batches"  # catalog runs: one folder each, beside the run folders they made
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,22 @@ class RunsRoot:
     @property
     def database(self) -> Path:
         return self.path / DATABASE_NAME
+
+    @property
+    def batches(self) -> Path:
+        return self.path / BATCHES_DIR_NAME
+
+    def create_batch(self, base: str) -> BatchFolder:
+        """Create `.batches/<base>` (the batch id); a numeric suffix keeps parallel batches apart."""
+        self.batches.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, 1000):
+            path = self.batches / (base if attempt == 1 else f"{base}-{attempt}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return BatchFolder(path.resolve())
+        raise CreativeError(f"cannot create a unique batch folder under {self.batches}")
 
     def runs(self) -> list[RunFolder]:
         """Every run folder, oldest first (run ids start with their time)."""
@@ -190,3 +207,22 @@ class RunFolder:
             return read_runlog(self.runlog).run_id
         except (OSError, ValueError):
             return self.path.name
+
+
+@dataclass(frozen=True)
+class BatchFolder:
+    """One catalog run: its state (which products are done), its gallery and its bulk-upload CSV."""
+
+    path: Path
+
+    @property
+    def state(self) -> Path:
+        return self.path / "batch.json"
+
+    @property
+    def gallery(self) -> Path:
+        return self.path / "index.html"
+
+    @property
+    def upload_csv(self) -> Path:
+        return self.path / "upload.csv"

@@ -12,6 +12,11 @@ def run(ctx: RunContext) -> None:
     request, settings = ctx.request, ctx.settings
     if request.brief_path is not None:
         return
+    if request.notes is not None:
+        with ctx.stage("research", f"{redact_url(request.notes.url)} (from the feed)"):
+            write_research(request.notes, ctx.folder.research_json, ctx.folder.research_md)
+            ctx.notes = request.notes
+        return
     if ctx.research_cost and ctx.spend is not None:
         # Paid research (Firecrawl) is reserved before it runs, like generation.
         ctx.ledger.reserve(ctx.spend.ledger_id, ctx.research_cost, reason="research")
