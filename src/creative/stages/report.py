@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from creative.render.report import write_contact_sheet, write_gallery
+from creative.render.report import write_contact_sheet
 from creative.run.context import RunContext
+from creative.run.gallery_refresh import write_run_gallery
+from creative.run.gallery_results import gallery_results
 from creative.run.outcome import totals
 
 
 def run(ctx: RunContext) -> None:
     runlog, folder = ctx.runlog, ctx.folder
-    ads = [ad for v in runlog.variants for ad in v.ads]
     with ctx.stage("report"):
         font = ctx.brand.fonts.get("regular") or next(iter(ctx.brand.fonts.values()))
-        write_contact_sheet(folder.contact_sheet, folder.path, ads, font=ctx.settings.brand_dir / "fonts" / font)
-        per_variant = {v.variant: {"status": v.status, "cost_usd": v.cost_actual_usd,
-                                   **({"from cache": "yes"} if v.cached else {}),
-                                   **({"error": v.error} if v.error else {})} for v in runlog.variants}
-        write_gallery(folder.gallery, contact_sheet=folder.contact_sheet, run_id=runlog.run_id, brief=ctx.brief,
-                      prompts=ctx.prompts, ads=ads, totals={**totals(runlog), "per_variant": per_variant},
-                      videos=[video for v in runlog.variants for video in v.videos], encoder=runlog.encoder,
-                      warnings=runlog.warnings)
+        write_contact_sheet(folder.contact_sheet, folder.path, [ad for v in runlog.variants for ad in v.ads],
+                            font=ctx.settings.brand_dir / "fonts" / font)
+        # A run composed again after its ads were shipped keeps the results imported for them.
+        write_run_gallery(folder, runlog, ctx.brief, ctx.prompts, gallery_results(folder.path), totals(runlog))
