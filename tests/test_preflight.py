@@ -95,3 +95,27 @@ def test_character_no_font_has():
     outcome = refused(brief(headline="Glow \U00013080 daily"))
     assert_one_clear_line(outcome, EXIT_BAD_INPUT, "concept 'a' headline",
                           "no brand or fallback font has the characters", "U+13080")
+
+
+def test_brief_command_keeps_a_draft_a_run_would_refuse_and_says_why(tmp_path, monkeypatch):
+    """`creative brief` only drafts: copy with glyphs no brand font has is kept to edit, with a warning;
+    `creative run` on the same page stops before anything is paid."""
+    from typer.testing import CliRunner
+
+    from creative.cli import app
+
+    page = tmp_path / "tea.html"
+    page.write_text('<html lang="zh-TW"><head><title>西莎小羊肉餐盒</title></head><body><h1>西莎小羊肉餐盒</h1>'
+                    '<p>新鮮羊肉，慢火燉煮，全家都愛的好味道。</p><ul><li>台灣在地食材</li><li>冷凍宅配到府</li></ul>'
+                    '</body></html>', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["--url", str(page), "--channel", "meta_static", "--runs-dir", str(tmp_path / "runs")]
+    drafted = CliRunner().invoke(app, ["brief", *args])
+    assert drafted.exit_code == 0, drafted.output
+    assert "a run would refuse this brief as it is" in drafted.stderr and "fallback_fonts" in drafted.stderr
+    brief_md = drafted.stdout.strip().splitlines()[-1]
+    assert "西莎小羊肉餐盒" in open(brief_md, encoding="utf-8").read()
+    refused = CliRunner().invoke(app, ["run", *args, "--comfy-url", "http://127.0.0.1:9"])
+    assert refused.exit_code == 2 and "no brand or fallback font has the characters" in refused.stderr
+    ledger = tmp_path / "runs" / "budget.jsonl"
+    assert not ledger.exists() or "reserve" not in ledger.read_text()  # nothing was reserved

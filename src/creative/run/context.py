@@ -72,6 +72,7 @@ class RunContext:
     notes: ResearchNotes | None = None
     brief: Brief | None = None
     prompts: PromptSet | None = None
+    brief_only: bool = False  # `creative brief`: research and a draft to edit, nothing to draw yet
     # What this command works on: None = every variant; export names its files with `name_id`.
     targets: list[int] | None = None
     name_id: str | None = None

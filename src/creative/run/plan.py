@@ -136,7 +136,8 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
         reporter.info(f"note: {hint}")
     ctx = RunContext(folder=folder, runlog=runlog, settings=settings, reporter=reporter, brand=plan.brand,
                      channel_name=plan.channel_name, channel=plan.channel, workflow=plan.workflow, ledger=plan.ledger,
-                     clock=clock, request=request, brief=plan.given_brief, research_cost=plan.research_cost)
+                     clock=clock, request=request, brief=plan.given_brief, research_cost=plan.research_cost,
+                     brief_only=brief_only)
     ctx.request.variants = plan.variants
     ctx.save()
     return ctx

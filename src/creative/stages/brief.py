@@ -5,6 +5,7 @@ from __future__ import annotations
 from creative.copy.brief import check_policy
 from creative.copy.preflight import preflight
 from creative.copy.llm_writer import write_brief
+from creative.core.errors import InputError
 from creative.run.context import RunContext
 from creative.run.runlog import sha256_file
 
@@ -26,16 +27,23 @@ def run(ctx: RunContext) -> None:
             templates_dir=ctx.settings.templates_dir,  # the user's own phrase and scene files, when they have them
         )
         ctx.runlog.writer = writer
-        check_policy(brief, ctx.brand.banned_words)
-        # Before anything is paid: every line fits its box in every size, every glyph has a font,
-        # no scene asks for text.
-        preflight(brief, ctx.brand, ctx.settings.brand_dir, ctx.channel)
+        # Written first: a draft the checks refuse is still there to edit and feed back with --brief.
         ctx.folder.write_brief(brief, writer)
         ctx.reporter.info(f"{len(brief.concepts)} concepts: " + ", ".join(c.name for c in brief.concepts))
         ctx.brief = brief
+        try:
+            check(ctx)
+        except InputError as exc:
+            if not ctx.brief_only:
+                raise  # a run stops here, before anything is paid
+            # `creative brief` only drafts: what a run would refuse is said, and the draft kept to edit.
+            note = f"a run would refuse this brief as it is: {exc.message}"
+            ctx.runlog.warnings.append(note)
+            ctx.reporter.warn(f"{note} ({exc.hint})" if exc.hint else note)
 
 
 def check(ctx: RunContext) -> None:
-    """A brief edited by hand since the run is held to the same policy before it is drawn again."""
+    """The checks before money: policy (avoid list, banned words), then every line fits its box at
+    every size with a font for every glyph, and no scene asks for text."""
     check_policy(ctx.brief, ctx.brand.banned_words)
     preflight(ctx.brief, ctx.brand, ctx.settings.brand_dir, ctx.channel)
