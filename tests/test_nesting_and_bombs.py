@@ -140,3 +140,14 @@ def test_layout_preview_background_that_is_a_decompression_bomb(tmp_path):
                      "--out", str(tmp_path / "preview.png"))
     assert_one_clear_line(outcome, EXIT_BAD_INPUT, "bg.png: 9000x9000 pixels is over the 67108864 pixel limit")
     assert not (tmp_path / "preview.png").exists()
+
+
+def test_a_page_with_thousands_of_images_keeps_a_bounded_distinct_list():
+    from creative.research.extract import MAX_IMAGE_URLS
+
+    images = ",".join(f'"/img/{i}.jpg"' for i in range(5000))
+    page = ('<html><head><script type="application/ld+json">{"@type": "Product", "name": "Lamp", "image": ['
+            + images + ']}</script></head><body><h1>Lamp</h1>' + '<img src="/img/0.jpg">' * 3000 + "</body></html>")
+    notes = extract_notes(page, "https://shop.example/p/lamp")
+    assert len(notes.image_urls) == MAX_IMAGE_URLS == len(set(notes.image_urls))
+    assert notes.image_urls[0] == "https://shop.example/img/0.jpg"

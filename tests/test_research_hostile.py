@@ -20,6 +20,14 @@ USER = "shopper"
 PAGE = SERUM.replace(b"</body>", b'<img src="/img/bottle.jpg" alt="bottle"><img src="img/box.jpg"></body>')
 
 
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A local HTTP server with `handler` on a free port, serving in a background thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
 def basic_auth_site() -> ThreadingHTTPServer:
     """A product page behind HTTP basic auth, as a shop's staging site would be."""
     expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -46,10 +54,7 @@ def basic_auth_site() -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(PAGE)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve(Handler)
 
 
 def fake_firecrawl() -> ThreadingHTTPServer:
@@ -68,10 +73,7 @@ def fake_firecrawl() -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body.encode())
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve(Handler)
 
 
 @pytest.mark.parametrize("backend", [
@@ -161,9 +163,7 @@ def test_robots_txt_that_trickles_does_not_hold_the_fetch():
             self.end_headers()
             self.wfile.write(PAGE)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(Handler)
     try:
         notes = research(f"http://127.0.0.1:{server.server_address[1]}/p/serum", backend="static", timeout_s=1)
     finally:

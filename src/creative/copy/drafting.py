@@ -82,6 +82,15 @@ class _Draft:
             mood=self.family.mood,
         ))
 
+    def angle(self, name: str, candidates: Iterable[str | None], subheads: Iterable[str | None],
+              missing: str) -> None:
+        """The angle's concept from the first candidate that fits, or the angle dropped saying why."""
+        headline = self.pick(candidates, self.limit)
+        if headline:
+            self.add(name, name, headline, subheads)
+        else:
+            self.drop(name, missing)
+
     def drop(self, angle: str, why: str) -> None:
         self.dropped.append(angle)
         self.remarks.append(f"Angle '{angle}' dropped: {why}.")
@@ -151,32 +160,16 @@ def draft_brief(
 
     # 6. the product itself: early, so no benefit line merely repeats its name
     meet = phrases.line("meet", product=product) if product else None
-    headline = d.pick([product, meet, clean_text(brand)], d.limit)
-    if headline:
-        d.add("product", "product", headline, [only, clean_text(notes.brand), benefits[0] if benefits else None])
-    else:
-        d.drop("product", "the page gives no product name that fits the headline")
-
+    d.angle("product", [product, meet, clean_text(brand)],
+            [only, clean_text(notes.brand), benefits[0] if benefits else None],
+            "the page gives no product name that fits the headline")
     # 2. the main benefit
-    headline = d.pick(benefits, d.limit)
-    if headline:
-        d.add("benefit", "benefit", headline, [product_price])
-    else:
-        d.drop("benefit", "the page lists no benefit that reads as a headline")
-
+    d.angle("benefit", benefits, [product_price], "the page lists no benefit that reads as a headline")
     # 5. problem and solution: before the second benefit, which may be any line left
-    headline = d.pick(problem_lines(lines, phrases), d.limit)
-    if headline:
-        d.add("problem", "problem", headline, [product_price])
-    else:
-        d.drop("problem", "no fact says which problem the product takes away")
-
+    d.angle("problem", problem_lines(lines, phrases), [product_price],
+            "no fact says which problem the product takes away")
     # 3. the second benefit
-    headline = d.pick(benefits, d.limit)
-    if headline:
-        d.add("second", "second", headline, [product_price])
-    else:
-        d.drop("second", "the page lists no second benefit that reads as a headline")
+    d.angle("second", benefits, [product_price], "the page lists no second benefit that reads as a headline")
 
     # 4. proof: the rating, only when its scale is known
     _proof(d, notes, phrases, locale, [product_price, only])

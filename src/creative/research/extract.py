@@ -248,13 +248,19 @@ def _images(value: Any) -> list[str]:
     return out
 
 
+MAX_IMAGE_URLS = 40  # reference only (never sent anywhere): enough to look at, bounded on hostile pages
+
+
 def _absolute(base: str, urls: list[str]) -> list[str]:
-    out: list[str] = []
+    """The first MAX_IMAGE_URLS distinct image addresses, made absolute; linear in the page."""
+    out: dict[str, None] = {}
+    seen: set[str] = set()
     for u in urls:
         u = u.strip()
-        if not u or u.startswith(("data:", "javascript:")):
+        if not u or u in seen or u.startswith(("data:", "javascript:")):
             continue
-        full = urljoin(base, u)
-        if full not in out:
-            out.append(full)
-    return out
+        seen.add(u)
+        out.setdefault(urljoin(base, u))
+        if len(out) >= MAX_IMAGE_URLS:
+            break
+    return list(out)
