@@ -5,7 +5,6 @@ from __future__ import annotations
 from creative.render.report import write_contact_sheet
 from creative.run.context import RunContext
 from creative.run.gallery_refresh import write_run_gallery
-from creative.run.gallery_results import gallery_results
 from creative.run.outcome import totals
 
 
@@ -16,4 +15,13 @@ def run(ctx: RunContext) -> None:
         write_contact_sheet(folder.contact_sheet, folder.path, [ad for v in runlog.variants for ad in v.ads],
                             font=ctx.settings.brand_dir / "fonts" / font)
         # A run composed again after its ads were shipped keeps the results imported for them.
-        write_run_gallery(folder, runlog, ctx.brief, ctx.prompts, gallery_results(folder.path), totals(runlog))
+        write_run_gallery(folder, runlog, ctx.brief, ctx.prompts, _imported_results(ctx), totals(runlog))
+
+
+def _imported_results(ctx: RunContext) -> dict[int, dict[str, str]]:
+    """The variants' imported ad results, if any were imported (the statistics load only then)."""
+    if not ctx.runs.database.is_file():
+        return {}
+    from creative.run.gallery_results import gallery_results
+
+    return gallery_results(ctx.folder.path)
