@@ -10,6 +10,7 @@ Pillow's format plugins and the fonts' character maps.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -31,6 +32,8 @@ def main(run_dir: Path) -> None:
     channel = load_channels(SOURCE_ROOT / "templates" / "channels.yaml")[brief.channel]
     run_id = folder.run_id()
     Image.init()
+    # Loaded once per process (as fonts are), while a run's first background is still generating.
+    importlib.import_module("creative.render.saliency")
     brand = load_brand(SOURCE_ROOT / "brand")
     for font in [*brand.fonts.values(), *brand.fallback_fonts]:
         _cmap(str(SOURCE_ROOT / "brand" / "fonts" / font))
