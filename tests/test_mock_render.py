@@ -10,14 +10,24 @@ import colorsys
 import io
 
 import httpx
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
-from creative.mock.render import image_difference, image_stddev, palette, prompt_colors, render_background
+from creative.mock.render import palette, prompt_colors, render_background
 
 from test_mock_server import run_one, txt2img_graph
 
 PROMPT = "serum bottle on a plinth, soft studio light"
 
+
+
+def image_stddev(img: Image.Image) -> float:
+    """Mean per-channel standard deviation of pixel values (0 for a flat image)."""
+    return sum(ImageStat.Stat(img.convert("RGB")).stddev) / 3
+
+
+def image_difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute per-pixel difference between two same-size images (0..255)."""
+    return sum(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean) / 3
 
 def mean_rgb(img: Image.Image) -> tuple[float, float, float]:
     return tuple(ImageStat.Stat(img.convert("RGB")).mean)

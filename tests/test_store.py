@@ -9,7 +9,7 @@ import pytest
 from results_helpers import cli, make_run
 
 from creative.core.errors import CreativeError
-from creative.run.index import index_run, list_runs, sync_index
+from creative.run.index import list_runs, sync_index
 from creative.store.db import SCHEMA_VERSION, connect, opened
 
 
@@ -68,11 +68,11 @@ def test_runs_list_reads_the_index_and_rebuilds_it_when_missing(tmp_path):
     assert [r.run_id for r in list_runs(runs)] == ["20261102-090000-lumen-skin-serum-tiktok"]
 
 
-def test_index_run_hook_indexes_one_folder(tmp_path):
+def test_sync_indexes_a_new_folder_once(tmp_path):
     runs = tmp_path / "runs"
     run_dir = make_run(runs, "20261101-090000-lumen-skin-serum-meta_static", ["glow"])
-    index_run(runs, run_dir)
     with opened(runs / "creative.sqlite") as conn:
+        assert sync_index(conn, runs) == 1
         assert [tuple(r) for r in conn.execute("SELECT run_id, variants_ok FROM runs")] == [(run_dir.name, 1)]
         assert sync_index(conn, runs) == 0
 

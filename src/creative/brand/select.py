@@ -163,13 +163,6 @@ def sample_brand_hint(choice: BrandChoice, used_before: bool) -> str | None:
             f"make your own with `{INIT_COMMAND}` (it writes brands/<name>/), then run with --brand NAME")
 
 
-def run_notices(choice: BrandChoice, sample_used_before: bool, *, researched_brand: str | None = None,
-                site_name: str | None = None) -> list[str]:
-    """The run-wide warnings about the brand: a page of another brand, and the first-run sample hint."""
-    found = [brand_mismatch(researched_brand, site_name, choice.name), sample_brand_hint(choice, sample_used_before)]
-    return [text for text in found if text]
-
-
 def product_slug(url: str | None = None, product: str | None = None) -> str:
     """A short name for the product: the brief's product, else the page address's last part."""
     if product:

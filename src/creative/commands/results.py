@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -46,10 +45,6 @@ def show_results(settings: Settings, run: str | None, experiment: str | None, me
         if run:
             return run_view(conn, run, metric, confidence)
         return all_view(conn, metric, confidence)
-
-
-def reports_json(reports: list[ImportReport]) -> list[dict]:
-    return [asdict(r) for r in reports]
 
 
 def print_import(reports: list[ImportReport], console: Console) -> None:

@@ -16,7 +16,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 RGB = tuple[int, int, int]
 
@@ -293,19 +293,3 @@ def render_background(seed: int, text: str, width: int, height: int) -> Image.Im
     if (w, h) != (width, height):
         canvas = canvas.resize((width, height), Image.BICUBIC)
     return canvas
-
-
-def image_stddev(img: Image.Image) -> float:
-    """Mean per-channel standard deviation of pixel values (0 for a flat image)."""
-    from PIL import ImageStat
-
-    stat = ImageStat.Stat(img.convert("RGB"))
-    return sum(stat.stddev) / 3
-
-
-def image_difference(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute per-pixel difference between two same-size images (0..255)."""
-    from PIL import ImageStat
-
-    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
-    return sum(ImageStat.Stat(diff).mean) / 3

@@ -149,12 +149,6 @@ def sync_index(conn, runs_dir: Path) -> int:
     return len(stale)
 
 
-def index_run(runs_dir: Path, run_dir: Path) -> None:
-    """Index one run folder now (call when a run, resume or regen finishes)."""
-    with opened(RunsRoot(runs_dir).database) as conn, transaction(conn):
-        runs_table.put_run(conn, *_index_rows(Path(run_dir), _stamp(Path(run_dir))))
-
-
 def list_runs(runs_dir: Path) -> list[RunSummary]:
     """Every run folder's summary, from the index (refreshed first)."""
     if not runs_dir.is_dir():
