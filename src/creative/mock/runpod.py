@@ -13,7 +13,6 @@ import asyncio
 import base64
 import logging
 import random
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from aiohttp import web
 from creative.core.errors import ComfyError
 from creative.core.mock import MOCK_HEADER
 from creative.gen.client import ComfyClient
+from creative.mock.app_thread import AppThread
 from creative.mock.comfy import MockOptions, MockServer
 
 log = logging.getLogger(__name__)
@@ -244,6 +244,15 @@ def make_app(mock: MockRunPod) -> web.Application:
     app.router.add_post("/v2/{endpoint}/cancel/{job}", _cancel)
     app.router.add_get("/v2/{endpoint}/health", _health)
     app.router.add_get("/s3/{key}", _s3)
+
+    async def start_workers(app: web.Application) -> None:
+        app[MOCK_KEY].start()  # the workers' tasks need the app's running loop
+
+    async def stop_workers(app: web.Application) -> None:
+        await app[MOCK_KEY].stop()
+
+    app.on_startup.append(start_workers)
+    app.on_cleanup.append(stop_workers)
     return app
 
 
@@ -254,9 +263,7 @@ class MockRunPodServer:
         self.options = options or RunPodOptions()
         self.host, self.port = host, port
         self._comfy: list[MockServer] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._server: AppThread | None = None
         self.state: MockRunPod | None = None
 
     @property
@@ -267,42 +274,16 @@ class MockRunPodServer:
         rng = random.Random(0)
         self._comfy = [MockServer(MockOptions(latency=self.options.latency, rng_seed=rng.randrange(1000))).start()
                        for _ in range(self.options.workers)]
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True, name="mock-runpod")
-        self._thread.start()
-        ready.wait(timeout=30)
+        self.state = MockRunPod(self.options, [s.url for s in self._comfy])
+        self._server = AppThread(make_app(self.state), self.host, self.port, name="mock-runpod",
+                                 handler_cancellation=False).start()
+        self.port = self._server.port
         return self
 
-    def _serve(self, ready: threading.Event) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-
-        async def boot() -> None:
-            self.state = MockRunPod(self.options, [s.url for s in self._comfy])
-            self.state.start()
-            self._runner = web.AppRunner(make_app(self.state), access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-        loop.run_until_complete(boot())
-        ready.set()
-        loop.run_forever()
-
     def stop(self) -> None:
-        if self._loop is not None:
-            async def shutdown() -> None:
-                if self.state is not None:
-                    await self.state.stop()
-                if self._runner is not None:
-                    await self._runner.cleanup()
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=30)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            if self._thread is not None:
-                self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.stop()  # its cleanup stops the workers
+            self._server = None
         for server in self._comfy:
             server.stop()
 
