@@ -113,3 +113,31 @@ def test_a_run_killed_during_research_is_listed_as_failed(tmp_path):
     assert result.exit_code == 0, result.output
     [summary] = json.loads(result.stdout)
     assert summary["status"] == "failed" and "resume" in summary["problem"]
+
+
+def test_ctrl_c_in_a_batch_cancels_the_products_in_flight_and_resume_finishes_them(tmp_path, mock_comfy):
+    server = mock_comfy(latency=0.5)
+    feed = tmp_path / "feed.csv"
+    feed.write_text("id,title,description,availability,price,link\n" + "".join(
+        f"P{n},Product {n},A fine product number {n}.,in stock,10.00 EUR,https://shop.example/p{n}\n"
+        for n in (1, 2, 3, 4)))
+    process = _start(server, tmp_path, "batch", "--feed", str(feed), "--channel", "meta_static", "--variants", "2",
+                     "--runs-dir", "runs")
+    _wait_for(lambda: _made(server) >= 1 and server.executions[-1]["status"] == "running", "a second image to start")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "creative batch resume" in stderr
+    queue = httpx.get(f"{server.url}/queue").json()
+    assert queue["queue_running"] == [] and queue["queue_pending"] == []  # the products in flight were cancelled
+    [batch_dir] = (tmp_path / "runs" / ".batches").iterdir()
+    statuses = [p["status"] for p in json.loads((batch_dir / "batch.json").read_text())["products"]]
+    assert "cancelled" in statuses and statuses[-1] == "pending", statuses  # the last was never started
+    made = _made(server)
+    assert _settled(tmp_path) == round(made * COST, 6)  # every image made was paid, once
+
+    resume = _start(server, tmp_path, "batch", "resume", str(batch_dir))
+    _, stderr = resume.communicate(timeout=120)
+    assert resume.returncode == 0, stderr
+    statuses = [p["status"] for p in json.loads((batch_dir / "batch.json").read_text())["products"]]
+    assert statuses == ["ok"] * 4

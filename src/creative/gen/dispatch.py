@@ -15,6 +15,7 @@ on every server before the cancellation propagates (see ComfyClient.run).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import io
 import logging
 import time
@@ -35,7 +36,7 @@ from creative.core.models import Attempt, GenerationResult
 
 log = logging.getLogger(__name__)
 
-EventFn = Callable[[str, dict], None]
+EventFn = Callable[[str, dict], object]  # may return an awaitable: see _acknowledged
 # Our prompts queued or running on one server at a time: six variants on one server all go at once.
 MAX_IN_FLIGHT_PER_SERVER = 8
 CLEANUP_GRACE_S = 10.0
@@ -85,13 +86,24 @@ def _billed(attempts: list[Attempt]) -> float:
     return round(sum(a.cost_usd for a in attempts if a.billed), 6)
 
 
-def _emit(on_event: EventFn | None, name: str, payload: dict) -> None:
+def _emit(on_event: EventFn | None, name: str, payload: dict) -> object:
+    """Call the event callback; what it returns may be awaited (see _acknowledged)."""
     if on_event is None:
-        return
+        return None
     try:
-        on_event(name, payload)
+        return on_event(name, payload)
     except Exception:  # a progress display must never break generation
         log.exception("on_event callback failed for %s", name)
+        return None
+
+
+async def _acknowledged(answer: object) -> None:
+    """Wait for a callback that handles its event elsewhere (another thread) to be done with it."""
+    if inspect.isawaitable(answer):
+        try:
+            await answer
+        except Exception:
+            log.exception("on_event callback failed")
 
 
 async def check_servers(clients: list[Client]) -> tuple[list[Client], list[str]]:
@@ -203,32 +215,82 @@ async def generate_all(jobs: list[GenJob], servers: list[str | Backend], out_dir
     ok=False. With `cache_dir`, a graph generated before (same graph_sha256) is copied from
     `cache_dir/<sha>.png` at no cost, and new images are stored there.
     """
-    if not servers:
-        raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
-    backends = [as_backend(s) for s in servers]
-    own_http = http is None
-    http = http or new_http_client([b.name for b in backends])
-    clients: list[Client] = []
-    try:
-        clients = [make_client(b, http=http, timeout_s=timeout_s, poll_interval_s=poll_interval_s, clock=clock)
-                   for b in backends]
+    async with Dispatcher(servers, timeout_s=timeout_s, http=http, poll_interval_s=poll_interval_s,
+                          clock=clock) as dispatcher:
+        return await dispatcher.run(jobs, out_dir, on_event=on_event, cache_dir=cache_dir)
+
+
+class Dispatcher:
+    """One set of backends for every job given to it, however many runs the jobs come from.
+
+    A batch gives every product's jobs to one Dispatcher: the per-server limit of our prompts
+    in flight, the servers found down and the models each one has are shared, so the GPUs see
+    one queue. The servers are checked once, at the first job that needs them.
+    """
+
+    def __init__(self, servers: list[str | Backend], *, timeout_s: float = 600.0,
+                 http: httpx.AsyncClient | None = None, poll_interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.time):
+        if not servers:
+            raise ComfyError("no ComfyUI server configured", hint="set at least one server URL")
+        self.backends = [as_backend(s) for s in servers]
+        self.timeout_s, self.poll_interval_s, self.clock = timeout_s, poll_interval_s, clock
+        self._own_http = http is None
+        self._http = http
+        self._clients: list[Client] = []
+        self._pool: list[_Server] | None = None
+
+    async def __aenter__(self) -> Dispatcher:
+        self._http = self._http or new_http_client([b.name for b in self.backends])
+        self._checking = asyncio.Lock()
+        self._slot_freed = asyncio.Condition()
+        try:
+            self._clients = [make_client(b, http=self._http, timeout_s=self.timeout_s,
+                                         poll_interval_s=self.poll_interval_s, clock=self.clock)
+                             for b in self.backends]
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self._clients))
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+
+    async def run(self, jobs: list[GenJob], out_dir: Path, *, on_event: EventFn | None = None,
+                  cache_dir: Path | None = None) -> list[GenerationResult]:
+        """Generate these jobs into `out_dir` (see generate_all); other runs' jobs may share the servers."""
         all_cached = cache_dir is not None and all(
             (Path(cache_dir) / f"{graph_sha256(job.graph)}.png").is_file() for job in jobs)
         # A run served wholly from the cache needs no server at all.
-        up, down = (clients, []) if all_cached else await check_servers(clients)
-        if not up:
-            raise _none_reachable(down)
-        backend_of = dict(zip(map(id, clients), backends))
-        pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)].priced_for(c)) for c in up]
+        pool = self._unchecked_pool() if all_cached and self._pool is None else await self._servers()
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         plans = [_Plan(pool) for _ in jobs] if all_cached else await plan_models(jobs, pool)
-        runner = _JobRunner(out_dir, timeout_s, on_event, cache_dir, clock)
+        runner = _JobRunner(out_dir, self.timeout_s, on_event, cache_dir, self.clock, self._slot_freed)
         return await _run_all([runner.run(job, plan) for job, plan in zip(jobs, plans)])
-    finally:
-        await asyncio.gather(*(client.aclose() for client in clients))
-        if own_http:
-            await http.aclose()
+
+    async def reachable(self) -> list[Backend]:
+        """The backends that answered, priced as they bill; raises ComfyError when none did."""
+        return [server.backend for server in await self._servers()]
+
+    async def _servers(self) -> list[_Server]:
+        """The reachable servers, checked at the first call."""
+        async with self._checking:
+            if self._pool is None:
+                up, down = await check_servers(self._clients)
+                if not up:
+                    raise _none_reachable(down)
+                backend_of = dict(zip(map(id, self._clients), self.backends))
+                self._pool = [_Server(url=c.base_url, client=c, backend=backend_of[id(c)].priced_for(c)) for c in up]
+            return self._pool
+
+    def _unchecked_pool(self) -> list[_Server]:
+        return [_Server(url=c.base_url, client=c, backend=b) for c, b in zip(self._clients, self.backends)]
 
 
 async def _run_all(coros: list) -> list:
@@ -257,10 +319,10 @@ class _JobRunner:
     """Runs one job to a GenerationResult: submit, at most one retry, write the file."""
 
     def __init__(self, out_dir: Path, timeout_s: float, on_event: EventFn | None,
-                 cache_dir: Path | None, clock: Callable[[], float]):
+                 cache_dir: Path | None, clock: Callable[[], float], slot_freed: asyncio.Condition):
         self.out_dir, self.timeout_s = out_dir, timeout_s
         self.on_event, self.cache_dir, self.clock = on_event, cache_dir, clock
-        self.slot_freed = asyncio.Condition()
+        self.slot_freed = slot_freed  # shared by every run on the same servers
 
     async def run(self, job: GenJob, plan: _Plan) -> GenerationResult:
         t0 = time.monotonic()
@@ -313,14 +375,18 @@ class _JobRunner:
         # Our prompt waits behind our other prompts on this server: allow one timeout each.
         limit = self.timeout_s * server.busy
         attempt = Attempt(server=server.url, prompt_id=prompt_id, started_at=self.clock())
-        _emit(self.on_event, "submitted", {"variant": job.variant, "server": server.url,
-                                           "prompt_id": prompt_id, "attempt": attempt_no})
 
         def progress(value: int, maximum: int) -> None:
             _emit(self.on_event, "progress", {"variant": job.variant, "server": server.url,
                                               "value": value, "max": maximum})
         error: BaseException | None = None
+        recorded = False
         try:
+            # The caller may record the prompt on disk before it is sent (a resumed run collects it
+            # instead of paying twice): wait until it says so.
+            await _acknowledged(_emit(self.on_event, "submitted", {"variant": job.variant, "server": server.url,
+                                                                  "prompt_id": prompt_id, "attempt": attempt_no}))
+            recorded = True
             out = await server.client.run(job.graph, job.output_node, on_progress=progress,
                                           timeout_s=limit, prompt_id=prompt_id, **self._naming(job, server, attempt))
             attempt.billed = True  # made by the server: paid for even if writing it fails
@@ -329,7 +395,8 @@ class _JobRunner:
             if len(out.images) > 1:
                 log.info("variant %d: %d images, keeping the first", job.variant,
                          len(out.images))
-            write_atomic(target, as_png(out.images[0]))
+            # Written off the event loop: in a batch the loop serves every product's jobs.
+            await asyncio.to_thread(write_atomic, target, as_png(out.images[0]))
             server.done += 1
         except ComfyError as exc:
             error = exc
@@ -342,7 +409,8 @@ class _JobRunner:
             attempt.outcome, attempt.error = "error", f"could not write {target}: {exc}"
         except asyncio.CancelledError:
             attempt.outcome = "cancelled"
-            await self._keep_if_made(job, server, attempt, target)
+            if recorded:
+                await self._keep_if_made(job, server, attempt, target)
             raise
         except Exception as exc:  # unexpected server answer: fail this job, not the run
             log.exception("variant %d on %s failed unexpectedly", job.variant, server.url)

@@ -125,6 +125,7 @@ class MockComfy:
         self.received_prompts: list[Any] = []
         self.executions: list[dict] = []
         self.ws_open_at_post: dict[str, bool] = {}
+        self.queued_at_post: list[int] = []  # prompts queued or running just after each accepted POST
         self.ws_client_ids: list[str] = []  # clientId of every socket opened, in order ("" if none)
         self.requests: list[tuple[str, str]] = []  # (method, path) of every HTTP request
         self._rng_500 = random.Random(f"{options.rng_seed}:http500")
@@ -483,6 +484,7 @@ class MockComfy:
         ws = self.sockets.get(cid) if isinstance(cid, str) else None
         self.ws_open_at_post[prompt_id] = ws is not None and not ws.closed
         self._put((number, prompt_id, prompt, extra_data, valid[2]))
+        self.queued_at_post.append(self.queue_remaining())
         if self.options.delete_pending:
             # The bystander acts before the worker can pick the prompt up.
             self.delete_pending({prompt_id})
@@ -776,6 +778,10 @@ class MockServer:
     @property
     def ws_open_at_post(self) -> dict[str, bool]:
         return self.state.ws_open_at_post
+
+    @property
+    def queued_at_post(self) -> list[int]:
+        return self.state.queued_at_post
 
     @property
     def ws_client_ids(self) -> list[str]:

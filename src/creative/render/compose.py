@@ -237,6 +237,10 @@ class _SharedBackground:
         self._users = users
         self._lock = threading.Lock()
 
+    @property
+    def task(self) -> Future[Image.Image] | None:
+        return self._task
+
     def get(self) -> Image.Image:
         assert self._task is not None, "released before its last user"
         return self._task.result()  # an unreadable background is raised, not collected
@@ -258,7 +262,7 @@ class AdComposer:
     """
 
     def __init__(self, folder: AdFolder, run_id: str, brief: Brief, prompts: PromptSet, channel: Channel,
-                 brand_dir: Path, workers: int | None = None):
+                 brand_dir: Path, workers: int | None = None, pool: ThreadPoolExecutor | None = None):
         self.folder, self.run_id, self.brief, self.channel = folder, run_id, brief, channel
         self.brand_dir = Path(brand_dir)
         self._prompts = {vp.variant: vp for vp in prompts.variants}
@@ -267,8 +271,11 @@ class AdComposer:
         # every core. Small tasks keep them all busy to the end: one per background (decode and
         # scale), then one per ad (draw, check, encode). A background is always queued before its
         # ads, so even a single worker never waits on a task behind it.
+        # A batch passes one pool for all its products: as many ads in progress as there are cores,
+        # however many products are in flight, which bounds the memory they hold.
         self._workers = workers or os.cpu_count() or 1
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="compose")
+        self._own_pool = pool is None
+        self._pool = pool or ThreadPoolExecutor(self._workers, thread_name_prefix="compose")
         self._brand: Brand | None = None
         self._layouts: dict[str, Layout] = {}
         self._queued: dict[int, list[Future[_Pending | LayoutError]]] = {}
@@ -281,7 +288,11 @@ class AdComposer:
         self.close()
 
     def close(self) -> None:
-        self._pool.shutdown(cancel_futures=True)
+        if self._own_pool:
+            self._pool.shutdown(cancel_futures=True)
+            return
+        for task in [*(f for futures in self._queued.values() for f in futures), *self._started()]:
+            task.cancel()  # ours only: the shared pool goes on with other products' ads
 
     def add(self, variant: int) -> bool:
         """Queue this variant's ads; False when it has no prompt or no background to compose."""
@@ -314,6 +325,9 @@ class AdComposer:
         for variant in wanted:  # variant, then size order, whichever finished first
             done += [ad.result() for ad in self._queued.get(variant, [])]
         return _write_ads(self.folder.path, done)
+
+    def _started(self) -> list[Future]:
+        return [b.task for b in self._backgrounds.values() if b.task is not None]
 
     def _start_background(self, variant: int) -> bool:
         """Start decoding and scaling a variant's background; False when it has none (or no prompt)."""

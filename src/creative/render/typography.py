@@ -7,15 +7,15 @@ hold on the final pixels. Same inputs and Pillow build give byte-identical image
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import threading
 import unicodedata
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
@@ -86,16 +86,36 @@ def _font_bytes(path: str) -> bytes:
 
 
 _fonts = threading.local()  # compose renders in threads; a FreeType face must not be shared
+# A face holds about 0.5 MB in FreeType and HarfBuzz and takes about 0.5 ms to make: a batch's
+# long-lived compose threads keep a few dozen each rather than every size fitting ever tried.
+FACES_PER_THREAD = 24
 
 
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    cache = _fonts.__dict__.setdefault("by_key", {})
-    if len(cache) >= 256:
-        cache.clear()  # fitting walks many sizes; keep memory bounded like the old lru_cache
-    if (path, size) not in cache:
-        # from bytes: given a path, Pillow may silently substitute a system font of the same name
-        cache[path, size] = ImageFont.truetype(io.BytesIO(_font_bytes(path)), size, layout_engine=LAYOUT_ENGINE)
-    return cache[path, size]
+    cache: OrderedDict = _fonts.__dict__.setdefault("by_key", OrderedDict())
+    face = cache.get((path, size))
+    if face is not None:
+        cache.move_to_end((path, size))
+        return face
+    # from bytes: given a path, Pillow may silently substitute a system font of the same name
+    face = cache[path, size] = ImageFont.truetype(_SharedBytes(_font_bytes(path)), size, layout_engine=LAYOUT_ENGINE)
+    if len(cache) > FACES_PER_THREAD:
+        cache.popitem(last=False)  # the least recently used
+    return face
+
+
+class _SharedBytes:
+    """A file to Pillow whose read() gives the cached font bytes themselves, not a copy.
+
+    Fitting makes a face for every size it tries; with a copy each (as io.BytesIO gives), the faces
+    of one thread held over 80 MB. FreeType only reads the bytes, so every face can share them.
+    """
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def read(self) -> bytes:
+        return self._data
 
 
 @lru_cache(maxsize=32)

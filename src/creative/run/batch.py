@@ -1,7 +1,7 @@
-"""A catalog run: every product of a feed in its own run folder, two at a time, under one budget.
+"""A catalog run: every product of a feed in its own run folder, on one GPU queue, under one budget.
 
-Two products are in flight at once, so one product's backgrounds generate while the other's ads
-are drawn and the backends never wait for the composer. Each product reserves its own estimate
+Two products are in flight at once and both give their jobs to one GpuQueue, so one product's
+backgrounds generate while the other's ads are drawn and the backends never wait for the composer. Each product reserves its own estimate
 under the ledger's lock; when the cap refuses one, no further product starts, the ones done are
 kept and the ones not started are listed. `batch.json` records each product's state after each
 product, so `creative batch resume` finishes what a killed or cancelled batch left.
@@ -13,10 +13,11 @@ import csv
 import ctypes
 import io
 import logging
+import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -24,14 +25,16 @@ from pydantic import BaseModel, Field
 
 from creative.core.atomic import write_atomic
 from creative.core.config import Settings
-from creative.core.errors import BudgetRefused, Cancelled, CreativeError, InputError
+from creative.core.errors import EXIT_TERMINATED, BudgetRefused, Cancelled, CreativeError, InputError, Terminated
 from creative.core.progress import Reporter
+from creative.gen.queue import GpuQueue
 from creative.render.batch_report import AdRow, write_batch_gallery
 from creative.research.feeds import FeedItem, feed_notes
 from creative.run.context import RunRequest, ledger_for
 from creative.run.folder import BatchFolder, RunFolder
 from creative.run.outcome import RunResult, execute
 from creative.run.plan import new_run
+from creative.run.pricing import backends_for
 from creative.stages.full import FULL_RUN
 
 log = logging.getLogger(__name__)
@@ -103,42 +106,73 @@ def _limit_malloc_arenas() -> None:
 
 def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, reporter: Reporter, *,
               product_reporter: Callable[[], Reporter] = Reporter) -> BatchState:
-    """Run every product not yet done, IN_FLIGHT at a time; stop starting new ones at the cap."""
+    """Run every product not yet done, IN_FLIGHT at a time on one GPU queue; stop starting new ones at the cap.
+
+    Ctrl-C (or SIGTERM) cancels the products in flight (our prompts are interrupted or deleted on the
+    servers, each run settles what it received) and starts no more; `creative batch resume` does the rest.
+    """
     todo = [p for p in state.products if p.status not in ("ok", "partial")]
     _release_stale(state, todo, settings)
     _limit_malloc_arenas()
-    stopped = False
-    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="batch") as pool:
-        running: dict[Future, BatchProduct] = {}
-        queue = list(todo)
-        try:
-            while queue or running:
-                while queue and not stopped and len(running) < IN_FLIGHT:
-                    product = queue.pop(0)
-                    running[pool.submit(_run_product, product, state, settings, product_reporter())] = product
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    product = running.pop(future)
-                    _record(product, future)
-                    reporter.info(f"{product.id}: {product.status}" + (f" ({product.message})" if product.message
-                                                                        and product.status != "ok" else ""))
-                    stopped = stopped or product.status == "refused"
-                save(folder, state)
-        except KeyboardInterrupt:
-            # Runs in flight belong to worker threads, which Ctrl-C does not reach: they finish (and
-            # settle their budget), no new product starts, and `creative batch resume` does the rest.
-            reporter.warn(f"cancelled: finishing the {len(running)} product(s) in flight, starting no more")
-            for future, product in list(running.items()):
-                if not future.cancel():  # already running: wait for its outcome
-                    _record(product, future)
-            save(folder, state)
-            write_outputs(folder, state)
-            raise Cancelled("batch cancelled: products not started are left for `creative batch resume`",
-                            hint=f"creative batch resume {folder.path}") from None
+    # Every backend is checked once, before any product is started: one that is down or misconfigured
+    # stops the batch before anything is reserved or spent.
+    with GpuQueue(backends_for(settings), timeout_s=settings.comfyui.timeout_s) as gpu:
+        gpu.reachable()
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="batch") as pool, \
+                ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="compose") as composers:
+            shared = Shared(gpu, composers)
+            running: dict[Future, BatchProduct] = {}
+            try:
+                _run_all(todo, running, pool, shared, folder, state, settings, reporter, product_reporter)
+            except KeyboardInterrupt as exc:
+                _cancel(running, gpu, folder, state, reporter, exc)
     write_outputs(folder, state)
     return state
+
+
+@dataclass
+class Shared:
+    """What every product of the batch uses: the GPU queue and the threads that draw ads."""
+
+    gpu: GpuQueue
+    composers: ThreadPoolExecutor
+
+
+def _run_all(todo: list[BatchProduct], running: dict[Future, BatchProduct], pool: ThreadPoolExecutor,
+             shared: Shared, folder: BatchFolder, state: BatchState, settings: Settings, reporter: Reporter,
+             product_reporter: Callable[[], Reporter]) -> None:
+    queue, stopped = list(todo), False
+    while queue or running:
+        while queue and not stopped and len(running) < IN_FLIGHT:
+            product = queue.pop(0)
+            running[pool.submit(_run_product, product, state, settings, product_reporter(), shared)] = product
+        if not running:
+            break
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            product = running.pop(future)
+            _record(product, future)
+            reporter.info(f"{product.id}: {product.status}" + (f" ({product.message})" if product.message
+                                                                and product.status != "ok" else ""))
+            stopped = stopped or product.status == "refused"
+        save(folder, state)
+
+
+def _cancel(running: dict[Future, BatchProduct], gpu: GpuQueue, folder: BatchFolder, state: BatchState,
+            reporter: Reporter, exc: KeyboardInterrupt) -> None:
+    """Ctrl-C: cancel the products in flight, keep what they delivered, and say how to finish the batch."""
+    reporter.warn(f"cancelled: stopping the {len(running)} product(s) in flight, starting no more")
+    gpu.cancel()
+    for future, product in list(running.items()):
+        if not future.cancel():  # already running: its run ends as cancelled, or done if it was composing
+            _record(product, future)
+    save(folder, state)
+    write_outputs(folder, state)
+    cancelled = Cancelled("batch cancelled: products not finished are left for `creative batch resume`",
+                          hint=f"creative batch resume {folder.path}")
+    if isinstance(exc, Terminated):
+        cancelled.exit_code = EXIT_TERMINATED
+    raise cancelled from None
 
 
 def _release_stale(state: BatchState, todo: list[BatchProduct], settings: Settings) -> None:
@@ -152,11 +186,13 @@ def _release_stale(state: BatchState, todo: list[BatchProduct], settings: Settin
             ledger.release(product.run_id, reason="batch resumed: the product is run again")
 
 
-def _run_product(product: BatchProduct, state: BatchState, settings: Settings, reporter: Reporter) -> RunResult:
+def _run_product(product: BatchProduct, state: BatchState, settings: Settings, reporter: Reporter,
+                 shared: Shared) -> RunResult:
     item = FeedItem(**product.item)
     request = RunRequest(channel=state.channel, url=item.link, offer=state.offer, variants=state.variants,
                          notes=feed_notes(item))
     ctx = new_run(request, settings, reporter)
+    ctx.gpu, ctx.compose_pool = shared.gpu, shared.composers
     product.run_dir, product.run_id = str(ctx.folder.path), ctx.runlog.run_id
     return execute(ctx, FULL_RUN)
 
@@ -166,6 +202,8 @@ def _record(product: BatchProduct, future: Future) -> None:
         result: RunResult = future.result()
     except BudgetRefused as exc:
         product.status, product.message = "refused", exc.message
+    except Cancelled as exc:
+        product.status, product.message = "cancelled", exc.message
     except CreativeError as exc:
         product.status, product.message = "failed", exc.message
     except Exception as exc:  # one product's unexpected failure must not lose the batch's state

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from creative.brand.kit import Brand, load_brand, load_channels
 from creative.budget.ledger import Ledger, resolve_timezone
@@ -24,6 +25,9 @@ from creative.gen.workflow import Workflow, default_workflow_path, load_workflow
 from creative.render.compose import AdComposer
 from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RunLog, StageRecord
+
+if TYPE_CHECKING:
+    from creative.gen.queue import GpuQueue
 
 
 @dataclass
@@ -82,6 +86,9 @@ class RunContext:
     # Resources that live as long as the command (e.g. the composer drawing ads during generation).
     resources: ExitStack = field(default_factory=ExitStack)
     composer: AdComposer | None = None
+    # A batch's GPU queue and compose threads, shared by its products; None: the run's own.
+    gpu: GpuQueue | None = None
+    compose_pool: ThreadPoolExecutor | None = None
 
     @property
     def run_id(self) -> str:

@@ -21,7 +21,8 @@ def run(ctx: RunContext) -> None:
         # A backend that is down or misconfigured (e.g. a refused RunPod key) fails the run here, before
         # anything is reserved; the ones that answer are priced as they bill (the bundled mock: free).
         ctx.ledger.check(0.0)  # a month already over the cap is refused before any backend is asked
-        backends = asyncio.run(require_reachable(backends, timeout_s=ctx.settings.comfyui.timeout_s))
+        backends = (ctx.gpu.reachable() if ctx.gpu is not None  # a batch's queue: checked once for all products
+                    else asyncio.run(require_reachable(backends, timeout_s=ctx.settings.comfyui.timeout_s)))
     per_image = estimate_per_image(ctx.settings, recent_gpu_seconds(ctx.runs, ctx.workflow.name), backends)
     estimate = round((len(jobs) - hits) * per_image, 6)
     if spend.reason == "estimate" and ctx.runlog.budget is not None:

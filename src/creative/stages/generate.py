@@ -44,7 +44,7 @@ def run(ctx: RunContext) -> None:
     # Each variant's ads are drawn as soon as its background is written, while the GPU works
     # on the next ones; the compose stage then finishes the last and writes them all.
     composer = ctx.resources.enter_context(AdComposer(ctx.folder, ctx.name_id or ctx.run_id, ctx.brief, ctx.prompts,
-                                                      ctx.channel, settings.brand_dir))
+                                                      ctx.channel, settings.brand_dir, pool=ctx.compose_pool))
     ctx.composer = composer
 
     def on_event(name: str, payload: dict) -> None:
@@ -62,10 +62,13 @@ def run(ctx: RunContext) -> None:
     with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(backends)} server(s)"):
         ctx.reporter.generation_started([job.variant for job in jobs])
         try:
-            results = asyncio.run(generate_all(
-                jobs, backends, ctx.folder.backgrounds, timeout_s=settings.comfyui.timeout_s,
-                on_event=on_event, cache_dir=ctx.cache_dir,
-            ))
+            if ctx.gpu is not None:
+                results = ctx.gpu.generate(jobs, ctx.folder.backgrounds, on_event=on_event, cache_dir=ctx.cache_dir)
+            else:
+                results = asyncio.run(generate_all(
+                    jobs, backends, ctx.folder.backgrounds, timeout_s=settings.comfyui.timeout_s,
+                    on_event=on_event, cache_dir=ctx.cache_dir,
+                ))
         finally:
             ctx.reporter.generation_finished()
         for result in results:
