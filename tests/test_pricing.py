@@ -142,3 +142,16 @@ def test_env_price_charges_the_mock(workdir, mock_comfy, monkeypatch):
     run_once("--comfy-url", server.url)
     assert settles(workdir) == [0.08]
     assert budget_json()["by_backend"] == {server.url: 0.08}
+
+
+def test_a_demo_on_the_mock_runs_when_the_month_is_nearly_spent(workdir, mock_comfy, monkeypatch):
+    """The early check before the run folder exists counts only prices the user set: the mock is free."""
+    monkeypatch.setenv("CREATIVE_BUDGET_CAP_USD", "0.01")  # less than one image at the default price
+    server = mock_comfy()
+    run_once("--comfy-url", server.url)
+    assert settles(workdir) == [0.0]
+    monkeypatch.setenv("CREATIVE_COST_PER_IMAGE_USD", "0.04")  # a price of one's own is checked at once
+    refused = CliRunner().invoke(app, ["run", "--url", str(EXAMPLE_PAGE), "--channel", "meta_static", "--runs-dir",
+                                       "runs", "-q", "--variants", "2", "--comfy-url", server.url])
+    assert refused.exit_code == 3, refused.output
+    assert len([p for p in (workdir / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]) == 1

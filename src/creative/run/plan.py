@@ -25,7 +25,7 @@ from creative.research import research_cost_usd
 from creative.run.context import RunContext, RunRequest, ledger_for, load_run_workflow, resolve_channel
 from creative.run.brands import sample_used_before
 from creative.run.folder import RunsRoot
-from creative.run.pricing import estimate_per_image, recent_gpu_seconds
+from creative.run.pricing import backends_for, estimate_per_image, recent_gpu_seconds
 from creative.run.runlog import BudgetRecord, RunLog, sha256_file
 
 # Room a run needs: backgrounds, ads in every size, contact sheet, videos; generous on purpose.
@@ -45,6 +45,7 @@ class RunPlan:
     research_cost: float
     ledger: Ledger
     given_brief: Brief | None
+    sure_estimate: float  # counting only the prices the user set: what the early budget check uses
 
 
 def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], float] = time.time) -> RunPlan:
@@ -63,10 +64,16 @@ def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], flo
     workflow = load_run_workflow(settings)
     variants = request.variants or settings.variants
     research_cost = 0.0 if given_brief else research_cost_usd(settings.research.backend, settings.research.firecrawl_cost_per_scrape_usd)
-    per_image = estimate_per_image(settings, recent_gpu_seconds(RunsRoot(settings.paths.runs_dir), workflow.name))
-    estimate = round(variants * per_image + research_cost, 6)
+    seconds = recent_gpu_seconds(RunsRoot(settings.paths.runs_dir), workflow.name)
+    backends = backends_for(settings)
+    estimate = round(variants * estimate_per_image(settings, seconds, backends) + research_cost, 6)
+    # The early check counts only prices the user set: a backend on the default price may be the bundled
+    # mock, which is free. The budget stage reserves what the backends that answer will really bill.
+    priced = [b for b in backends if b.price_configured]
+    sure = round(variants * estimate_per_image(settings, seconds, priced) + research_cost, 6)
     ledger = ledger_for(settings, clock=clock)
-    return RunPlan(channel_name, channel, brand, workflow, variants, estimate, research_cost, ledger, given_brief)
+    return RunPlan(channel_name, channel, brand, workflow, variants, estimate, research_cost, ledger, given_brief,
+                   sure)
 
 
 def dry_run(request: RunRequest, settings: Settings) -> dict:
@@ -103,7 +110,7 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
     plan = plan_run(request, settings, clock=clock)
     if brief_only and not request.url:
         raise InputError("no page to research", hint="pass --url URL (or a local HTML file)")
-    estimate = plan.research_cost if brief_only else plan.estimate
+    estimate = plan.research_cost if brief_only else plan.sure_estimate
     runs = RunsRoot(settings.paths.runs_dir)
     check_runs_dir_writable(runs.path, 0 if brief_only else plan.variants * BYTES_PER_VARIANT)
     # Fail fast (a corrupt ledger refuses here too); the binding check is the locked
