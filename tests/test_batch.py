@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from creative.cli import app
+from creative.run.batch import product_seed
 
 FEEDS = Path(__file__).resolve().parents[1] / "examples" / "feeds"
 
@@ -50,6 +51,10 @@ def test_batch_makes_each_product_its_own_run_with_gallery_and_csv(workdir, mock
     gallery = (folder / "index.html").read_text()
     assert gallery.count("<img ") == ads and "LS-MIST-100" in gallery and "out of stock" in gallery
     assert len(server.received_prompts) == 4
+    # Each product has seeds of its own (products of one scene family would otherwise share backgrounds).
+    seeds = [[v["seed"] for v in json.loads((run / "prompts.json").read_text())["variants"]] for run in runs]
+    assert seeds == [[product_seed(p["id"]), product_seed(p["id"]) + 1] for p in state["products"]]
+    assert seeds[0] != seeds[1]
 
 
 def test_batch_stops_at_the_cap_keeping_what_is_done(workdir, mock_comfy, monkeypatch):

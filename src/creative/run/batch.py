@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import ctypes
+import hashlib
 import io
 import logging
 import os
@@ -23,6 +24,7 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, Field
 
+from creative.copy.prompts import SEED_LIMIT
 from creative.core.atomic import write_atomic
 from creative.core.config import Settings
 from creative.core.errors import EXIT_TERMINATED, BudgetRefused, Cancelled, CreativeError, InputError, Terminated
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 IN_FLIGHT = 2  # products at once: one generating while the other composes
+MAX_VARIANTS = 1000  # room above a product's base seed for its variants' seeds
 Status = Literal["pending", "ok", "partial", "failed", "refused", "cancelled"]
 
 
@@ -190,11 +193,22 @@ def _run_product(product: BatchProduct, state: BatchState, settings: Settings, r
                  shared: Shared) -> RunResult:
     item = FeedItem(**product.item)
     request = RunRequest(channel=state.channel, url=item.link, offer=state.offer, variants=state.variants,
-                         notes=feed_notes(item))
+                         notes=feed_notes(item), seed=product_seed(item.id))
     ctx = new_run(request, settings, reporter)
     ctx.gpu, ctx.compose_pool = shared.gpu, shared.composers
     product.run_dir, product.run_id = str(ctx.folder.path), ctx.runlog.run_id
     return execute(ctx, FULL_RUN)
+
+
+def product_seed(product_id: str) -> int:
+    """A product's base seed, from its id.
+
+    Products of one category share their scene prompts; with the same seeds they would share their
+    backgrounds too. From the id, each product gets its own, and a resumed batch the same ones again
+    (so what was made before comes from the cache).
+    """
+    digest = hashlib.sha256(f"product:{product_id}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % (SEED_LIMIT - MAX_VARIANTS)
 
 
 def _record(product: BatchProduct, future: Future) -> None:
