@@ -134,6 +134,8 @@ def run(cfg: Config) -> list[Result]:
                 mock.clear_history()
             out = spawn(big, workdir, comfy)
             window, measured_ideal, images = generation_window(pool)
+            if images != big * VARIANTS:  # fewer: some came from the cache, and the figures mean nothing
+                raise RuntimeError(f"the batch generated {images} images, not {big * VARIANTS}")
             samples["ratio"].append(window / measured_ideal)
             samples["nominal"].append(window / ideal)
             samples["images"].append(images)
