@@ -12,7 +12,7 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from creative.brand.kit import Brand, load_brand, load_channels
 from creative.budget.ledger import Ledger, resolve_timezone
@@ -21,9 +21,11 @@ from creative.core.errors import InputError
 from creative.core.models import Brief, Channel, PromptSet, ResearchNotes
 from creative.core.progress import Reporter
 from creative.gen.workflow import Workflow, default_workflow_path, load_workflow
-from creative.render.compose import AdComposer
 from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RunLog, StageRecord
+
+if TYPE_CHECKING:  # a type only: the composer's engine loads with the compose stage, not with every command
+    from creative.render.compose import AdComposer
 
 
 @dataclass
