@@ -27,19 +27,21 @@ def test_the_command_line_loads_no_engine_before_a_command_runs():
     assert _loaded_after("import creative.cli", heavy) == []
 
 
-def test_drafting_a_brief_loads_no_generation_or_download_machinery():
+def test_the_brief_command_loads_each_engine_with_its_stage():
     # Generation clients and the composer load with the stages that use them; an HTTP client and
-    # urllib's request machinery only when a page or robots.txt is downloaded; look-alike tables on
-    # the first non-ASCII letter.
+    # urllib's request machinery only when a page or robots.txt is downloaded; page extraction,
+    # drafting and copy fitting with their stages; look-alike tables on the first non-ASCII letter.
     later = ["httpx", "websockets", "asyncio", "creative.gen.client", "creative.render.compose", "numpy", "cv2",
-             "urllib.request", "confusable_homoglyphs.confusables"]
+             "urllib.request", "confusable_homoglyphs.confusables", "lxml", "creative.research.extract",
+             "creative.copy.drafting", "creative.copy.preflight", "fontTools", "babel"]
     assert _loaded_after("import creative.commands.brief", later) == []
 
 
 def test_a_run_loads_each_stage_engine_with_its_stage():
-    # Page extraction, copy fitting, saliency (OpenCV) and the report's drawing wait for their stages.
-    later = ["lxml", "extruct", "justext", "price_parser", "creative.research.extract", "creative.copy.preflight",
-             "creative.render.saliency", "numpy", "cv2", "creative.render.report", "confusable_homoglyphs.confusables"]
+    # Page extraction, drafting, copy fitting, saliency (OpenCV) and the report's drawing wait for their stages.
+    later = ["lxml", "extruct", "justext", "price_parser", "creative.research.extract", "creative.copy.drafting",
+             "babel", "creative.copy.preflight", "creative.render.saliency", "numpy", "cv2", "creative.render.report",
+             "confusable_homoglyphs.confusables"]
     assert _loaded_after("import creative.commands.run", later) == []
 
 
@@ -48,3 +50,7 @@ def test_planning_a_run_loads_no_page_extraction():
     extraction = ["lxml", "extruct", "justext", "price_parser", "creative.research.extract",
                   "creative.copy.preflight", "creative.render.typography"]
     assert _loaded_after("import creative.run.plan", extraction) == []
+
+
+def test_the_progress_display_loads_live_bars_only_for_a_terminal():
+    assert _loaded_after("import creative.console", ["rich.progress", "rich.live"]) == []
