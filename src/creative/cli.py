@@ -1,7 +1,7 @@
 """Command-line interface: parse options, call one function, print. No business logic here."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads every command's parameter types at each
+# start, and annotations kept as strings would be evaluated again each time (half its set-up time).
 import atexit
 import json
 import logging
