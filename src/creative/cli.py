@@ -1,7 +1,7 @@
 """Command-line interface: parse options, call one function, print. No business logic here."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads every command's parameter types at each
+# start, and annotations kept as strings would be evaluated again each time (half its set-up time).
 import atexit
 import json
 import logging
@@ -15,7 +15,6 @@ import typer
 from typer.core import TyperGroup
 
 from creative.cli_help import APP_EXAMPLES, BRIEF_EXAMPLES, EXPORT_EXAMPLES, RunHelp
-from creative.core.config import SOURCE_ROOT, load_settings
 from creative.core.errors import EXIT_BUDGET, EXIT_CANCELLED, EXIT_FAILURE, EXIT_TERMINATED, CreativeError, Terminated
 from creative.core.redact import RedactingFilter, redact_text
 
@@ -54,7 +53,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-EXAMPLE_PAGE = SOURCE_ROOT / "examples" / "serum.html"
 BRAND_HELP = "Brand to use: a folder in brands/ or the name in its brand.yaml (see `creative brand list`)."
 WRITER_HELP = ("Who writes the brief's copy: rules (the built-in drafter) or llm (brief.llm in creative.yaml; "
                "if the model fails, exit 1 instead of falling back to rules).")
@@ -310,6 +308,9 @@ def _settings(config: Optional[Path], *, runs_dir: Optional[Path] = None, comfy_
     brand: None for commands that draw nothing; "" (no --brand) or a name resolves the brand folder
     (for a command on `run_dir`, the brand that run was made with, unless --brand names another).
     """
+    # Settings are pydantic models: loaded by the commands that read them, not by --help.
+    from creative.core.config import load_settings
+
     settings = load_settings(config, overrides={
         "brief.writer": writer,
         "brief.llm_required": (writer == "llm") or None,  # an explicit --writer llm must not fall back
@@ -392,6 +393,7 @@ def demo(
     """Start a mock ComfyUI and run the whole pipeline on the bundled sample product page."""
     from creative.mock.comfy import MockOptions, MockServer
     from creative.commands.run import run as run_command
+    from creative.core.config import SOURCE_ROOT, load_settings
     from creative.run.context import RunRequest
 
     with MockServer(MockOptions(latency=latency)) as server:
@@ -399,7 +401,7 @@ def demo(
             "comfyui.urls": [server.url],
             "paths.runs_dir": str(runs_dir) if runs_dir else None,
         })
-        options = RunRequest(channel="meta_static", url=str(EXAMPLE_PAGE), offer="Buy 2 get 1")
+        options = RunRequest(channel="meta_static", url=str(SOURCE_ROOT / "examples" / "serum.html"), offer="Buy 2 get 1")
         result = run_command(options, settings, make_reporter(quiet))
     from creative.run.folder import RunFolder
 

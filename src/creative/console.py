@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from creative.core.progress import Reporter
 from creative.core.redact import redact_text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class ConsoleReporter(Reporter):
@@ -39,6 +35,9 @@ class ConsoleReporter(Reporter):
     def generation_started(self, variants: list[int]) -> None:
         if not self.console.is_terminal:
             return
+        # The live bars load only on a terminal (a brief, a pipe or a log file never draws them).
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=self.console, transient=False,

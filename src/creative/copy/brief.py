@@ -14,9 +14,6 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from creative.copy.drafting import SUBHEAD_MAX, draft_brief  # noqa: F401 - part of this module's interface
-from creative.copy.shorten import shorten  # noqa: F401 - ditto
-from creative.copy.money import format_price  # noqa: F401 - ditto
 from creative.core.atomic import write_atomic
 from creative.core.errors import InputError
 from creative.core.models import Brief, Concept
@@ -26,6 +23,24 @@ from creative.core.yaml_text import safe_load
 from creative.copy.policy import check_policy  # noqa: F401
 
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str):
+    """SUBHEAD_MAX, draft_brief, shorten and format_price: part of this module's interface, loaded on first
+    use. Drafting brings Babel, line breaking and the phrase lists, which reading or writing a brief never needs."""
+    if name in ("SUBHEAD_MAX", "draft_brief"):
+        from creative.copy import drafting
+
+        return getattr(drafting, name)
+    if name == "shorten":
+        from creative.copy.shorten import shorten
+
+        return shorten
+    if name == "format_price":
+        from creative.copy.money import format_price
+
+        return format_price
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 HEADER_KEYS = ("brand", "channel", "format", "offer", "cta", "product", "url", "must_have", "avoid")
 FIELDS = ("headline", "subhead", "cta", "scene", "mood")

@@ -14,8 +14,6 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from price_parser import Price
-
 from creative.copy.brief import SUBHEAD_MAX, check_policy
 from creative.core.errors import InputError
 from creative.core.models import Brief, Concept
@@ -168,6 +166,8 @@ def _number_tokens(text: str) -> list[str]:
 
 def _numbers(text: str) -> set[str]:
     """Every number in `text`, normalised: '1,204' and '1.204' -> {'1204'}, '$34.00' -> {'34'}."""
+    from price_parser import Price  # only a model's concepts are checked for numbers: loaded then
+
     out: set[str] = set()
     for token in _number_tokens(text):
         digits = re.sub(r"\D", "", token)

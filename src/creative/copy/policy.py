@@ -16,8 +16,6 @@ import unicodedata
 from functools import lru_cache
 from typing import Iterable
 
-from confusable_homoglyphs import categories, confusables
-
 from creative.core.errors import InputError
 from creative.core.models import Brief
 
@@ -55,6 +53,9 @@ def strip_invisible(text: str) -> str:
 @lru_cache(maxsize=4096)
 def _latin_look_alike(ch: str) -> str:
     """The Latin letter `ch` is drawn like, or `ch` itself."""
+    # Loaded on the first non-ASCII letter: its tables cost more than most briefs take to draft.
+    from confusable_homoglyphs import confusables
+
     found = confusables.is_confusable(ch, preferred_aliases=["latin"], greedy=False)
     if found:
         for glyph in found[0]["homoglyphs"]:
@@ -83,6 +84,10 @@ def contains_term(text: str, term: str) -> bool:
 
 def mixed_script_word(text: str) -> str | None:
     """The first word of `text` that mixes scripts (Latin with Cyrillic, ...), or None."""
+    if text.isascii():  # Latin and Common letters only: no word can mix scripts (and no script tables to load)
+        return None
+    from confusable_homoglyphs import categories
+
     # NFC, not NFKC: the micro sign in "5µm" is Common, its NFKC form a Greek mu
     for word in _WORD.findall(unicodedata.normalize("NFC", _without_format(text))):
         scripts = categories.unique_aliases(word) - _NEUTRAL_SCRIPTS

@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Literal, Mapping, Union
-
-import httpx
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Union
 
 from creative.core.errors import ComfyError
-from creative.gen.client import ComfyClient, RunOutput
-from creative.gen.runpod import DEFAULT_BASE_URL, RunPodClient
 
-Client = Union[ComfyClient, RunPodClient]
+if TYPE_CHECKING:  # the clients (httpx, websockets, asyncio) load when one is made: pricing needs none
+    import httpx
+
+    from creative.gen.client import ComfyClient, RunOutput
+    from creative.gen.runpod import RunPodClient
+
+Client = Union["ComfyClient", "RunPodClient"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Backend:
     def name(self) -> str:
         """How the runlog and messages name it (never with a key)."""
         if self.kind == "runpod":
+            from creative.gen.runpod import DEFAULT_BASE_URL
+
             return f"{(self.url or DEFAULT_BASE_URL).rstrip('/')}/v2/{self.endpoint_id}"
         return self.url
 
@@ -74,6 +78,9 @@ def as_backend(value: str | Backend) -> Backend:
 
 def make_client(backend: Backend, *, http: httpx.AsyncClient, timeout_s: float, poll_interval_s: float,
                 clock: Callable[[], float] = time.time, env: Mapping[str, str] | None = None) -> Client:
+    from creative.gen.client import ComfyClient
+    from creative.gen.runpod import DEFAULT_BASE_URL, RunPodClient
+
     if backend.kind == "comfyui":
         return ComfyClient(backend.url, http=http, timeout_s=timeout_s, poll_interval_s=poll_interval_s, clock=clock)
     env = os.environ if env is None else env

@@ -6,10 +6,8 @@ import logging
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
-
-import httpx
 
 from creative.core.atomic import write_atomic
 from creative.core.errors import ResearchError
@@ -17,7 +15,6 @@ from creative.core.models import ResearchNotes
 from creative.core.redact import strip_credentials
 from creative.research.auto import shell_reason
 from creative.research.browser import BrowserSession, find_chromium, render_page
-from creative.research.extract import extract_notes
 from creative.research.firecrawl import (
     DEFAULT_COST_PER_SCRAPE_USD,
     fetch_firecrawl,
@@ -25,6 +22,9 @@ from creative.research.firecrawl import (
 )
 from creative.research.robots import check_robots
 from creative.research.static import decode_html, fetch_html
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "BACKENDS", "BrowserSession", "DEFAULT_COST_PER_SCRAPE_USD", "check_robots", "extract_notes",
@@ -41,12 +41,24 @@ SYSTEM_TREES = ("/proc", "/sys", "/dev")
 log = logging.getLogger(__name__)
 
 
+def __getattr__(name: str):
+    # The extraction engine (lxml, extruct, jusText, price parsing) loads when a page is read:
+    # pricing a run, or a run from a given brief, needs none of it.
+    if name == "extract_notes":
+        from creative.research.extract import extract_notes
+
+        return extract_notes
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _local_path(url: str) -> Path | None:
     """Return the file path for file:// URLs and bare paths, None for http(s)."""
     parsed = urlparse(url)
     if parsed.scheme in ("http", "https"):
         return None
     if parsed.scheme == "file":
+        from urllib.request import url2pathname  # urllib.request loads http.client and ssl: file:// URLs only
+
         return Path(url2pathname(unquote(parsed.path)))
     # A one-letter scheme is a Windows drive ("C:\\page.html"), not a URL scheme.
     if parsed.scheme and len(parsed.scheme) > 1:
@@ -111,6 +123,8 @@ def research(
         raise ResearchError(
             f"Unknown research backend {backend!r}", hint=f"use one of: {', '.join(BACKENDS)}"
         )
+    from creative.research.extract import extract_notes  # see __getattr__
+
     path = _local_path(url)
     if path is not None:
         path = check_local_page(path)

@@ -11,8 +11,6 @@ from typing import Any
 from creative.core.errors import ResearchError
 from creative.core.models import ResearchNotes
 from creative.core.redact import strip_credentials
-from creative.research.extract import extract_notes
-from creative.research.features import MAX_MAIN_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +154,10 @@ def _notes(doc: Any, url: str, key: str | None) -> ResearchNotes:
             hint="check the URL",
         )
     html = f"{_head(meta)}<body>{doc.html or ''}</body></html>"
+    # The extraction engine (lxml, extruct, price parsing) loads with the first page, not with the price list.
+    from creative.research.extract import extract_notes
+    from creative.research.features import MAX_MAIN_TEXT
+
     notes = extract_notes(html, final_url, backend="firecrawl")
     sources = {k: _HEAD_SOURCES.get(v, v) for k, v in notes.sources.items()}
     update: dict[str, Any] = {"final_url": final_url, "sources": sources}

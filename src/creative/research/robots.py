@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
-from urllib.robotparser import RobotFileParser
-
-import httpx
 
 from creative.core.errors import ResearchError
 from creative.research.static import USER_AGENT
+
+if TYPE_CHECKING:
+    from urllib.robotparser import RobotFileParser
+
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,12 @@ def load_robots(
     target = robots_url(url)
     if target is None:
         return None
+    # Loaded only when there is a site to ask (urllib's parser brings http.client and ssl):
+    # a saved page needs neither.
+    from urllib.robotparser import RobotFileParser
+
+    import httpx
+
     deadline = time.monotonic() + timeout_s
     try:
         with httpx.Client(

@@ -7,11 +7,13 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from creative import __version__
 from creative.core.errors import ResearchError
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ def fetch_html(
     `timeout_s` bounds the whole fetch, body included: httpx's read timeout restarts with every
     byte, so a server sending one byte a second would otherwise never time out.
     """
+    import httpx  # loaded for a download only: a saved page is read without it
+
     deadline = time.monotonic() + timeout_s
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"}
     fix = "check the URL, or save the page and pass the file path instead"

@@ -22,12 +22,12 @@ from creative.core.errors import InputError
 from creative.core.models import Brief, Channel, PromptSet, ResearchNotes
 from creative.core.progress import Reporter
 from creative.gen.workflow import Workflow, default_workflow_path, load_workflow
-from creative.render.compose import AdComposer
 from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RunLog, StageRecord
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the composer's engine and the GPU queue load with the stages that use them
     from creative.gen.queue import GpuQueue
+    from creative.render.compose import AdComposer
 
 
 @dataclass

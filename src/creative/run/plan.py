@@ -14,7 +14,6 @@ from creative.brand.kit import Brand, load_brand, load_channels
 from creative.brand.select import resolve_brand, run_folder_name, sample_brand_hint
 from creative.budget.ledger import BudgetState, Ledger
 from creative.copy.brief import check_policy, read_brief
-from creative.copy.preflight import preflight
 from creative.core.config import Settings
 from creative.core.errors import InputError
 from creative.core.models import Brief, Channel
@@ -58,6 +57,9 @@ def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], flo
     channel = resolve_channel(channels, channel_name)
     brand = load_brand(settings.brand_dir)
     if given_brief is not None:
+        # Fitting copy needs fonts and Pillow's drawing: loaded for a given brief only.
+        from creative.copy.preflight import preflight
+
         # Refused copy is refused before a run folder exists or anything is reserved.
         check_policy(given_brief, brand.banned_words)
         preflight(given_brief, brand, settings.brand_dir, channel)  # copy that fits, scenes without text

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from creative.copy.brief import check_policy
-from creative.copy.preflight import preflight
-from creative.copy.llm_writer import write_brief
 from creative.core.errors import InputError
 from creative.run.context import RunContext
 from creative.run.runlog import sha256_file
@@ -18,6 +16,9 @@ def run(ctx: RunContext) -> None:
             ctx.runlog.input_hashes[ctx.folder.brief.name] = sha256_file(source)
         return
     with ctx.stage("brief", ctx.settings.brief.writer):
+        # The writers load with the stage that drafts (a run from a given brief never does).
+        from creative.copy.llm_writer import write_brief
+
         # The rules drafter, or the copywriter model held to the same rules (tokens on their own ledger id,
         # so settling them never closes the run's open image reservation).
         brief, writer = write_brief(
@@ -45,5 +46,7 @@ def run(ctx: RunContext) -> None:
 def check(ctx: RunContext) -> None:
     """The checks before money: policy (avoid list, banned words), then every line fits its box at
     every size with a font for every glyph, and no scene asks for text."""
+    from creative.copy.preflight import preflight  # fonts and Pillow's drawing, for the checks only
+
     check_policy(ctx.brief, ctx.brand.banned_words)
     preflight(ctx.brief, ctx.brand, ctx.settings.brand_dir, ctx.channel)

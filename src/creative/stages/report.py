@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from creative.render.report import write_contact_sheet
 from creative.run.context import RunContext
-from creative.run.gallery_refresh import write_run_gallery
 from creative.run.outcome import totals
 
 
 def run(ctx: RunContext) -> None:
     runlog, folder = ctx.runlog, ctx.folder
     with ctx.stage("report"):
+        # The contact sheet's and gallery's drawing load with the stage that writes them.
+        from creative.render.report import write_contact_sheet
+        from creative.run.gallery_refresh import write_run_gallery
+
         font = ctx.brand.fonts.get("regular") or next(iter(ctx.brand.fonts.values()))
         write_contact_sheet(folder.contact_sheet, folder.path, [ad for v in runlog.variants for ad in v.ads],
                             font=ctx.settings.brand_dir / "fonts" / font)
