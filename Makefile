@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Bytecode for our own modules (pip compiles only what it copies): every command starts without
+	# compiling them, even where PYTHONDONTWRITEBYTECODE keeps Python from caching it on its own.
+	$(BIN)/python -m compileall -q src
 	touch $@
 
 demo: setup

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ from creative.run.folder import RunFolder, RunsRoot
 from creative.run.runlog import RunLog, StageRecord
 
 if TYPE_CHECKING:  # types only: the composer's engine and the GPU queue load with the stages that use them
+    from concurrent.futures import ThreadPoolExecutor
+
     from creative.gen.queue import GpuQueue
     from creative.render.compose import AdComposer
 
