@@ -48,11 +48,15 @@ def test_products_in_threads_share_the_servers_their_check_and_the_limit_of_our_
     server = mock_comfy(latency=0.1)
     handled_in: dict[int, set[int]] = {0: set(), 1: set()}
 
+    calls: dict[int, list[str]] = {0: [], 1: []}
+
     def product(index: int):
         def on_event(name: str, payload: dict) -> None:
             handled_in[index].add(threading.get_ident())
+            calls[index].append(name)
         own = threading.get_ident()
-        results = gpu.generate(product_jobs(index, 3), tmp_path / f"p{index}", on_event=on_event)
+        results = gpu.generate(product_jobs(index, 3), tmp_path / f"p{index}", on_event=on_event,
+                               flush=lambda: calls[index].append("flush"))
         return own, results
 
     with GpuQueue([server.url], timeout_s=30) as gpu:
@@ -61,12 +65,35 @@ def test_products_in_threads_share_the_servers_their_check_and_the_limit_of_our_
     for index, (own, results) in enumerate(outcomes):
         assert [r.ok for r in results] == [True] * 3
         assert handled_in[index] == {own}  # each run's events are handled in its own thread
+        # every group of events is flushed (e.g. to disk) before the jobs that sent them go on
+        assert calls[index].count("submitted") == 3 and calls[index][-1] == "flush"
         assert sorted(p.name for p in (tmp_path / f"p{index}").glob("v*.png")) == ["v01.png", "v02.png", "v03.png"]
     assert len(server.executions) == 6
     # One queue: both products' prompts together never exceed the per-server limit ...
     assert max(server.queued_at_post) <= 2
     # ... and the server was checked once for the batch, not once per product.
     assert server.requests.count(("GET", "/system_stats")) == 1
+
+
+def test_a_prompt_is_sent_only_once_its_event_was_flushed(mock_comfy, tmp_path):
+    server = mock_comfy(latency=0.05)
+    submitted, flushed, unsent_at_flush = 0, 0, []
+
+    def on_event(name: str, payload: dict) -> None:
+        nonlocal submitted
+        submitted += name == "submitted"
+
+    def flush() -> None:
+        nonlocal flushed
+        if submitted > flushed:  # prompts announced since the last flush: none may have reached the server
+            unsent_at_flush.append(submitted - len(server.received_prompts))
+            flushed = submitted
+
+    with GpuQueue([server.url], timeout_s=30) as gpu:
+        results = gpu.generate(product_jobs(0, 3), tmp_path, on_event=on_event, flush=flush)
+    assert [r.ok for r in results] == [True] * 3
+    assert unsent_at_flush and all(unsent >= 1 for unsent in unsent_at_flush)
+    assert sum(unsent_at_flush) == 3  # each prompt was announced, flushed, then sent
 
 
 def test_cancel_interrupts_every_run_and_leaves_no_prompt_of_ours_queued(mock_comfy, tmp_path):

@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 _DONE = object()
 
 
+def _call(function: Callable, *args: object) -> None:
+    try:
+        function(*args)
+    except Exception:  # one product's bookkeeping must not stop the queue
+        log.exception("%s failed", getattr(function, "__name__", "an event handler"))
+
+
 class GpuQueue:
     """Backends shared by every thread that calls `generate`; `cancel()` stops every run's jobs."""
 
@@ -49,11 +56,13 @@ class GpuQueue:
         self.close()
 
     def generate(self, jobs: list[GenJob], out_dir: Path, *, on_event: Callable[[str, dict], None],
-                 cache_dir: Path | None = None) -> list[GenerationResult]:
+                 flush: Callable[[], None] | None = None, cache_dir: Path | None = None) -> list[GenerationResult]:
         """Generate these jobs on the shared backends and return their results, in order.
 
-        `on_event` is called in this thread. Raises KeyboardInterrupt here when the queue was
-        cancelled (Ctrl-C in the main thread), so the run ends as a cancelled run does.
+        `on_event` is called in this thread, for each event; then `flush` once for the events that
+        arrived together, before the jobs that sent them go on (e.g. to send a prompt only once it is
+        recorded on disk). Raises KeyboardInterrupt here when the queue was cancelled (Ctrl-C in the
+        main thread), so the run ends as a cancelled run does.
         """
         events: queue.SimpleQueue = queue.SimpleQueue()
 
@@ -65,14 +74,21 @@ class GpuQueue:
         future = asyncio.run_coroutine_threadsafe(self._run(jobs, out_dir, relay, cache_dir), self._loop)
         # Every event of the jobs is put before their run ends, so this comes last.
         future.add_done_callback(lambda _: events.put(_DONE))
-        while (item := events.get()) is not _DONE:
-            name, payload, handled = item
+        finished = False
+        while not finished:
+            arrived = [events.get()]
+            while not events.empty():
+                arrived.append(events.get())
+            finished = arrived[-1] is _DONE
+            handled = [item for item in arrived if item is not _DONE]
             try:
-                on_event(name, payload)
-            except Exception:  # one product's bookkeeping must not stop the queue
-                log.exception("event %s failed", name)
+                for name, payload, _ in handled:
+                    _call(on_event, name, payload)
+                if flush is not None:
+                    _call(flush)
             finally:
-                handled.set_result(None)
+                for *_, done in handled:
+                    done.set_result(None)
         try:
             return future.result()
         except concurrent.futures.CancelledError:

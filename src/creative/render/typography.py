@@ -88,7 +88,7 @@ def _font_bytes(path: str) -> bytes:
 _fonts = threading.local()  # compose renders in threads; a FreeType face must not be shared
 # A face holds about 0.5 MB in FreeType and HarfBuzz and takes about 0.5 ms to make: a batch's
 # long-lived compose threads keep a few dozen each rather than every size fitting ever tried.
-FACES_PER_THREAD = 24
+FACES_PER_THREAD = 64
 
 
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:

@@ -47,23 +47,40 @@ def run(ctx: RunContext) -> None:
                                                       ctx.channel, settings.brand_dir, pool=ctx.compose_pool))
     ctx.composer = composer
 
-    def on_event(name: str, payload: dict) -> None:
+    changed = False
+
+    def record(name: str, payload: dict) -> None:
+        nonlocal changed
         ctx.reporter.generation_event(name, payload)
         if name in ("submitted", "queued"):
-            # On disk before the prompt is sent: after a crash, resume collects it instead of paying twice.
             _record_submitted(ctx, payload)
+            changed = True
         elif name == "done":
             _record_done(ctx, payload)
+            changed = True
             try:
                 composer.add(payload["variant"])
             except CreativeError:
                 pass  # raised again, where it belongs, by the compose stage
 
+    def save() -> None:
+        # On disk before the prompt is sent: after a crash, resume collects it instead of paying twice.
+        nonlocal changed
+        if changed:
+            ctx.save()
+            changed = False
+
+    def on_event(name: str, payload: dict) -> None:
+        record(name, payload)
+        save()
+
     with ctx.stage("generate", f"{len(jobs)} backgrounds on {len(backends)} server(s)"):
         ctx.reporter.generation_started([job.variant for job in jobs])
         try:
             if ctx.gpu is not None:
-                results = ctx.gpu.generate(jobs, ctx.folder.backgrounds, on_event=on_event, cache_dir=ctx.cache_dir)
+                # Events that arrive together are saved together: one runlog write, not one each.
+                results = ctx.gpu.generate(jobs, ctx.folder.backgrounds, on_event=record, flush=save,
+                                           cache_dir=ctx.cache_dir)
             else:
                 results = asyncio.run(generate_all(
                     jobs, backends, ctx.folder.backgrounds, timeout_s=settings.comfyui.timeout_s,
@@ -90,7 +107,6 @@ def _record_submitted(ctx: RunContext, payload: dict) -> None:
                                    started_at=ctx.clock(), outcome="queued"))
     record.prompt_ids.append(payload["prompt_id"])
     record.server = payload["server"]
-    ctx.save()
 
 
 def _record_done(ctx: RunContext, payload: dict) -> None:
@@ -98,7 +114,6 @@ def _record_done(ctx: RunContext, payload: dict) -> None:
     record = ctx.runlog.variant(payload["variant"])
     record.status, record.cached, record.background = "ok", bool(payload.get("cached")), payload.get("path")
     record.cost_actual_usd = float(payload.get("cost_usd") or 0.0)
-    ctx.save()
 
 
 def _record(ctx: RunContext, result: GenerationResult, estimate: float) -> None:
