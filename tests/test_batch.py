@@ -108,3 +108,13 @@ def test_bad_feed_and_unknown_only_are_clear(workdir):
     assert result.exit_code == 2 and "broken.xml: line 4" in result.stderr
     unknown = batch("--feed", str(FEEDS / "meta_catalog.csv"), "--channel", "meta_static", "--only", "NOPE")
     assert unknown.exit_code == 2 and "no product with id NOPE" in unknown.stderr
+
+
+def test_progress_counts_the_products_done(workdir, mock_comfy):
+    server = mock_comfy()
+    result = CliRunner().invoke(app, ["batch", "--feed", str(FEEDS / "meta_catalog.csv"), "--channel", "meta_static",
+                                      "--variants", "1", "--comfy-url", server.url, "--runs-dir", "runs"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = [line.strip() for line in result.output.splitlines() if line.strip().startswith("[")]
+    assert [line.split("]")[0] + "]" for line in lines] == ["[1/2]", "[2/2]"], result.output
+    assert all(line.endswith(": ok") for line in lines)

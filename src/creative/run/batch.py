@@ -155,8 +155,9 @@ def _run_all(todo: list[BatchProduct], running: dict[Future, BatchProduct], pool
         for future in done:
             product = running.pop(future)
             _record(product, future)
-            reporter.info(f"{product.id}: {product.status}" + (f" ({product.message})" if product.message
-                                                                and product.status != "ok" else ""))
+            finished = sum(p.status != "pending" for p in state.products)
+            reporter.info(f"[{finished}/{len(state.products)}] {product.id}: {product.status}"
+                          + (f" ({product.message})" if product.message and product.status != "ok" else ""))
             stopped = stopped or product.status == "refused"
         save(folder, state)
 
