@@ -228,6 +228,13 @@ def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
     return background
 
 
+def _warm_up() -> None:
+    """Load NumPy and OpenCV and build OpenCV's colour tables, made on its first conversion."""
+    from creative.render.saliency import warm_up
+
+    warm_up()
+
+
 class _SharedBackground:
     """A variant's prepared background, shared by its ads and let go when the last one is done,
     so only the few variants in progress hold decoded images however many are queued."""
@@ -269,6 +276,9 @@ class AdComposer:
         # ads, so even a single worker never waits on a task behind it.
         self._workers = workers or os.cpu_count() or 1
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="compose")
+        # A run makes its composer before the first background exists: what the first ad will
+        # need loads meanwhile instead of holding it up then.
+        self._pool.submit(_warm_up)
         self._brand: Brand | None = None
         self._layouts: dict[str, Layout] = {}
         self._queued: dict[int, list[Future[_Pending | LayoutError]]] = {}

@@ -41,6 +41,11 @@ MIN_SUBJECT_SHARE = 0.02  # salient regions smaller than this share of the pictu
 Rect = tuple[int, int, int, int]
 
 
+def warm_up() -> None:
+    """Build the tables OpenCV makes on its first Lab conversion (a tenth of a second, once per process)."""
+    cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
+
+
 def saliency_values(image: Image.Image) -> np.ndarray:
     """The map of an RGB image: float32 values in 0..1, at most MAP_LONG_SIDE on the long side."""
     w, h = image.size
