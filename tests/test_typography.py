@@ -582,6 +582,23 @@ def test_measure_final_shortcuts_give_the_same_contrast(name):
     assert _measure_final(canvas, ink, pos, pad, colour=color, before=before) == plain
 
 
+def test_a_size_passed_over_as_surely_wider_is_wider_when_drawn():
+    # fitting skips drawing a size whose widest run alone is too wide: the block must be too
+    chain = [str(BRAND_DIR / "fonts" / BRAND.fonts["bold"])]
+    texts = ["Fragrance-free, vegan and cruelty-free", "Lightweight, non-sticky texture", "Crème éclat — soin",
+             "A", "Wi-Fi ffi .,;"]
+    passed_over = 0
+    for text in texts:
+        for size in (12, 40, 77, 104):
+            for width in (60, 250, 497, 900):
+                for align in ("left", "center", "right"):
+                    lines = typography.wrap_words(text, chain, size, width)
+                    if typography._surely_wider(lines, size, 1.08, align, width):
+                        passed_over += 1
+                        assert typography.render_lines(lines, size, 1.08, align).width > width, (text, size, width)
+    assert passed_over > 20
+
+
 def test_fit_text_is_fitted_once_and_hands_out_copies(monkeypatch):
     chain = [str(BRAND_DIR / "fonts" / BRAND.fonts["bold"])]
     typography._FITTED.clear()

@@ -188,26 +188,58 @@ def wrap_words(text: str, chain: list[str], size: int, width: int) -> list[list[
     return lines
 
 
-def render_lines(lines: list[list[Run]], size: int, line_height: float, align: str) -> Image.Image:
-    """Render lines into an "L" mask cropped to the glyph ink."""
+Placed = tuple[str, str, int, int]  # a run's text, font file, and its pen's x and baseline y in a block
+
+
+def _block_layout(lines: list[list[Run]], size: int, line_height: float,
+                  align: str) -> tuple[tuple[int, int], list[Placed]]:
+    """Where render_lines draws: the size of its mask, and where each run starts on its baseline."""
     primary = _font(lines[0][0][1], size) if lines and lines[0] else None
     ascent, descent = primary.getmetrics() if primary else (size, size // 4)
     widths = [_line_width(r, size) for r in lines]
     block_w = math.ceil(max(widths, default=0))
     step = round(size * line_height)
     pad = size  # room for overhanging marks and bearings
-    mask = Image.new("L", (block_w + 2 * pad, ascent + descent + step * (len(lines) - 1) + 2 * pad), 0)
+    placed: list[Placed] = []
     for i, (runs, w) in enumerate(zip(lines, widths)):
         x = pad + {"left": 0.0, "center": (block_w - w) / 2, "right": block_w - w}[align]
         y = pad + ascent + i * step
         for text, path in runs:
-            glyphs = _run_glyphs(text, path, size)
-            if glyphs is not None:
-                # what draw.text does with the glyphs' bitmap: blend the ink through it
-                mask.paste(255, (round(x) + glyphs.left, y + glyphs.top), glyphs.mask)
+            placed.append((text, path, round(x), y))
             x += _run_length(text, path, size)
+    return (block_w + 2 * pad, ascent + descent + step * (len(lines) - 1) + 2 * pad), placed
+
+
+def render_lines(lines: list[list[Run]], size: int, line_height: float, align: str) -> Image.Image:
+    """Render lines into an "L" mask cropped to the glyph ink."""
+    mask_size, placed = _block_layout(lines, size, line_height, align)
+    mask = Image.new("L", mask_size, 0)
+    for text, path, x, y in placed:
+        glyphs = _run_glyphs(text, path, size)
+        if glyphs is not None:
+            # what draw.text does with the glyphs' bitmap: blend the ink through it
+            mask.paste(255, (x + glyphs.left, y + glyphs.top), glyphs.mask)
     bbox = mask.getbbox()
     return mask.crop(bbox) if bbox else Image.new("L", (1, 1), 0)
+
+
+def _surely_wider(lines: list[list[Run]], size: int, line_height: float, align: str, width: int) -> bool:
+    """True when the widest run's ink alone, where render_lines puts it, is wider than `width`.
+
+    The block's ink is then wider too (pasting ink never clears a pixel), so fitting can pass
+    over this size drawing one run instead of every line. False whenever unsure.
+    """
+    mask_size, placed = _block_layout(lines, size, line_height, align)
+    if not placed:
+        return False
+    text, path, x, y = max(placed, key=lambda run: _run_length(run[0], run[1], size))
+    glyphs = _run_glyphs(text, path, size)
+    if glyphs is None or glyphs.ink is None:
+        return False
+    left, top = x + glyphs.left + glyphs.ink[0], y + glyphs.top + glyphs.ink[1]
+    right, bottom = x + glyphs.left + glyphs.ink[2], y + glyphs.top + glyphs.ink[3]
+    clipped = left < 0 or top < 0 or right > mask_size[0] or bottom > mask_size[1]
+    return not clipped and right - left > width
 
 
 @dataclass(frozen=True)
@@ -215,6 +247,7 @@ class _Glyphs:
     mask: Image.Image  # "L": the run drawn as draw.text draws it (its bitmap, blended onto black)
     left: int  # the bitmap's top-left, from the start of the run on its baseline
     top: int
+    ink: tuple[int, int, int, int] | None  # the box of its non-zero pixels in the mask
 
 
 # Drawn runs of text by (text, font file, size). Fitting draws the same lines again for every
@@ -239,7 +272,7 @@ def _run_glyphs(text: str, path: str, size: int) -> _Glyphs | None:
     if right > left and bottom > top:
         mask = Image.new("L", (right - left, bottom - top), 0)
         ImageDraw.Draw(mask).text((-left, -top), text, font=font, fill=255, anchor="ls")
-        glyphs = _Glyphs(mask, left, top)
+        glyphs = _Glyphs(mask, left, top, mask.getbbox())
     with _GLYPHS_LOCK:
         if _GLYPHS_PIXELS > GLYPHS_MAX_PIXELS:
             _GLYPHS.clear()
@@ -332,7 +365,7 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
         if avail_w <= 0:
             continue
         lines = wrap_words(text, chain, size, avail_w)
-        if len(lines) > box.max_lines:
+        if len(lines) > box.max_lines or _surely_wider(lines, size, box.line_height, box.align, avail_w):
             continue
         ink = render_lines(lines, size, box.line_height, box.align)
         content_h = max(ink.height, round(min_content_h * size))
