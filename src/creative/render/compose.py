@@ -218,13 +218,15 @@ def _background(bg_path: Path, variant: int) -> Image.Image:
 
 
 def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
-    """The variant's background, decoded, its saliency map computed once for all sizes, and
-    already scaled for every size (see typography.cover)."""
-    from creative.render.saliency import saliency_of  # NumPy and OpenCV load here: with the first background
-
+    """The variant's background, decoded, already scaled for every size (see typography.cover),
+    and its saliency map computed once for all sizes."""
     background = _background(bg_path, variant)
-    saliency_of(background)
+    # scaled first: the first map may wait for NumPy, OpenCV and its tables to finish loading
+    # (see _warm_up), the scaling does not
     scale_for(background, [(size.width, size.height) for size in sizes])
+    from creative.render.saliency import saliency_of
+
+    saliency_of(background)
     return background
 
 
