@@ -522,9 +522,8 @@ def _scrim_mask(kind: str, canvas: tuple[int, int], rect: tuple[int, int, int, i
                 alpha: float) -> tuple[Image.Image, tuple[int, int]]:
     """An "L" mask for the scrim behind text at rect, and the canvas position of its top-left.
 
-    The mask covers only the part of the canvas the scrim can reach (zero elsewhere): pasting
-    through a zero mask leaves pixels as they are, so the canvas-wide paste did the same work
-    over many more pixels.
+    The mask covers only the part of the canvas the scrim reaches: pasting through a zero mask
+    leaves pixels as they are, so the rest of the canvas need not be blended at all.
     """
     a = round(255 * alpha)
     if kind == "box":
