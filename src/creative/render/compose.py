@@ -231,10 +231,8 @@ def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
 
 
 def _warm_up() -> None:
-    """Load NumPy and OpenCV and build OpenCV's colour tables, made on its first conversion."""
-    from creative.render.saliency import warm_up
-
-    warm_up()
+    """Load the saliency module: NumPy, OpenCV and the colour tables OpenCV builds once."""
+    import creative.render.saliency  # noqa: F401
 
 
 class _SharedBackground:
