@@ -534,20 +534,19 @@ def test_near_ink_is_the_5x5_max_dilation(name):
     assert near.point(binary).tobytes() == _max_dilation(padded).point(binary).tobytes()
 
 
-def test_bin_mask_selects_exactly_the_given_bins():
-    rng = random.Random(8)
-    size = (173, 91)
-    values = [rng.choice((rng.randrange(measure.LUM_BINS + 1), measure.LUM_BINS, 0, 4095))
-              for _ in range(size[0] * size[1])]
-    image = Image.new("I", size)
-    image.putdata(values)
-    present = sorted(set(values) - {measure.LUM_BINS})
-    cases = [[present[0]], [present[-1]], present[10:20], present[::7], present[5:400], present,
-             [0, 4095], [1, 300, 600, 4000], []]
-    for bins in cases:
-        mask = measure._bin_mask(image, bins)
-        wanted = set(bins)
-        assert mask.tobytes() == bytes(255 if v in wanted else 0 for v in values), bins[:5]
+def test_every_pixel_is_binned_between_its_bins_edges():
+    # every grey, every channel alone, and noise: the luminance is luminance()'s, to the last bit
+    colours = [(v, v, v) for v in range(256)] + [(v, 0, 0) for v in range(256)] + [(0, v, 0) for v in range(256)]
+    img = Image.new("RGB", (256, 3))
+    img.putdata(colours)
+    for region in (img, _noise((120, 80), seed=17)):
+        lum, bins = measure._binned(region)
+        for (x, y), value in zip(((x, y) for y in range(region.height) for x in range(region.width)), lum.ravel()):
+            exact = measure.luminance(region.getpixel((x, y)))
+            q = int(bins[y, x])
+            assert value == exact
+            assert q == 0 or measure._BIN_EDGES[q] <= exact, (x, y)  # bin 0 also holds black, below its edge's rounding
+            assert exact < measure._BIN_EDGES[q + 1], (x, y)
 
 
 @pytest.mark.parametrize("name", list(REGIONS))
@@ -581,6 +580,23 @@ def test_measure_final_shortcuts_give_the_same_contrast(name):
     assert _measure_final(canvas, ink, pos, pad, colour=color) == plain
     before = measure._Pixels(base.crop(region))
     assert _measure_final(canvas, ink, pos, pad, colour=color, before=before) == plain
+
+
+def test_a_size_passed_over_as_surely_wider_is_wider_when_drawn():
+    # fitting skips drawing a size whose widest run alone is too wide: the block must be too
+    chain = [str(BRAND_DIR / "fonts" / BRAND.fonts["bold"])]
+    texts = ["Fragrance-free, vegan and cruelty-free", "Lightweight, non-sticky texture", "Crème éclat — soin",
+             "A", "Wi-Fi ffi .,;"]
+    passed_over = 0
+    for text in texts:
+        for size in (12, 40, 77, 104):
+            for width in (60, 250, 497, 900):
+                for align in ("left", "center", "right"):
+                    lines = typography.wrap_words(text, chain, size, width)
+                    if typography._surely_wider(lines, size, 1.08, align, width):
+                        passed_over += 1
+                        assert typography.render_lines(lines, size, 1.08, align).width > width, (text, size, width)
+    assert passed_over > 20
 
 
 def test_fit_text_is_fitted_once_and_hands_out_copies(monkeypatch):

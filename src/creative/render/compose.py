@@ -218,14 +218,21 @@ def _background(bg_path: Path, variant: int) -> Image.Image:
 
 
 def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
-    """The variant's background, decoded, its saliency map computed once for all sizes, and
-    already scaled for every size (see typography.cover)."""
-    from creative.render.saliency import saliency_of  # NumPy and OpenCV load here: with the first background
-
+    """The variant's background, decoded, already scaled for every size (see typography.cover),
+    and its saliency map computed once for all sizes."""
     background = _background(bg_path, variant)
-    saliency_of(background)
+    # scaled first: the first map may wait for NumPy, OpenCV and its tables to finish loading
+    # (see _warm_up), the scaling does not
     scale_for(background, [(size.width, size.height) for size in sizes])
+    from creative.render.saliency import saliency_of
+
+    saliency_of(background)
     return background
+
+
+def _warm_up() -> None:
+    """Load the saliency module: NumPy, OpenCV and the colour tables OpenCV builds once."""
+    import creative.render.saliency  # noqa: F401
 
 
 class _SharedBackground:
@@ -276,6 +283,9 @@ class AdComposer:
         self._workers = workers or os.cpu_count() or 1
         self._own_pool = pool is None
         self._pool = pool or ThreadPoolExecutor(self._workers, thread_name_prefix="compose")
+        # A run makes its composer before the first background exists: what the first ad will
+        # need loads meanwhile instead of holding it up then.
+        self._pool.submit(_warm_up)
         self._brand: Brand | None = None
         self._layouts: dict[str, Layout] = {}
         self._queued: dict[int, list[Future[_Pending | LayoutError]]] = {}

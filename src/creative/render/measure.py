@@ -10,7 +10,7 @@ import bisect
 import functools
 import math
 
-from PIL import Image, ImageChops, ImageMath, ImageStat
+from PIL import Image, ImageStat
 
 MEASURE_MAX_PIXELS = 40_000
 WORST_PERCENTILE = 0.05  # contrast reported is what 95% of background pixels around the glyphs reach
@@ -46,14 +46,14 @@ def required_contrast(size_px: int) -> float:
     return 3.0 if size_px >= LARGE_TEXT_PX else 4.5
 
 
-# Luminance distributions are histograms built in C (Pillow), not per-pixel Python lists.
-# Bins are uniform in (L + 0.05) ** LUM_POWER, close to log(L + 0.05), in which a contrast ratio
-# is a distance: every bin spans under 0.12% of (L + 0.05). Percentiles are located on the bins,
-# then made exact from the few bins that straddle the answer, whose pixels' real colours are read
-# back (getcolors); readable() only asks on which side of a target the percentile lies, which the
-# bins settle but for those straddling the target. A region is binned once (_Pixels) for all its
-# selections. Results equal the per-pixel computation; only the float32 luminance used to bin a
-# pixel can put it one bin off, which the 1e-6 slack below absorbs.
+# Luminance distributions are histograms (NumPy, loaded with the first region measured), not
+# per-pixel Python lists. Bins are uniform in (L + 0.05) ** LUM_POWER, close to log(L + 0.05), in
+# which a contrast ratio is a distance: every bin spans under 0.12% of (L + 0.05). Percentiles are
+# located on the bins, then made exact from the few bins that straddle the answer, whose pixels'
+# exact luminances are read back; readable() only asks on which side of a target the percentile
+# lies, which the bins settle but for those straddling the target. A region is binned once
+# (_Pixels) for all its selections. Each pixel's luminance is luminance() of its colour, in
+# doubles, and lies within its bin's edges, so results equal the per-pixel computation.
 LUM_BINS = 4096
 LUM_POWER = 0.25
 _U0 = 0.05**LUM_POWER
@@ -90,28 +90,41 @@ class _Pixels:
         self.size = _sample_size(img.size)
         img = _sampled(img, self.size)
         self.rgb = img if img.mode == "RGB" else img.convert("RGB")
-        self._lum: Image.Image | None = None
-        self._bins: Image.Image | None = None
+        self._arrays = None
 
-    def lum(self) -> Image.Image:
-        if self._lum is None:
-            self._lum = _lum_image(self.rgb)
-        return self._lum
-
-    def bins(self) -> Image.Image:
-        """An "I" image of every pixel's bin."""
-        if self._bins is None:
-            self._bins = ImageMath.lambda_eval(
-                lambda a: a["min"](a["int"]((a["lum"] + 0.05) ** LUM_POWER / _DU - _U0 / _DU), LUM_BINS - 1),
-                lum=self.lum(),
-            )
-        return self._bins
+    def arrays(self):
+        """Every pixel's exact luminance (float64 NumPy array, as luminance() gives it) and bin."""
+        if self._arrays is None:
+            self._arrays = _binned(self.rgb)
+        return self._arrays
 
     def select(self, mask: Image.Image | None = None) -> Luminances:
         """The pixels where mask (the size of the region) is 255; every pixel without a mask."""
         if mask is not None:
             mask = _sampled(mask, self.size).point(_SOLID)  # the same sample positions as the pixels
         return Luminances(self, mask)
+
+
+@functools.cache
+def _tables():
+    """The NumPy module, the per-channel luminance tables and the bin edges, made on first use."""
+    import numpy as np  # with the first region measured: commands that measure nothing never load it
+
+    return np, np.array(_LR), np.array(_LG), np.array(_LB), np.array(_BIN_EDGES)
+
+
+def _binned(img: Image.Image):
+    """luminance() of every pixel of an RGB image, and the bin it lies in (edges inclusive below)."""
+    np, lr, lg, lb, edges = _tables()
+    rgb = np.asarray(img)
+    lum = lr[rgb[..., 0]] + lg[rgb[..., 1]] + lb[rgb[..., 2]]  # summed in luminance()'s order
+    # the bin from its formula (LUM_POWER is 1/4: two square roots), then set exactly on the
+    # edges, which the formula's rounding can miss by one bin
+    bins = ((np.sqrt(np.sqrt(lum + 0.05)) - _U0) / _DU).astype(np.intp)
+    np.clip(bins, 0, LUM_BINS - 1, out=bins)
+    bins -= (lum < edges[bins]) & (bins > 0)
+    bins += (lum >= edges[bins + 1]) & (bins < LUM_BINS - 1)
+    return lum, bins
 
 
 def _once(method):
@@ -153,40 +166,42 @@ class Luminances:
         return _single_colour(self._pixels.rgb, self._mask)
 
     @_once
-    def _selected_bins(self) -> Image.Image:
-        """The pixels' bins, with LUM_BINS (never counted) where they are not selected."""
-        bins = self._pixels.bins()
+    def _selected(self):
+        """The selected pixels' luminances and bins, as flat NumPy arrays."""
+        np = _tables()[0]
+        lum, bins = self._pixels.arrays()
         if self._mask is None:
-            return bins
-        selected = Image.new("I", bins.size, LUM_BINS)
-        selected.paste(bins, (0, 0), self._mask)
-        return selected
+            return lum.ravel(), bins.ravel()
+        chosen = np.asarray(self._mask) == 255
+        return lum[chosen], bins[chosen]
 
     @_once
     def bins(self) -> list[tuple[int, int]]:
         """(bin, count) of the selected pixels, by bin."""
         if not self.total:
             return []
-        counts = self._selected_bins.getcolors(LUM_BINS + 1)
-        return sorted([(q, n) for n, q in counts if q != LUM_BINS])
+        np = _tables()[0]
+        counts = np.bincount(self._selected[1], minlength=LUM_BINS)
+        present = np.flatnonzero(counts)
+        return list(zip(present.tolist(), counts[present].tolist()))
 
     @_once
     def stdev(self) -> float:
         """Population standard deviation of the selected pixels' luminance (0 for one colour)."""
         if not self.total or self.exact is not None:
             return 0.0
-        return _stdev(self._pixels.lum(), self._mask, self.total)
+        return float(self._selected[0].std())
 
     def values(self, bins: list[int]) -> list[tuple[float, int]]:
         """(exact luminance, count) of the selected pixels in the given bins."""
-        inside = _bin_mask(self._selected_bins, sorted(bins))
-        box = inside.getbbox()
-        if box is None:
+        if not bins or not self.total:
             return []
-        picked = Image.new("RGBA", (box[2] - box[0], box[3] - box[1]), (0, 0, 0, 0))
-        picked.paste(self._pixels.rgb.crop(box), (0, 0), inside.crop(box))  # the rest stays (0, 0, 0, 0)
-        colours = picked.getcolors(picked.width * picked.height + 1)
-        return [(luminance(c[:3]), n) for n, c in colours if c[3] == 255]
+        np = _tables()[0]
+        lum, binned = self._selected
+        wanted = np.zeros(LUM_BINS, dtype=bool)
+        wanted[bins] = True
+        found, counts = np.unique(lum[wanted[binned]], return_counts=True)
+        return list(zip(found.tolist(), counts.tolist()))
 
     def median(self) -> float:
         """Luminance of the pixel at index total // 2 in sorted order."""
@@ -200,26 +215,6 @@ class Luminances:
         raise ValueError("median of no pixels")
 
 
-def _bin_mask(bins_image: Image.Image, bins: list[int]) -> Image.Image:
-    """An "L" mask, 255 where the "I" image holds one of the (sorted) bins.
-
-    Shifted so the first bin wanted is 1 and clipped to 0..255 by the "L" conversion, bins index a
-    point() table: a few C calls for up to 254 bins, instead of comparing bins one by one.
-    """
-    mask = None
-    start = 0
-    while start < len(bins):
-        base = bins[start] - 1
-        end = bisect.bisect_right(bins, base + 254, start)
-        table = [0] * 256
-        for q in bins[start:end]:
-            table[q - base] = 255
-        part = bins_image.point(lambda v, base=base: v - base).convert("L").point(table)
-        mask = part if mask is None else ImageChops.lighter(mask, part)
-        start = end
-    return mask if mask is not None else Image.new("L", bins_image.size, 0)
-
-
 def _kth(pairs: list[tuple[float, int]], k: int) -> float:
     """The k-th (0-based) value of sorted (value, count) pairs."""
     seen = 0
@@ -230,34 +225,12 @@ def _kth(pairs: list[tuple[float, int]], k: int) -> float:
     raise ValueError("k is past the end")
 
 
-def _lum_image(img: Image.Image) -> Image.Image:
-    """An "F" image of WCAG relative luminance (sRGB channels through the linear LUT, summed)."""
-    r, g, b = img.split()
-    return ImageMath.lambda_eval(lambda a: a["r"] + a["g"] + a["b"],
-                                 r=r.point(_LR, "F"), g=g.point(_LG, "F"), b=b.point(_LB, "F"))
-
-
 def _single_colour(img: Image.Image, mask: Image.Image | None) -> float | None:
     """Exact luminance when every selected pixel has the same colour."""
     extrema = ImageStat.Stat(img, mask).extrema
     if all(lo == hi for lo, hi in extrema):
         return luminance(tuple(int(lo) for lo, _ in extrema))
     return None
-
-
-def _stdev(lum: Image.Image, mask: Image.Image | None, total: int) -> float:
-    """Population standard deviation of the selected pixels of an "F" luminance image.
-
-    From float32 pixels averaged by a 1x1 BOX resize (double sums in Pillow): within 1e-6 of the
-    per-pixel figure, where busy() compares it with BUSY_STDEV; bin centres would be 1000x coarser.
-    """
-    if mask is not None:
-        lum = ImageMath.lambda_eval(lambda a: a["l"] * a["m"] / 255.0, l=lum, m=mask)
-    square = ImageMath.lambda_eval(lambda a: a["l"] * a["l"], l=lum)
-    scale = lum.width * lum.height / total  # the mean over the selected pixels only
-    mean = lum.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
-    mean_square = square.resize((1, 1), Image.BOX).getpixel((0, 0)) * scale
-    return math.sqrt(max(0.0, mean_square - mean * mean))
 
 
 def _ratio_range(text_lum: float, q: int) -> tuple[float, float]:

@@ -40,6 +40,11 @@ MIN_SUBJECT_SHARE = 0.02  # salient regions smaller than this share of the pictu
 
 Rect = tuple[int, int, int, int]
 
+# OpenCV builds its colour tables on the first Lab conversion (a tenth of a second or more). Built
+# as the module loads, with NumPy and OpenCV themselves: whoever loads it draws a map next, and a
+# run loads it while its backgrounds generate (compose.AdComposer), not when the first one arrives.
+cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
+
 
 def saliency_values(image: Image.Image) -> np.ndarray:
     """The map of an RGB image: float32 values in 0..1, at most MAP_LONG_SIDE on the long side."""

@@ -154,28 +154,39 @@ def split_runs(text: str, chain: list[str]) -> tuple[list[Run], list[str]]:
 
     Returns the runs and the characters no font has.
     """
+    runs, missing = _split_runs(text, tuple(chain))
+    return list(runs), list(missing)
+
+
+@lru_cache(maxsize=4096)  # wrapping splits the same trial lines again at every size it tries
+def _split_runs(text: str, fonts: tuple[str, ...]) -> tuple[tuple[Run, ...], tuple[str, ...]]:
     runs: list[Run] = []
     missing: list[str] = []
-    fonts = tuple(chain)
     for ch in text:
         cp = ord(ch)
         if ch.isspace() or unicodedata.category(ch) == "Mn" and runs and cp in _cmap(runs[-1][1]):
-            path = runs[-1][1] if runs else chain[0]  # spaces and marks stay with their neighbour
+            path = runs[-1][1] if runs else fonts[0]  # spaces and marks stay with their neighbour
         else:
             path = _font_for(cp, fonts)
             if path is None:
                 if ch not in missing:
                     missing.append(ch)
-                path = chain[0]
+                path = fonts[0]
         if runs and runs[-1][1] == path:
             runs[-1] = (runs[-1][0] + ch, path)
         else:
             runs.append((ch, path))
-    return runs, missing
+    return tuple(runs), tuple(missing)
 
 
 def _line_width(runs: list[Run], size: int) -> float:
-    return sum(_font(p, size).getlength(t) for t, p in runs)
+    return sum(_run_length(t, p, size) for t, p in runs)
+
+
+@lru_cache(maxsize=8192)  # wrapping measures the same words and lines again for every box width
+def _run_length(text: str, path: str, size: int) -> float:
+    """The advance width of a run of one font (Font.getlength)."""
+    return _font(path, size).getlength(text)
 
 
 def wrap_words(text: str, chain: list[str], size: int, width: int) -> list[list[Run]]:
@@ -197,25 +208,98 @@ def wrap_words(text: str, chain: list[str], size: int, width: int) -> list[list[
     return lines
 
 
-def render_lines(lines: list[list[Run]], size: int, line_height: float, align: str) -> Image.Image:
-    """Render lines into an "L" mask cropped to the glyph ink."""
+Placed = tuple[str, str, int, int]  # a run's text, font file, and its pen's x and baseline y in a block
+
+
+def _block_layout(lines: list[list[Run]], size: int, line_height: float,
+                  align: str) -> tuple[tuple[int, int], list[Placed]]:
+    """Where render_lines draws: the size of its mask, and where each run starts on its baseline."""
     primary = _font(lines[0][0][1], size) if lines and lines[0] else None
     ascent, descent = primary.getmetrics() if primary else (size, size // 4)
     widths = [_line_width(r, size) for r in lines]
     block_w = math.ceil(max(widths, default=0))
     step = round(size * line_height)
     pad = size  # room for overhanging marks and bearings
-    mask = Image.new("L", (block_w + 2 * pad, ascent + descent + step * (len(lines) - 1) + 2 * pad), 0)
-    draw = ImageDraw.Draw(mask)
+    placed: list[Placed] = []
     for i, (runs, w) in enumerate(zip(lines, widths)):
         x = pad + {"left": 0.0, "center": (block_w - w) / 2, "right": block_w - w}[align]
         y = pad + ascent + i * step
         for text, path in runs:
-            font = _font(path, size)
-            draw.text((round(x), y), text, font=font, fill=255, anchor="ls")
-            x += font.getlength(text)
+            placed.append((text, path, round(x), y))
+            x += _run_length(text, path, size)
+    return (block_w + 2 * pad, ascent + descent + step * (len(lines) - 1) + 2 * pad), placed
+
+
+def render_lines(lines: list[list[Run]], size: int, line_height: float, align: str) -> Image.Image:
+    """Render lines into an "L" mask cropped to the glyph ink."""
+    mask_size, placed = _block_layout(lines, size, line_height, align)
+    mask = Image.new("L", mask_size, 0)
+    for text, path, x, y in placed:
+        glyphs = _run_glyphs(text, path, size)
+        if glyphs is not None:
+            # what draw.text does with the glyphs' bitmap: blend the ink through it
+            mask.paste(255, (x + glyphs.left, y + glyphs.top), glyphs.mask)
     bbox = mask.getbbox()
     return mask.crop(bbox) if bbox else Image.new("L", (1, 1), 0)
+
+
+def _surely_wider(lines: list[list[Run]], size: int, line_height: float, align: str, width: int) -> bool:
+    """True when the widest run's ink alone, where render_lines puts it, is wider than `width`.
+
+    The block's ink is then wider too (pasting ink never clears a pixel), so fitting can pass
+    over this size drawing one run instead of every line. False whenever unsure.
+    """
+    mask_size, placed = _block_layout(lines, size, line_height, align)
+    if not placed:
+        return False
+    text, path, x, y = max(placed, key=lambda run: _run_length(run[0], run[1], size))
+    glyphs = _run_glyphs(text, path, size)
+    if glyphs is None or glyphs.ink is None:
+        return False
+    left, top = x + glyphs.left + glyphs.ink[0], y + glyphs.top + glyphs.ink[1]
+    right, bottom = x + glyphs.left + glyphs.ink[2], y + glyphs.top + glyphs.ink[3]
+    clipped = left < 0 or top < 0 or right > mask_size[0] or bottom > mask_size[1]
+    return not clipped and right - left > width
+
+
+@dataclass(frozen=True)
+class _Glyphs:
+    mask: Image.Image  # "L": the run drawn as draw.text draws it (its bitmap, blended onto black)
+    left: int  # the bitmap's top-left, from the start of the run on its baseline
+    top: int
+    ink: tuple[int, int, int, int] | None  # the box of its non-zero pixels in the mask
+
+
+# Drawn runs of text by (text, font file, size). Fitting draws the same lines again for every
+# placement and size that wraps them alike (a box one pixel taller, the same column width in
+# another layout), and drawing glyphs is most of its cost. Bounded by pixels held.
+GLYPHS_MAX_PIXELS = 16_000_000
+_GLYPHS: dict[tuple[str, str, int], _Glyphs | None] = {}
+_GLYPHS_PIXELS = 0
+_GLYPHS_LOCK = threading.Lock()
+
+
+def _run_glyphs(text: str, path: str, size: int) -> _Glyphs | None:
+    """A run's glyphs drawn once, to be pasted wherever it is drawn again; None if it has no ink box."""
+    global _GLYPHS_PIXELS
+    key = (text, path, size)
+    with _GLYPHS_LOCK:
+        if key in _GLYPHS:
+            return _GLYPHS[key]
+    font = _font(path, size)
+    left, top, right, bottom = font.getbbox(text, anchor="ls")  # the box draw.text's bitmap fills
+    glyphs = None
+    if right > left and bottom > top:
+        mask = Image.new("L", (right - left, bottom - top), 0)
+        ImageDraw.Draw(mask).text((-left, -top), text, font=font, fill=255, anchor="ls")
+        glyphs = _Glyphs(mask, left, top, mask.getbbox())
+    with _GLYPHS_LOCK:
+        if _GLYPHS_PIXELS > GLYPHS_MAX_PIXELS:
+            _GLYPHS.clear()
+            _GLYPHS_PIXELS = 0
+        _GLYPHS[key] = glyphs
+        _GLYPHS_PIXELS += (right - left) * (bottom - top) if glyphs else 0
+    return glyphs
 
 
 @dataclass
@@ -301,7 +385,7 @@ def _fit(text: str, chain: list[str], box: TextBox, width: int, height: int, nam
         if avail_w <= 0:
             continue
         lines = wrap_words(text, chain, size, avail_w)
-        if len(lines) > box.max_lines:
+        if len(lines) > box.max_lines or _surely_wider(lines, size, box.line_height, box.align, avail_w):
             continue
         ink = render_lines(lines, size, box.line_height, box.align)
         content_h = max(ink.height, round(min_content_h * size))
@@ -454,19 +538,27 @@ def _grow(rect: tuple[int, int, int, int], pad: int, limit: tuple[int, int]) -> 
     return (max(0, rect[0] - pad), max(0, rect[1] - pad), min(limit[0], rect[2] + pad), min(limit[1], rect[3] + pad))
 
 
-def _scrim_mask(kind: str, canvas: tuple[int, int], rect: tuple[int, int, int, int], size: int, alpha: float):
-    """An "L" mask for the scrim behind text at rect."""
+def _scrim_mask(kind: str, canvas: tuple[int, int], rect: tuple[int, int, int, int], size: int,
+                alpha: float) -> tuple[Image.Image, tuple[int, int]]:
+    """An "L" mask for the scrim behind text at rect, and the canvas position of its top-left.
+
+    The mask covers only the part of the canvas the scrim reaches: pasting through a zero mask
+    leaves pixels as they are, so the rest of the canvas need not be blended at all.
+    """
     a = round(255 * alpha)
-    mask = Image.new("L", canvas, 0)
     if kind == "box":
         r = _grow(rect, round(size * 0.35), canvas)
+        # drawn at its canvas coordinates, so the shape's pixels are those of a canvas-sized mask
+        mask = Image.new("L", (min(canvas[0], r[2] + 1), min(canvas[1], r[3] + 1)), 0)
         ImageDraw.Draw(mask).rounded_rectangle(r, radius=round(size * 0.3), fill=a)
-        return mask
+        return mask.crop((r[0], r[1], mask.width, mask.height)), (r[0], r[1])
     # gradient: a soft full-width band, solid behind the text, fading out above and below
     feather = round(size * 1.2)
     top, bottom = rect[1] - round(size * 0.3), rect[3] + round(size * 0.3)
+    first = min(canvas[1] - 1, max(0, top - feather + 1))
+    last = max(first + 1, min(canvas[1], bottom + feather))
     column = []
-    for y in range(canvas[1]):
+    for y in range(first, last):
         if top <= y <= bottom:
             v = a
         elif top - feather < y < top:
@@ -476,9 +568,9 @@ def _scrim_mask(kind: str, canvas: tuple[int, int], rect: tuple[int, int, int, i
         else:
             v = 0
         column.append(v)
-    col = Image.new("L", (1, canvas[1]))
+    col = Image.new("L", (1, len(column)))
     col.putdata(column)
-    return col.resize(canvas, Image.NEAREST)
+    return col.resize((canvas[0], len(column)), Image.NEAREST), (0, first)
 
 
 def _measure_final(canvas: Image.Image, ink: Image.Image, pos: tuple[int, int], pad: int, *,
@@ -569,14 +661,14 @@ def _draw_text_box(
         text_lum = luminance(brand.rgb(color_name))
         # try each strength on the measured region only; the whole canvas gets the one kept
         for alpha in SCRIM_ALPHAS:
-            scrim = _scrim_mask(kind, canvas.size, rect, size, alpha)
+            scrim, at = _scrim_mask(kind, canvas.size, rect, size, alpha)
             trial = crop.copy()
-            trial.paste(brand.rgb(scrim_name), (0, 0), scrim.crop(region))
+            trial.paste(brand.rgb(scrim_name), (at[0] - region[0], at[1] - region[1]), scrim)  # clipped to it
             pixels = _Pixels(trial)  # = the canvas region once this scrim is kept
             if readable(text_lum, pixels.select(), target):
                 break
-        canvas.paste(brand.rgb(scrim_name), (0, 0), scrim)
-        _over(layer, brand.rgb(scrim_name), (0, 0), scrim)  # only the scrim that was kept
+        canvas.paste(brand.rgb(scrim_name), at, scrim)
+        _over(layer, brand.rgb(scrim_name), at, scrim)  # only the scrim that was kept
         log.debug("%s: %s scrim %s at %.2f behind %s text", name, kind, scrim_name, alpha, color_name)
 
     canvas.paste(brand.rgb(color_name), pos, ink)
