@@ -395,8 +395,8 @@ class _JobRunner:
             if len(out.images) > 1:
                 log.info("variant %d: %d images, keeping the first", job.variant,
                          len(out.images))
-            # Written off the event loop: in a batch the loop serves every product's jobs.
-            await asyncio.to_thread(write_atomic, target, as_png(out.images[0]))
+            # Written without an await: a cancellation cannot fall between the image made and it paid for.
+            write_atomic(target, as_png(out.images[0]))
             server.done += 1
         except ComfyError as exc:
             error = exc

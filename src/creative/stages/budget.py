@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from creative.core import aio
 from creative.gen.dispatch import require_reachable
 from creative.run.context import RunContext
 from creative.run.pricing import backends_for, estimate_per_image, recent_gpu_seconds
@@ -22,7 +21,7 @@ def run(ctx: RunContext) -> None:
         # anything is reserved; the ones that answer are priced as they bill (the bundled mock: free).
         ctx.ledger.check(0.0)  # a month already over the cap is refused before any backend is asked
         backends = (ctx.gpu.reachable() if ctx.gpu is not None  # a batch's queue: checked once for all products
-                    else asyncio.run(require_reachable(backends, timeout_s=ctx.settings.comfyui.timeout_s)))
+                    else aio.run(require_reachable(backends, timeout_s=ctx.settings.comfyui.timeout_s)))
     per_image = estimate_per_image(ctx.settings, recent_gpu_seconds(ctx.runs, ctx.workflow.name), backends)
     estimate = round((len(jobs) - hits) * per_image, 6)
     if spend.reason == "estimate" and ctx.runlog.budget is not None:

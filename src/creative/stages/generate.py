@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from creative.core import aio
 from creative.core.errors import ComfyError, CreativeError
 from creative.core.models import Attempt, GenerationResult
 from creative.core.atomic import write_atomic
@@ -82,7 +83,7 @@ def run(ctx: RunContext) -> None:
                 results = ctx.gpu.generate(jobs, ctx.folder.backgrounds, on_event=record, flush=save,
                                            cache_dir=ctx.cache_dir)
             else:
-                results = asyncio.run(generate_all(
+                results = aio.run(generate_all(
                     jobs, backends, ctx.folder.backgrounds, timeout_s=settings.comfyui.timeout_s,
                     on_event=on_event, cache_dir=ctx.cache_dir,
                 ))
@@ -144,7 +145,7 @@ def collect(ctx: RunContext) -> None:
     if not waiting:
         return
     with ctx.stage("collect", f"{len(waiting)} prompts queued before the run stopped"):
-        outputs = asyncio.run(_collect_all(ctx, waiting))
+        outputs = aio.run(_collect_all(ctx, waiting))
         backends = {b.name: b for b in backends_for(ctx.settings)}
         for (record, attempt), output in zip(waiting, outputs):
             if isinstance(output, RunOutput) and output.images:
