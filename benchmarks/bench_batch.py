@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from common import (PYTHON, ROOT, Config, Result, busy_seconds, execution_spans, free_port, mocks,  # noqa: E402
-                    result)
+                    result, stop_process)
 
 NAME = "batch"
 SERVERS = 3
@@ -113,12 +113,7 @@ class RunPodProcess:
         raise RuntimeError("mock RunPod endpoint did not start")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def run(cfg: Config) -> list[Result]:

@@ -89,6 +89,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a child process, killing it if it has not stopped within 10 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class MockProcess:
     """`python -m creative mock-comfy` in its own process, so its CPU and GIL are not ours."""
 
@@ -129,13 +141,8 @@ class MockProcess:
         httpx.post(self.url + "/history", json={"clear": True}, timeout=10.0)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self._log.close()
 
     def __enter__(self) -> MockProcess:

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 _DONE = object()
 
 
-def _call(function: Callable, *args: object) -> None:
+def _quietly(function: Callable, *args: object) -> None:
+    """Call `function`, logging what it raises."""
     try:
         function(*args)
     except Exception:  # one product's bookkeeping must not stop the queue
@@ -83,9 +84,9 @@ class GpuQueue:
             handled = [item for item in arrived if item is not _DONE]
             try:
                 for name, payload, _ in handled:
-                    _call(on_event, name, payload)
+                    _quietly(on_event, name, payload)
                 if flush is not None:
-                    _call(flush)
+                    _quietly(flush)
             finally:
                 for *_, done in handled:
                     done.set_result(None)
