@@ -9,7 +9,7 @@ from rich.console import Console
 
 from creative.console import ConsoleReporter
 from creative.cli import make_reporter
-from creative.core.progress import Reporter
+from creative.core.progress import LineReporter, Reporter
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
@@ -42,6 +42,18 @@ def test_piped_output_has_stage_lines_and_failures_but_no_bars():
     assert lines[0] == "› generate 2 backgrounds on 1 server(s)"
     assert lines[1:] == ["warning: v02 failed: node 3 (KSampler): out of memory"]
     assert "\x1b[" not in out.getvalue()
+
+
+def test_piped_stderr_gets_the_same_lines_without_rich(capsys):
+    reporter = make_reporter(quiet=False)  # pytest's captured stderr is not a terminal
+    assert isinstance(reporter, LineReporter)
+    drive(reporter)
+    reporter.info("found: Serum [Night] · 12 EUR")  # brackets are text, not markup
+    rich_out = io.StringIO()
+    rich_reporter = ConsoleReporter(Console(file=rich_out, force_terminal=False, width=100))
+    drive(rich_reporter)
+    rich_reporter.info("found: Serum [Night] · 12 EUR")
+    assert capsys.readouterr().err == rich_out.getvalue()
 
 
 def test_quiet_reporter_is_silent(capsys):

@@ -28,6 +28,15 @@ def test_microdata_price_on_a_span_content_attribute():
     assert (n.language, n.locale) == ("de", "de_DE")
 
 
+def test_microdata_values_from_element_text_with_comments_inside():
+    # extruct reads a text value through lxml.html's cleaner, which drops the comments: the page's
+    # tree must be made of lxml.html's element and comment classes for that to work.
+    n = notes_of("microdata_text.html", "https://northshop.example/p/doorbell")
+    assert (n.price, n.currency) == ("229.99", "CAD")
+    assert n.sources["price"] == "microdata Product.offers"
+    assert n.brand == "Hearthline" and n.sources["brand"] == "microdata Product.brand"
+
+
 def test_jsonld_in_cdata_and_comments_with_lower_case_types_and_graph():
     n = notes_of("jsonld_cdata.html")
     assert n.product_name == "Kaffeemühle Classic"

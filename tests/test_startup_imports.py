@@ -52,5 +52,10 @@ def test_planning_a_run_loads_no_page_extraction():
     assert _loaded_after("import creative.run.plan", extraction) == []
 
 
+def test_progress_on_a_pipe_loads_no_rich():
+    # The probe's stderr is a pipe: plain lines, and rich is never imported.
+    assert _loaded_after("from creative.cli import make_reporter\nmake_reporter(False).stage('brief')", ["rich"]) == []
+
+
 def test_the_progress_display_loads_live_bars_only_for_a_terminal():
     assert _loaded_after("import creative.console", ["rich.progress", "rich.live"]) == []

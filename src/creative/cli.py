@@ -64,11 +64,14 @@ def _err(message: str) -> None:
 
 
 def make_reporter(quiet: bool):
-    """Progress on stderr: the rich display, or nothing when quiet (a quiet run never imports rich)."""
-    from creative.core.progress import Reporter
+    """Progress on stderr: the rich display on a terminal (or with FORCE_COLOR), plain lines when
+    stderr is piped or logged, nothing when quiet. Only the terminal display imports rich."""
+    from creative.core.progress import LineReporter, Reporter
 
     if quiet:
         return Reporter()
+    if not (sys.stderr.isatty() or os.environ.get("FORCE_COLOR")):
+        return LineReporter(sys.stderr)
     from rich.console import Console
 
     from creative.console import ConsoleReporter

@@ -17,7 +17,6 @@ from PIL import Image, ImageFont, UnidentifiedImageError
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
@@ -26,6 +25,7 @@ from pydantic import (
 from creative.core.errors import ConfigError
 from creative.core.images import check_pixels
 from creative.core.models import Channel
+from creative.core.strict import Strict
 from creative.core.yaml_text import safe_load
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,6 @@ LOGO_SUFFIXES = {".png", ".webp"}
 MAX_LOGO_PIXELS = 4096 * 4096
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _check_hex(value: str) -> str:
@@ -50,7 +48,7 @@ def _check_hex(value: str) -> str:
 HexColor = Annotated[str, AfterValidator(_check_hex)]
 
 
-class CtaStyle(_Strict):
+class CtaStyle(Strict):
     """Defaults for the call-to-action button."""
 
     text: str = "Shop now"
@@ -61,7 +59,7 @@ class CtaStyle(_Strict):
     padding_y: float = Field(0.45, ge=0, le=2, description="vertical padding in ems")
 
 
-class Brand(_Strict):
+class Brand(Strict):
     """brand/brand.yaml."""
 
     name: str = Field(min_length=1)
@@ -104,7 +102,7 @@ class Brand(_Strict):
         return self.text_colors or list(self.colors)
 
 
-class Box(_Strict):
+class Box(Strict):
     """A rectangle in fractions of the canvas."""
 
     x: float = Field(ge=0, le=1)
@@ -154,7 +152,7 @@ Anchor = Literal["top", "bottom", "left", "right", "center"]
 LAYOUT_BOXES = ("logo", "headline", "subhead", "cta")
 
 
-class BoxMove(_Strict):
+class BoxMove(Strict):
     """Where a box goes in another placement: any of x, y, w, h, align, valign; the rest is kept."""
 
     x: float | None = Field(None, ge=0, le=1)
@@ -165,7 +163,7 @@ class BoxMove(_Strict):
     valign: Literal["top", "middle", "bottom"] | None = None
 
 
-class Placement(_Strict):
+class Placement(Strict):
     """Another anchoring of a layout's boxes; boxes not named stay where the layout puts them."""
 
     logo: BoxMove | None = None
@@ -174,7 +172,7 @@ class Placement(_Strict):
     cta: BoxMove | None = None
 
 
-class Layout(_Strict):
+class Layout(Strict):
     """brand/layouts/<aspect>.yaml.
 
     The boxes are one placement, named by `anchor`; `placements` may offer others (top, bottom,

@@ -8,12 +8,13 @@ import unicodedata
 from functools import lru_cache
 from typing import Iterable
 from creative.copy.policy import clean_terms, contains_term  # noqa: F401 - one matcher for drafting and policy
+from creative.core.text import CharRanges
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>|<!--.*?-->", re.S)
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _LEAD = re.compile(r"^[\s•·●▪■□◆◇►▶➤✓✔✅☑*+\-–—>|:;,.]+")
 _TRAIL = re.compile(r"[\s•·|:;,\-–—/]+$")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
+_CJK = CharRanges("\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef")
 
 # Shapes of text that is never copy: tracking ids, timestamps, addresses, code, spec codes.
 _NOT_COPY = [
@@ -47,7 +48,7 @@ def clean_text(text: str | None) -> str:
 
 
 def has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
+    return _CJK.found_in(text)
 
 
 class TermMatcher:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from creative.core.errors import ConfigError
 from creative.core.redact import redact_url
+from creative.core.strict import Strict
 from creative.core.yaml_text import safe_load
 
 DEFAULT_CONFIG_NAME = "creative.yaml"
@@ -22,11 +23,9 @@ DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
-class BackendSettings(_Section):
+class BackendSettings(Strict):
     """One generation backend: a ComfyUI server, or a RunPod serverless endpoint, with its price."""
 
     type: Literal["comfyui", "runpod"] = "comfyui"
@@ -47,28 +46,28 @@ class BackendSettings(_Section):
         return self
 
 
-class ComfySettings(_Section):
+class ComfySettings(Strict):
     urls: list[str] = Field(default_factory=lambda: [DEFAULT_COMFY_URL], min_length=1)
     backends: list[BackendSettings] = Field(default_factory=list)  # when set, used instead of urls
     timeout_s: float = Field(600.0, gt=0)
     workflow: str | None = None  # path to an API-format workflow; default: templates/workflows/sdxl_txt2img.json
 
 
-class BudgetSettings(_Section):
+class BudgetSettings(Strict):
     monthly_cap_usd: float = Field(500.0, ge=0)
     cost_per_image_usd: float = Field(0.04, ge=0)
     timezone: str | None = None  # IANA name; default: the machine's local time
     fallback_gpu_seconds: float = Field(60.0, gt=0)  # per image, to estimate GPU-hour prices before any timing
 
 
-class PathSettings(_Section):
+class PathSettings(Strict):
     runs_dir: Path = Path("runs")
     brand_dir: Path | None = None  # one brand folder; `brand` picks one of brands_dir instead
     brands_dir: Path = Path("brands")  # brands side by side: brands/<name>/brand.yaml
     templates_dir: Path | None = None
 
 
-class ResearchSettings(_Section):
+class ResearchSettings(Strict):
     backend: Literal["auto", "static", "browser", "firecrawl"] = "auto"
     timeout_s: float = Field(15.0, gt=0)
     max_bytes: int = Field(5_000_000, gt=0)
@@ -78,7 +77,7 @@ class ResearchSettings(_Section):
     firecrawl_cost_per_scrape_usd: float = Field(0.001, ge=0)
 
 
-class ExperimentSettings(_Section):
+class ExperimentSettings(Strict):
     """Keep-or-kill criteria for `creative experiment report`."""
 
     campaigns: int = Field(3, ge=1)  # campaigns to ship before a verdict
@@ -87,7 +86,7 @@ class ExperimentSettings(_Section):
     confidence: float = Field(0.95, gt=0.5, lt=1)  # P(best) needed to call a winner
 
 
-class LlmSettings(_Section):
+class LlmSettings(Strict):
     """An OpenAI-compatible chat endpoint for the copywriter model (Ollama, vLLM, llama.cpp, LM Studio, OpenAI)."""
 
     base_url: str = "http://localhost:11434/v1"
@@ -98,14 +97,14 @@ class LlmSettings(_Section):
     timeout_s: float = Field(120.0, gt=0)
 
 
-class BriefSettings(_Section):
+class BriefSettings(Strict):
     writer: Literal["rules", "llm"] = "rules"
     # Set by an explicit `--writer llm`: a failing model ends the command (exit 1) instead of falling back.
     llm_required: bool = False
     llm: LlmSettings = Field(default_factory=LlmSettings)
 
 
-class Settings(_Section):
+class Settings(Strict):
     comfyui: ComfySettings = Field(default_factory=ComfySettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     paths: PathSettings = Field(default_factory=PathSettings)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from creative.core.strict import Strict
 
 
-class Strict(BaseModel):
-    """Base for every model: unknown keys are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- research -----------------------------------------------------------------
@@ -298,6 +296,3 @@ class AdQC(Strict):
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-AdRecord.model_rebuild()

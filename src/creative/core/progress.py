@@ -1,10 +1,13 @@
 """What the stages report while they work: the Reporter interface, which by default says nothing.
 
-The console display (creative.console) implements it for the command line."""
+LineReporter writes plain lines for a pipe or a log file; the rich display (creative.console)
+draws live bars on a terminal."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO
+
+from creative.core.redact import redact_text
 
 
 
@@ -28,3 +31,27 @@ class Reporter:
 
     def generation_finished(self) -> None:
         pass
+
+
+class LineReporter(Reporter):
+    """Stage lines, details and warnings as plain lines (stderr piped or logged): no bars, no styling,
+    and no rich to import, which a short command such as `creative brief` would feel."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def _line(self, text: str) -> None:
+        print(redact_text(text), file=self.stream, flush=True)
+
+    def stage(self, name: str, detail: str = "") -> None:
+        self._line(f"› {name}" + (f" {detail}" if detail else ""))
+
+    def info(self, message: str) -> None:
+        self._line(f"  {message}")
+
+    def warn(self, message: str) -> None:
+        self._line(f"warning: {message}")
+
+    def generation_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind in ("failed", "retry"):
+            self.warn(f"v{data.get('variant'):02d} {kind}: {data.get('error', '')}")

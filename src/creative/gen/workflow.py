@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 
 from creative.core.errors import WorkflowError
 from creative.core.json_text import loads as json_loads
+from creative.core.strict import Strict
 from creative.core.yaml_text import safe_load
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ BIND_EXAMPLE = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _node_id(value: Any) -> Any:
@@ -44,7 +43,7 @@ def _node_id(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class InputTarget(_Strict):
+class InputTarget(Strict):
     """One node input: `{node: "<id>", input: "<name>"}`."""
 
     node: str
@@ -53,7 +52,7 @@ class InputTarget(_Strict):
     _coerce_node = field_validator("node", mode="before")(_node_id)
 
 
-class OutputTarget(_Strict):
+class OutputTarget(Strict):
     """The node whose images are the result: `{node: "<id>"}`."""
 
     node: str
@@ -61,7 +60,7 @@ class OutputTarget(_Strict):
     _coerce_node = field_validator("node", mode="before")(_node_id)
 
 
-class Binding(_Strict):
+class Binding(Strict):
     """Contents of a `.bind.yaml` file."""
 
     seed: InputTarget

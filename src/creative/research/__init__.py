@@ -13,8 +13,6 @@ from creative.core.atomic import write_atomic
 from creative.core.errors import ResearchError
 from creative.core.models import ResearchNotes
 from creative.core.redact import strip_credentials
-from creative.research.auto import shell_reason
-from creative.research.browser import BrowserSession, find_chromium, render_page
 from creative.research.firecrawl import (
     DEFAULT_COST_PER_SCRAPE_USD,
     fetch_firecrawl,
@@ -26,9 +24,11 @@ from creative.research.static import decode_html, fetch_html
 if TYPE_CHECKING:
     import httpx
 
+    from creative.research.browser import BrowserSession
+
 __all__ = [
-    "BACKENDS", "BrowserSession", "DEFAULT_COST_PER_SCRAPE_USD", "check_robots", "extract_notes",
-    "fetch_html", "find_chromium", "render_research_md", "research", "research_cost_usd",
+    "BACKENDS", "DEFAULT_COST_PER_SCRAPE_USD", "check_robots", "extract_notes",
+    "fetch_html", "render_research_md", "research", "research_cost_usd",
     "write_research",
 ]
 
@@ -141,6 +141,8 @@ def research(
         check_robots(url, transport=transport, timeout_s=timeout_s)
 
     def render(target: str) -> ResearchNotes:
+        from creative.research.browser import render_page  # Chromium's driver: only when rendering
+
         page = render_page(
             target, executable_path=chromium_path, timeout_s=timeout_s, max_bytes=max_bytes,
             screenshot_path=screenshot_path, session=browser,
@@ -160,6 +162,8 @@ def research(
         fetched = final_url
     notes = extract_notes(html, final_url).model_copy(update={"url": url, "final_url": final_url})
     if backend == "auto":
+        from creative.research.auto import shell_reason
+
         reason = shell_reason(html, notes)
         if reason:
             log.info("%s looks like a JavaScript shell (%s); rendering it in Chromium", url, reason)

@@ -31,9 +31,11 @@ def iso_code(value: str | None) -> str | None:
 
 @lru_cache(maxsize=1)
 def _known_codes() -> frozenset[str]:
-    from babel import Locale
+    # From Babel's global data, which pricing loads anyway; an English locale's currency names
+    # would load a whole locale's data for a page in another language.
+    from babel.numbers import list_currencies
 
-    return frozenset(Locale("en").currencies)
+    return frozenset(list_currencies())
 
 
 def from_symbol(symbol: str | None, territory: str | None) -> str | None:

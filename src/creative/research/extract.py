@@ -55,7 +55,7 @@ def extract_notes(html: str, url: str, backend: str = "static") -> ResearchNotes
     if title_el is None:  # a <title> outside <head>, but never an SVG's
         title_el = next((t for t in doc.iter("title") if not any(a.tag == "svg" for a in t.iterancestors())),
                         None)
-    title = clean_text(title_el.text_content()) if title_el is not None else ""
+    title = element_text(title_el) if title_el is not None else ""
     canonical = _canonical(doc, data)
 
     strip_hidden(doc)

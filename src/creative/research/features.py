@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from lxml import etree
 
+from creative.core.text import CharRanges
 from creative.research.dom import clean_text, element_text, marker
 
 MAX_FEATURES = 12
@@ -54,7 +55,7 @@ _JUNK = re.compile(
 _TRACKING = re.compile(r"\b[a-z]+_[a-z]+_[a-z0-9]+\b|\b[a-z]+_[a-z]+\b.*\b[a-z]+_[a-z]+\b|"
                        r"\b[a-z]{1,6}_\d+\b|\bbv[a-z]*(_|\d)|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\{\{|\}\}|\$\{|function\s*\(", re.I)
 _PRICE_LIKE = re.compile(r"^[\W\d\s.,]*\d[\W\d\s.,]*$|[€$£₫₽¥₩]\s?\d|\d\s?(€|zł|₫|₽|kr|usd|eur)\b", re.I)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_CJK = CharRanges("\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af")
 
 
 def is_junk(text: str) -> bool:
@@ -66,7 +67,7 @@ def is_junk(text: str) -> bool:
     if len(re.findall(r"\s[>›»/]\s", text)) >= 2:  # a breadcrumb trail
         return True
     words = len(text.split())
-    return words < 2 and not (_CJK.search(text) and len(text) >= 4)
+    return words < 2 and not (_CJK.found_in(text) and len(text) >= 4)
 
 
 def drop_chrome(doc: etree._Element, marks: list[tuple[etree._Element, str]],
@@ -165,7 +166,7 @@ def _usable(texts: list[str]) -> list[str]:
     for text in texts:
         text = text.strip(" •·-–—*✓✔")
         key = text.casefold()
-        limit = MAX_FEATURE_LEN_CJK if _CJK.search(text) else MAX_FEATURE_LEN
+        limit = MAX_FEATURE_LEN_CJK if _CJK.found_in(text) else MAX_FEATURE_LEN
         if 3 <= len(text) <= limit and key not in seen and not is_junk(text):
             seen.add(key)
             out.append(text)
@@ -180,7 +181,7 @@ def main_text(paras: list) -> str | None:
     # (good or near-good before looking at neighbours) then decides.
     kept = kept or [p for p in blocks if p.cf_class in ("good", "neargood")]
     prose = [clean_text(p.text) for p in kept]
-    prose = [t for t in prose if len(t.split()) >= 8 or (_CJK.search(t) and len(t) >= 20)]
+    prose = [t for t in prose if len(t.split()) >= 8 or (_CJK.found_in(t) and len(t) >= 20)]
     prose = [t for t in prose if not _JUNK.search(t) and not _TRACKING.search(t)]
     text = "\n\n".join(prose)
     if len(text) > MAX_MAIN_TEXT:

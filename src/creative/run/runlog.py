@@ -7,21 +7,20 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from creative.core.atomic import write_atomic
 from creative.core.models import AdRecord, Attempt, VideoRecord, WriterRecord
 from creative.core.redact import redact_text
+from creative.core.strict import Strict
 
 RUNLOG_VERSION = 1
 RunStatus = Literal["running", "ok", "partial", "failed", "cancelled", "refused", "drafted"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
-class StageRecord(_Model):
+class StageRecord(Strict):
     name: str
     started_at: float
     ended_at: float | None = None
@@ -30,7 +29,7 @@ class StageRecord(_Model):
     error: str | None = None
 
 
-class VariantRecord(_Model):
+class VariantRecord(Strict):
     variant: int
     concept: str
     positive: str
@@ -56,7 +55,7 @@ class VariantRecord(_Model):
     cost_actual_usd: float = 0.0
 
 
-class BudgetRecord(_Model):
+class BudgetRecord(Strict):
     cap_usd: float
     spent_before_usd: float | None = None
     reserved_before_usd: float | None = None
@@ -65,7 +64,7 @@ class BudgetRecord(_Model):
     spent_after_usd: float | None = None
 
 
-class RunLog(_Model):
+class RunLog(Strict):
     version: int = RUNLOG_VERSION
     run_id: str
     created_at: float = Field(default_factory=time.time)
