@@ -59,3 +59,10 @@ def test_progress_on_a_pipe_loads_no_rich():
 
 def test_the_progress_display_loads_live_bars_only_for_a_terminal():
     assert _loaded_after("import creative.console", ["rich.progress", "rich.live"]) == []
+
+
+def test_look_alike_tables_load_only_for_characters_outside_the_latin_script():
+    latin = "from creative.copy.policy import visible_form\nassert visible_form('Crème brûlée für Łódź') == 'crème brûlée für łódź'"
+    assert _loaded_after(latin, ["confusable_homoglyphs.confusables"]) == []
+    cyrillic = "from creative.copy.policy import visible_form\nassert visible_form('\u0421r\u0435me') == 'creme'"
+    assert _loaded_after(cyrillic, ["confusable_homoglyphs.confusables"]) == ["confusable_homoglyphs.confusables"]

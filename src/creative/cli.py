@@ -297,7 +297,8 @@ def _sample_brand_note(settings, quiet: bool) -> None:
     from creative.run.brands import sample_used_before
     from creative.run.folder import RunsRoot
 
-    hint = sample_brand_hint(resolve_brand(settings), sample_used_before(RunsRoot(settings.paths.runs_dir)))
+    choice = resolve_brand(settings)
+    hint = sample_brand_hint(choice, choice.sample and sample_used_before(RunsRoot(settings.paths.runs_dir)))
     if hint and not quiet:
         _err(f"note: {hint}")
 

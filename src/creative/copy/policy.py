@@ -53,7 +53,9 @@ def strip_invisible(text: str) -> str:
 @lru_cache(maxsize=4096)
 def _latin_look_alike(ch: str) -> str:
     """The Latin letter `ch` is drawn like, or `ch` itself."""
-    # Loaded on the first non-ASCII letter: its tables cost more than most briefs take to draft.
+    if unicodedata.name(ch, "").startswith("LATIN "):  # é, ß, ł, ơ: Latin already, nothing to fold
+        return ch
+    # Loaded on the first other non-ASCII character: its tables cost more than most briefs take to draft.
     from confusable_homoglyphs import confusables
 
     found = confusables.is_confusable(ch, preferred_aliases=["latin"], greedy=False)

@@ -47,8 +47,9 @@ class RunPlan:
     sure_estimate: float  # counting only the prices the user set: what the early budget check uses
 
 
-def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], float] = time.time) -> RunPlan:
-    """Validate inputs and templates and price the run; writes nothing."""
+def plan_run(request: RunRequest, settings: Settings, *, brief_only: bool = False,
+             clock: Callable[[], float] = time.time) -> RunPlan:
+    """Validate inputs and templates and price the run (a brief costs its research only); writes nothing."""
     if not request.url and not request.brief_path:
         raise InputError("nothing to work from", hint="pass --url URL (or a local file) or --brief FILE")
     channels = load_channels(settings.templates_dir / "channels.yaml")
@@ -66,13 +67,16 @@ def plan_run(request: RunRequest, settings: Settings, *, clock: Callable[[], flo
     workflow = load_run_workflow(settings)
     variants = request.variants or settings.variants
     research_cost = 0.0 if given_brief else research_cost_usd(settings.research.backend, settings.research.firecrawl_cost_per_scrape_usd)
-    seconds = recent_gpu_seconds(RunsRoot(settings.paths.runs_dir), workflow.name)
-    backends = backends_for(settings)
-    estimate = round(variants * estimate_per_image(settings, seconds, backends) + research_cost, 6)
-    # The early check counts only prices the user set: a backend on the default price may be the bundled
-    # mock, which is free. The budget stage reserves what the backends that answer will really bill.
-    priced = [b for b in backends if b.price_configured]
-    sure = round(variants * estimate_per_image(settings, seconds, priced) + research_cost, 6)
+    if brief_only:  # no images: the recent runs' GPU timings are not read
+        estimate = sure = research_cost
+    else:
+        seconds = recent_gpu_seconds(RunsRoot(settings.paths.runs_dir), workflow.name)
+        backends = backends_for(settings)
+        estimate = round(variants * estimate_per_image(settings, seconds, backends) + research_cost, 6)
+        # The early check counts only prices the user set: a backend on the default price may be the
+        # bundled mock, which is free. The budget stage reserves what the backends that answer will bill.
+        priced = [b for b in backends if b.price_configured]
+        sure = round(variants * estimate_per_image(settings, seconds, priced) + research_cost, 6)
     ledger = ledger_for(settings, clock=clock)
     return RunPlan(channel_name, channel, brand, workflow, variants, estimate, research_cost, ledger, given_brief,
                    sure)
@@ -109,10 +113,10 @@ def check_runs_dir_writable(runs_dir: Path, needed_bytes: int = 0, *, disk_usage
 def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brief_only: bool = False,
             clock: Callable[[], float] = time.time) -> RunContext:
     """Plan the run, check the budget and the disk, then create its folder and first runlog."""
-    plan = plan_run(request, settings, clock=clock)
+    plan = plan_run(request, settings, brief_only=brief_only, clock=clock)
     if brief_only and not request.url:
         raise InputError("no page to research", hint="pass --url URL (or a local HTML file)")
-    estimate = plan.research_cost if brief_only else plan.sure_estimate
+    estimate = plan.sure_estimate
     runs = RunsRoot(settings.paths.runs_dir)
     check_runs_dir_writable(runs.path, 0 if brief_only else plan.variants * BYTES_PER_VARIANT)
     # Fail fast (a corrupt ledger refuses here too); the binding check is the locked
@@ -140,7 +144,8 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
     )
     choice = resolve_brand(settings)
     runlog.brand = choice.record()
-    hint = sample_brand_hint(choice, sample_used_before(runs, folder))
+    # Earlier runs' runlogs are read only when this one is on the sample brand.
+    hint = sample_brand_hint(choice, choice.sample and sample_used_before(runs, folder))
     if hint:  # the first run on the bundled sample brand: how to make one's own
         reporter.info(f"note: {hint}")
     ctx = RunContext(folder=folder, runlog=runlog, settings=settings, reporter=reporter, brand=plan.brand,
