@@ -798,3 +798,22 @@ def test_golden_scenes(name, seed):
 
 def test_golden_plain():
     _golden("plain_4x5", render(solid((236, 226, 214))).image)
+
+
+def test_threads_share_one_face_per_font_and_size_and_draw_the_same_pixels():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from creative.render import typography
+
+    chain = typography.font_chain(BRAND, BRAND_DIR, L4x5.headline)
+    text = "Wake up to skin that glows – Ưu đãi hôm nay"
+
+    def draw(size: int) -> tuple[int, bytes]:
+        lines = typography.wrap_words(text, chain, size, 700)
+        return id(typography._font(chain[0], size)), typography.render_lines(lines, size, 1.1, "left").tobytes()
+
+    sizes = [40 + i % 7 for i in range(42)]  # six threads on the same seven faces at once
+    alone = {size: draw(size) for size in set(sizes)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(draw, sizes))
+    assert together == [alone[size] for size in sizes]  # the same face objects, the same pixels

@@ -80,42 +80,33 @@ class RenderedAd:
 # --- fonts --------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)  # read-only bytes: safe to share between threads
-def _font_bytes(path: str) -> bytes:
-    return Path(path).read_bytes()
-
-
-_fonts = threading.local()  # compose renders in threads; a FreeType face must not be shared
-# A face holds about 0.5 MB in FreeType and HarfBuzz and takes about 0.5 ms to make: a batch's
-# long-lived compose threads keep a few dozen each rather than every size fitting ever tried.
-FACES_PER_THREAD = 64
+# One face per font file and size, shared by every thread: Pillow's font calls never release the
+# GIL, so two threads never run FreeType on one face at once, and each call sets up the glyph state
+# it reads (a thread of its own per face held a copy of the same faces in each compose thread).
+# Loaded from the path (FreeType reads the file as it needs it) rather than from bytes, which Pillow
+# copies into every face: about 0.25 MB a face instead of 0.5. Fitting tries every size in a range,
+# so a batch keeps some sixty faces per font; the least recently used beyond FACES_KEPT are closed.
+FACES_KEPT = 96
+_faces: OrderedDict[tuple[str, int], ImageFont.FreeTypeFont] = OrderedDict()
+_faces_lock = threading.Lock()
 
 
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    cache: OrderedDict = _fonts.__dict__.setdefault("by_key", OrderedDict())
-    face = cache.get((path, size))
-    if face is not None:
-        cache.move_to_end((path, size))
-        return face
-    # from bytes: given a path, Pillow may silently substitute a system font of the same name
-    face = cache[path, size] = ImageFont.truetype(_SharedBytes(_font_bytes(path)), size, layout_engine=LAYOUT_ENGINE)
-    if len(cache) > FACES_PER_THREAD:
-        cache.popitem(last=False)  # the least recently used
+    key = (path, size)
+    with _faces_lock:
+        face = _faces.get(key)
+        if face is not None:
+            _faces.move_to_end(key)
+            return face
+    # FreeTypeFont, not ImageFont.truetype: given a path it cannot open, truetype would silently
+    # substitute a system font of the same file name.
+    face = ImageFont.FreeTypeFont(path, size, layout_engine=LAYOUT_ENGINE)
+    with _faces_lock:
+        face = _faces.setdefault(key, face)  # a thread that made the same face first wins
+        _faces.move_to_end(key)
+        while len(_faces) > FACES_KEPT:
+            _faces.popitem(last=False)
     return face
-
-
-class _SharedBytes:
-    """A file to Pillow whose read() gives the cached font bytes themselves, not a copy.
-
-    Fitting makes a face for every size it tries; with a copy each (as io.BytesIO gives), the faces
-    of one thread held over 80 MB. FreeType only reads the bytes, so every face can share them.
-    """
-
-    def __init__(self, data: bytes):
-        self._data = data
-
-    def read(self) -> bytes:
-        return self._data
 
 
 @lru_cache(maxsize=32)
