@@ -35,6 +35,7 @@ FULL_SIZES, QUICK_SIZES = (50, 100), (4, 8)  # products: memory must not grow fr
 MAX_RATIO = 1.10
 MAX_PEAK_MB = 300.0
 MAX_OWN_S_PER_PRODUCT = 0.3
+FULL_REPS = 1  # 250 products a repetition (100, 50 and 100 on RunPod): minutes each, as video's parallel figure
 RUNPOD_KEY = "bench-key"
 
 
@@ -118,13 +119,14 @@ class RunPodProcess:
 
 def run(cfg: Config) -> list[Result]:
     small, big = QUICK_SIZES if cfg.quick else FULL_SIZES
+    reps = cfg.reps if cfg.quick else min(cfg.reps, FULL_REPS)
     ideal = math.ceil(big * VARIANTS / SERVERS) * LATENCY_S
     samples: dict[str, list[float]] = {k: [] for k in ("ratio", "nominal", "own", "peak_big", "peak_small",
                                                        "runpod_ratio", "images")}
     with tempfile.TemporaryDirectory() as tmp, mocks(SERVERS, LATENCY_S) as pool:
         workdir = Path(tmp)
         comfy = [arg for m in pool for arg in ("--comfy-url", m.url)]
-        for _ in range(cfg.reps):
+        for _ in range(reps):
             for mock in pool:
                 mock.clear_history()
             out = spawn(big, workdir, comfy)
@@ -141,7 +143,7 @@ def run(cfg: Config) -> list[Result]:
         try:
             (workdir / "creative.yaml").write_text(json.dumps({"comfyui": {"backends": [
                 {"type": "runpod", "endpoint_id": "mock-endpoint", "base_url": endpoint.url}]}}))
-            for _ in range(cfg.reps):
+            for _ in range(reps):
                 out = spawn(big, workdir, [], env={"RUNPOD_API_KEY": RUNPOD_KEY})
                 samples["runpod_ratio"].append(out["wall"] / ideal)
         finally:

@@ -42,7 +42,7 @@ from creative.stages.full import FULL_RUN
 log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
-IN_FLIGHT = 2  # products at once: one generating while the other composes
+IN_FLIGHT = 3  # products at once: one generating, one composing, one readying its brief and prompts
 MAX_VARIANTS = 1000  # room above a product's base seed for its variants' seeds
 Status = Literal["pending", "ok", "partial", "failed", "refused", "cancelled"]
 
