@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,29 @@ def test_progress_counts_the_products_done(workdir, mock_comfy):
     lines = [line.strip() for line in result.output.splitlines() if line.strip().startswith("[")]
     assert [line.split("]")[0] + "]" for line in lines] == ["[1/2]", "[2/2]"], result.output
     assert all(line.endswith(": ok") for line in lines)
+
+
+def test_the_next_product_starts_once_one_has_its_images_not_once_it_is_drawn(workdir, mock_comfy, monkeypatch):
+    from creative.run import batch as batch_run
+    from creative.stages import compose
+
+    server = mock_comfy()
+    # One product at a time before the end of its generation, two started at most.
+    monkeypatch.setattr(batch_run, "GPU_AHEAD", 1)
+    monkeypatch.setattr(batch_run, "IN_FLIGHT", 2)
+    seen_while_drawing: list[int] = []
+    first = threading.Lock()
+
+    def held_compose(ctx):
+        if first.acquire(blocking=False):  # the first product to draw waits for the next one's prompt
+            deadline = time.monotonic() + 60  # a bound against a hang, not a speed
+            while len(server.received_prompts) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen_while_drawing.append(len(server.received_prompts))
+        compose.run(ctx)
+
+    monkeypatch.setattr(batch_run, "FULL_RUN", tuple(held_compose if s is compose.run else s for s in batch_run.FULL_RUN))
+    result = batch("--feed", str(FEEDS / "meta_catalog.csv"), "--channel", "meta_static", "--variants", "1",
+                   "--comfy-url", server.url)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert seen_while_drawing == [2]  # the second product's prompt went out while the first was still drawing

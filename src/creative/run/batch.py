@@ -32,17 +32,22 @@ from creative.core.progress import Reporter
 from creative.gen.queue import GpuQueue
 from creative.render.batch_report import AdRow, write_batch_gallery
 from creative.research.feeds import FeedItem, feed_notes
+from creative.run.admission import Slot, Slots
 from creative.run.context import RunRequest, ledger_for
 from creative.run.folder import BatchFolder, RunFolder
 from creative.run.outcome import RunResult, execute
 from creative.run.plan import new_run
 from creative.run.pricing import backends_for
+from creative.stages import generate
 from creative.stages.full import FULL_RUN
 
 log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter
-IN_FLIGHT = 3  # products at once: one generating, one composing, one readying its brief and prompts
+# Products before the end of their generation (one readying its prompts while others generate), and
+# all products started: the rest of them wait for the composers (see run/admission.py).
+GPU_AHEAD = 3
+IN_FLIGHT = 6
 MAX_VARIANTS = 1000  # room above a product's base seed for its variants' seeds
 Status = Literal["pending", "ok", "partial", "failed", "refused", "cancelled"]
 
@@ -123,7 +128,7 @@ def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, report
         gpu.reachable()
         with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="batch") as pool, \
                 ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="compose") as composers:
-            shared = Shared(gpu, composers)
+            shared = Shared(gpu, composers, Slots(GPU_AHEAD))
             running: dict[Future, BatchProduct] = {}
             try:
                 _run_all(todo, running, pool, shared, folder, state, settings, reporter, product_reporter)
@@ -135,10 +140,12 @@ def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, report
 
 @dataclass
 class Shared:
-    """What every product of the batch uses: the GPU queue and the threads that draw ads."""
+    """What every product of the batch uses: the GPU queue, the threads that draw ads, and the
+    slots that admit products ahead of the end of their generation."""
 
     gpu: GpuQueue
     composers: ThreadPoolExecutor
+    ahead: Slots
 
 
 def _run_all(todo: list[BatchProduct], running: dict[Future, BatchProduct], pool: ThreadPoolExecutor,
@@ -146,13 +153,19 @@ def _run_all(todo: list[BatchProduct], running: dict[Future, BatchProduct], pool
              product_reporter: Callable[[], Reporter]) -> None:
     queue, stopped = list(todo), False
     while queue or running:
+        freed = shared.ahead.freed()  # before taking: a slot given back from now on wakes the wait
         while queue and not stopped and len(running) < IN_FLIGHT:
+            slot = shared.ahead.take()
+            if slot is None:
+                break
             product = queue.pop(0)
-            running[pool.submit(_run_product, product, state, settings, product_reporter(), shared)] = product
+            running[pool.submit(_run_product, product, state, settings, product_reporter(), shared, slot)] = product
         if not running:
             break
-        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        done, _ = wait([*running, freed], return_when=FIRST_COMPLETED)
         for future in done:
+            if future not in running:  # a product has all its images: the next one may start
+                continue
             product = running.pop(future)
             _record(product, future)
             finished = sum(p.status != "pending" for p in state.products)
@@ -191,14 +204,24 @@ def _release_stale(state: BatchState, todo: list[BatchProduct], settings: Settin
 
 
 def _run_product(product: BatchProduct, state: BatchState, settings: Settings, reporter: Reporter,
-                 shared: Shared) -> RunResult:
+                 shared: Shared, slot: Slot) -> RunResult:
     item = FeedItem(**product.item)
     request = RunRequest(channel=state.channel, url=item.link, offer=state.offer, variants=state.variants,
                          notes=feed_notes(item), seed=product_seed(item.id))
-    ctx = new_run(request, settings, reporter)
-    ctx.gpu, ctx.compose_pool = shared.gpu, shared.composers
-    product.run_dir, product.run_id = str(ctx.folder.path), ctx.runlog.run_id
-    return execute(ctx, FULL_RUN)
+    try:
+        ctx = new_run(request, settings, reporter)
+        ctx.gpu, ctx.compose_pool = shared.gpu, shared.composers
+        product.run_dir, product.run_id = str(ctx.folder.path), ctx.runlog.run_id
+        return execute(ctx, _releasing_after_generation(slot))
+    finally:
+        slot.release()  # a product that failed before its images gives its place back too
+
+
+def _releasing_after_generation(slot: Slot) -> list:
+    """FULL_RUN, with the product's slot given back once its images are all in."""
+    stages = list(FULL_RUN)
+    stages.insert(stages.index(generate.run) + 1, lambda ctx: slot.release())
+    return stages
 
 
 def product_seed(product_id: str) -> int:
