@@ -56,6 +56,31 @@ def test_piped_stderr_gets_the_same_lines_without_rich(capsys):
     assert capsys.readouterr().err == rich_out.getvalue()
 
 
+def test_plain_lines_from_many_threads_are_written_whole():
+    import threading
+
+    class Recording:
+        def __init__(self):
+            self.writes: list[str] = []
+
+        def write(self, text: str) -> None:
+            self.writes.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    stream = Recording()
+    reporter = LineReporter(stream)
+    threads = [threading.Thread(target=lambda n=n: [reporter.info(f"product {n} line {i}") for i in range(50)])
+               for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(w.endswith("\n") and w.count("\n") == 1 for w in stream.writes)  # one write, one whole line
+    assert sorted(stream.writes) == sorted(f"  product {n} line {i}\n" for n in range(6) for i in range(50))
+
+
 def test_quiet_reporter_is_silent(capsys):
     reporter = make_reporter(quiet=True)
     drive(reporter)

@@ -5,10 +5,10 @@ draws live bars on a terminal."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, TextIO
 
 from creative.core.redact import redact_text
-
 
 
 class Reporter:
@@ -39,9 +39,12 @@ class LineReporter(Reporter):
 
     def __init__(self, stream: TextIO):
         self.stream = stream
+        self._lock = threading.Lock()  # a batch's products report from several threads
 
     def _line(self, text: str) -> None:
-        print(redact_text(text), file=self.stream, flush=True)
+        with self._lock:  # one write a line: lines from two threads never interleave
+            self.stream.write(redact_text(text) + "\n")
+            self.stream.flush()
 
     def stage(self, name: str, detail: str = "") -> None:
         self._line(f"› {name}" + (f" {detail}" if detail else ""))
