@@ -114,7 +114,9 @@ def _limit_malloc_arenas() -> None:
 
 def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, reporter: Reporter, *,
               product_reporter: Callable[[], Reporter] = Reporter) -> BatchState:
-    """Run every product not yet done, IN_FLIGHT at a time on one GPU queue; stop starting new ones at the cap.
+    """Run every product not yet done on one GPU queue, the next starting as soon as one has all its
+    images (GPU_AHEAD before the end of their generation, IN_FLIGHT at most); stop starting new ones
+    at the cap.
 
     Ctrl-C (or SIGTERM) cancels the products in flight (our prompts are interrupted or deleted on the
     servers, each run settles what it received) and starts no more; `creative batch resume` does the rest.
