@@ -25,12 +25,12 @@ _REGULAR_HINT = re.compile(
     r"prev|antes|ancien|barr|streich|normal-?price)")
 _PRICE_HINT = re.compile(r"price|preis|prix|precio|prezzo|preco|prijs|cena|pris|hinta|fiyat|цена|giá")
 _REGULAR_TAGS = {"del", "s", "strike"}
-# Parts of a page that show other products' prices.
+# Parts of a page that show other products' prices (read in lower-cased markers: no re.I, much faster).
 _OTHER_PRODUCTS = re.compile(
     r"(related|recommend|carousel|similar|upsell|cross-?sell|recently|also-?(bought|viewed|like)|"
     r"suggest|bundle|slider|swiper)|"
     # page furniture, as a class of its own ("site-header", not "product-header")
-    r"(?:^|\s)(?:site-|page-|mini-?)?(?:footer|header|menu|basket|cart|minicart)(?:$|\s|[-_])", re.I)
+    r"(?:^|\s)(?:site-|page-|mini-?)?(?:footer|header|menu|basket|cart|minicart)(?:$|\s|[-_])")
 MAX_PRICE_TEXT = 80
 MAX_AMOUNT = Decimal(10) ** 12  # above any real price in any currency
 _VAT_HINT = re.compile(r"(?<![a-z])(tax|vat|incl|inkl|brutto|ttc|iva|mwst)(?![a-z])")
