@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 
-from creative.core.progress import Reporter
+from creative.core.progress import Reporter, failure_line
 from creative.core.redact import redact_text
 
 if TYPE_CHECKING:
@@ -50,8 +50,9 @@ class ConsoleReporter(Reporter):
     def generation_event(self, kind: str, data: dict[str, Any]) -> None:
         variant = data.get("variant")
         if self._progress is None:
-            if kind in ("failed", "retry"):
-                self.warn(f"v{variant:02d} {kind}: {data.get('error', '')}")
+            line = failure_line(kind, data)
+            if line:
+                self.warn(line)
             return
         task = self._tasks.get(variant)
         if task is None:

@@ -37,8 +37,6 @@ LOGO_SUFFIXES = {".png", ".webp"}
 MAX_LOGO_PIXELS = 4096 * 4096
 
 
-
-
 def _check_hex(value: str) -> str:
     if not HEX_RE.match(value):
         raise ValueError(f"'{value}' is not a colour like '#1E2A3A'")

@@ -23,8 +23,6 @@ DEFAULT_COMFY_URL = "http://127.0.0.1:8188"
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
-
-
 class BackendSettings(Strict):
     """One generation backend: a ComfyUI server, or a RunPod serverless endpoint, with its price."""
 

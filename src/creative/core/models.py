@@ -9,8 +9,6 @@ from pydantic import Field
 from creative.core.strict import Strict
 
 
-
-
 # --- research -----------------------------------------------------------------
 
 

@@ -56,5 +56,13 @@ class LineReporter(Reporter):
         self._line(f"warning: {message}")
 
     def generation_event(self, kind: str, data: dict[str, Any]) -> None:
-        if kind in ("failed", "retry"):
-            self.warn(f"v{data.get('variant'):02d} {kind}: {data.get('error', '')}")
+        line = failure_line(kind, data)
+        if line:
+            self.warn(line)
+
+
+def failure_line(kind: str, data: dict[str, Any]) -> str | None:
+    """The warning a variant's failed or retried generation is reported with, else None."""
+    if kind not in ("failed", "retry"):
+        return None
+    return f"v{data.get('variant'):02d} {kind}: {data.get('error', '')}"

@@ -36,8 +36,6 @@ BIND_EXAMPLE = (
 )
 
 
-
-
 def _node_id(value: Any) -> Any:
     # YAML turns `node: 3` into an int; ComfyUI node ids are strings.
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value

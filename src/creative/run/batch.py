@@ -1,7 +1,8 @@
 """A catalog run: every product of a feed in its own run folder, on one GPU queue, under one budget.
 
-Two products are in flight at once and both give their jobs to one GpuQueue, so one product's
-backgrounds generate while the other's ads are drawn. Each product reserves its own estimate
+Several products are in flight at once and all give their jobs to one GpuQueue; the next starts as
+soon as one has all its images (run/admission.py), so backgrounds generate while earlier products'
+ads are drawn and the servers never wait for the composers. Each product reserves its own estimate
 under the ledger's lock; when the cap refuses one, no further product starts, the ones done are
 kept and the ones not started are listed. `batch.json` records each product's state after each
 product, so `creative batch resume` finishes what a killed or cancelled batch left.

@@ -18,8 +18,6 @@ RUNLOG_VERSION = 1
 RunStatus = Literal["running", "ok", "partial", "failed", "cancelled", "refused", "drafted"]
 
 
-
-
 class StageRecord(Strict):
     name: str
     started_at: float
