@@ -480,7 +480,7 @@ def test_cover_resizes_once_per_scale_and_forgets_collected_backgrounds():
     assert (tall.size, square.size) == ((1080, 1350), (1080, 1080))
     copies = typography._SCALED[id(bg)]
     assert list(copies) == [(1080, 1389)]  # 4:5 and 1:1 are crops of the same resize
-    fresh = bg.resize((1080, 1389), Image.BICUBIC)
+    fresh = typography.resize_bicubic(bg, (1080, 1389))
     assert square.tobytes() == fresh.crop((0, 154, 1080, 1234)).tobytes()
     key = id(bg)
     del bg, copies
@@ -624,6 +624,17 @@ def test_scale_for_does_the_resizes_cover_would():
     assert sorted(typography._SCALED[id(bg)]) == [(1080, 1080), (1350, 1350)]
     assert {size: typography.cover(bg, *size).tobytes() for size in expected} == expected
     assert sorted(typography._SCALED[id(bg)]) == [(1080, 1080), (1350, 1350)]  # nothing scaled twice
+
+
+def test_background_upscale_matches_pillows_bicubic():
+    """OpenCV does the upscale for speed: the picture must be Pillow's BICUBIC one, not a blockier
+    resampling (nearest-neighbour or box are up to 25 levels off on this soft scene's edges)."""
+    bg = render_background(7, "a ceramic mug on a sunlit wooden table", 896, 1152)
+    ours = typography.resize_bicubic(bg, (1080, 1389))
+    pillows = bg.resize((1080, 1389), Image.BICUBIC)
+    assert ours.mode == "RGB" and ours.size == (1080, 1389)
+    diff = ImageChops.difference(ours, pillows).convert("L")
+    assert ImageStat.Stat(diff).mean[0] < 0.05 and diff.getextrema()[1] <= 6
 
 
 # --- placement, crop, and button and logo against the picture -------------------------------

@@ -221,10 +221,10 @@ def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
     """The variant's background, decoded, already scaled for every size (see typography.cover),
     and its saliency map computed once for all sizes."""
     background = _background(bg_path, variant)
-    # scaled first: the first map may wait for NumPy, OpenCV and its tables to finish loading
-    # (see _warm_up), the scaling does not
-    scale_for(background, [(size.width, size.height) for size in sizes])
+    # Both use OpenCV, which _warm_up starts loading as the composer is made.
     from creative.render.saliency import saliency_of
+
+    scale_for(background, [(size.width, size.height) for size in sizes])
 
     saliency_of(background)
     return background

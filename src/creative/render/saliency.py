@@ -44,6 +44,9 @@ Rect = tuple[int, int, int, int]
 # as the module loads, with NumPy and OpenCV themselves: whoever loads it draws a map next, and a
 # run loads it while its backgrounds generate (compose.AdComposer), not when the first one arrives.
 cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2Lab)
+# Ads are drawn in as many threads as there are cores already: OpenCV's own threads on top of
+# them would only take turns with them, each image split and joined for nothing.
+cv2.setNumThreads(1)
 
 
 def saliency_values(image: Image.Image) -> np.ndarray:
