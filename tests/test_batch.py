@@ -146,3 +146,31 @@ def test_the_next_product_starts_once_one_has_its_images_not_once_it_is_drawn(wo
                    "--comfy-url", server.url)
     assert result.exit_code == 0, (result.output, result.exception)
     assert seen_while_drawing == [2]  # the second product's prompt went out while the first was still drawing
+
+
+def test_products_waiting_for_their_ads_do_not_keep_the_next_ones_from_the_servers(workdir, mock_comfy,
+                                                                                   monkeypatch):
+    """Where ads are drawn more slowly than images are made (GPUs sharing the machine's cores), the
+    products waiting for the composers pile up; eight of them must not stop the ninth's prompts."""
+    from creative.run import batch as batch_run
+    from creative.stages import compose
+
+    products = 9
+    rows = ["id,title,description,availability,price,link"]
+    rows += [f"P{n},Product {n},A calm everyday product number {n}.,in stock,{10 + n}.00 EUR,https://shop.example/p{n}"
+             for n in range(1, products + 1)]
+    (workdir / "feed.csv").write_text("\n".join(rows) + "\n")
+    server = mock_comfy()
+    seen_while_drawing: list[int] = []
+
+    def held_compose(ctx):  # no product gets past its ads before every product's prompt is out
+        deadline = time.monotonic() + 30  # a bound against a hang, not a speed
+        while len(server.received_prompts) < products and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen_while_drawing.append(len(server.received_prompts))
+        compose.run(ctx)
+
+    monkeypatch.setattr(batch_run, "FULL_RUN", tuple(held_compose if s is compose.run else s for s in batch_run.FULL_RUN))
+    result = batch("--feed", "feed.csv", "--channel", "meta_static", "--variants", "1", "--comfy-url", server.url)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert seen_while_drawing == [products] * products

@@ -11,12 +11,10 @@ product, so `creative batch resume` finishes what a killed or cancelled batch le
 from __future__ import annotations
 
 import csv
-import ctypes
 import hashlib
 import io
 import logging
 import os
-import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
@@ -33,6 +31,7 @@ from creative.core.progress import Reporter
 from creative.gen.queue import GpuQueue
 from creative.render.batch_report import AdRow, write_batch_gallery
 from creative.research.feeds import FeedItem, feed_notes
+from creative.run import heap
 from creative.run.admission import Slot, Slots
 from creative.run.context import RunRequest, ledger_for
 from creative.run.folder import BatchFolder, RunFolder
@@ -44,11 +43,13 @@ from creative.stages.full import FULL_RUN
 
 log = logging.getLogger(__name__)
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter
 # Products before the end of their generation (one readying its prompts while others generate), and
-# all products started: the rest of them wait for the composers (see run/admission.py).
+# all products started: the rest of them wait for the composers (see run/admission.py). Where the
+# composers are slower than the GPUs (GPUs sharing the machine's cores), the products waiting for
+# them grow in number; with a low cap the servers would then wait too. A waiting product holds its
+# run's state, not its images (those are drawn a few at a time), so forty cost little memory.
 GPU_AHEAD = 3
-IN_FLIGHT = 6
+IN_FLIGHT = 40
 MAX_VARIANTS = 1000  # room above a product's base seed for its variants' seeds
 Status = Literal["pending", "ok", "partial", "failed", "refused", "cancelled"]
 
@@ -96,23 +97,6 @@ def load(folder: BatchFolder) -> BatchState:
         raise InputError(f"{folder.state}: cannot be read ({str(exc).splitlines()[0]})") from None
 
 
-def _limit_malloc_arenas() -> None:
-    """Keep glibc from giving each worker thread its own malloc arena.
-
-    Each product's images are decoded and freed in whichever thread composes it; with an arena per
-    thread the freed memory stays fragmented across arenas and the batch's peak memory climbs with
-    the number of products (measured: +70 MB from 4 to 16 products), while with a shared arena it
-    stays flat. Elsewhere (macOS, musl) this is a no-op.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(M_ARENA_MAX, 1)
-    except (OSError, AttributeError):
-        pass
-
-
 def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, reporter: Reporter, *,
               product_reporter: Callable[[], Reporter] = Reporter) -> BatchState:
     """Run every product not yet done on one GPU queue, the next starting as soon as one has all its
@@ -124,7 +108,7 @@ def run_batch(folder: BatchFolder, state: BatchState, settings: Settings, report
     """
     todo = [p for p in state.products if p.status not in ("ok", "partial")]
     _release_stale(state, todo, settings)
-    _limit_malloc_arenas()
+    heap.limit_arenas()
     # Every backend is checked once, before any product is started: one that is down or misconfigured
     # stops the batch before anything is reserved or spent.
     with GpuQueue(backends_for(settings), timeout_s=settings.comfyui.timeout_s) as gpu:
@@ -171,6 +155,7 @@ def _run_all(todo: list[BatchProduct], running: dict[Future, BatchProduct], pool
                 continue
             product = running.pop(future)
             _record(product, future)
+            heap.trim()
             finished = sum(p.status != "pending" for p in state.products)
             reporter.info(f"[{finished}/{len(state.products)}] {product.id}: {product.status}"
                           + (f" ({product.message})" if product.message and product.status != "ok" else ""))
