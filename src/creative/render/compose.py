@@ -225,7 +225,6 @@ def _prepare(bg_path: Path, variant: int, sizes: list[AdSize]) -> Image.Image:
     from creative.render.saliency import saliency_of
 
     scale_for(background, [(size.width, size.height) for size in sizes])
-
     saliency_of(background)
     return background
 

@@ -437,8 +437,8 @@ def _cover_size(background: Image.Image, width: int, height: int) -> tuple[int, 
 
 
 def resize_bicubic(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """An RGB image resized bicubically by OpenCV: Pillow's BICUBIC picture (under 0.02 of a level
-    apart on average) in half the time, which counts when a batch scales hundreds of backgrounds.
+    """An RGB image resized bicubically by OpenCV: Pillow's BICUBIC picture (a few hundredths of a
+    level apart on average) in half the time, which counts when a batch scales hundreds of backgrounds.
     Bicubic, because a background is soft by nature: LANCZOS costs twice as much for no visible gain."""
     import cv2  # loaded with the saliency map's modules, only where ads are drawn
     import numpy as np
