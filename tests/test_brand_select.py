@@ -132,6 +132,20 @@ def test_sample_hint_on_the_first_sample_run_only(workdir):
     assert "'Lumen Skin'" in brand_mismatch("Lumen Skin", None, own.name)  # the page is not this brand's
 
 
+def test_sample_hint_reads_no_runlogs_for_ones_own_brand(workdir, monkeypatch):
+    from creative.run import brands
+
+    runs = RunsRoot(workdir / "runs")
+    assert "bundled sample brand" in brands.sample_hint(resolve_brand(_settings()), runs)
+
+    def scan(*_args):
+        raise AssertionError("earlier runlogs were read for a run on its own brand")
+
+    monkeypatch.setattr(brands, "sample_used_before", scan)
+    _make_brand(workdir / "brands" / "northbean", "Northbean Roasters")
+    assert brands.sample_hint(resolve_brand(_settings()), runs) is None
+
+
 def test_run_folder_named_after_product_and_brand():
     now = datetime(2026, 12, 2, 9, 30, 0).timestamp()
     assert run_folder_name(now, "Northbean Roasters", "meta_static",

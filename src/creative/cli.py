@@ -293,12 +293,11 @@ def brand_list(config: Optional[Path] = typer.Option(None, "--config")) -> None:
 
 def _sample_brand_note(settings, quiet: bool) -> None:
     """On the first run with the bundled sample brand, say how to make one's own."""
-    from creative.brand.select import resolve_brand, sample_brand_hint
-    from creative.run.brands import sample_used_before
+    from creative.brand.select import resolve_brand
+    from creative.run.brands import sample_hint
     from creative.run.folder import RunsRoot
 
-    choice = resolve_brand(settings)
-    hint = sample_brand_hint(choice, choice.sample and sample_used_before(RunsRoot(settings.paths.runs_dir)))
+    hint = sample_hint(resolve_brand(settings), RunsRoot(settings.paths.runs_dir))
     if hint and not quiet:
         _err(f"note: {hint}")
 

@@ -3,7 +3,7 @@ and whether the bundled sample brand has been used before (its hint is shown onc
 
 from __future__ import annotations
 
-from creative.brand.select import BrandChoice, recorded_brand
+from creative.brand.select import BrandChoice, recorded_brand, sample_brand_hint
 from creative.core.errors import CreativeError
 from creative.run.folder import RunFolder, RunsRoot
 
@@ -28,3 +28,11 @@ def sample_used_before(runs: RunsRoot, current: RunFolder | None = None) -> bool
         if isinstance(entry, dict) and entry.get("sample"):
             return True
     return False
+
+
+def sample_hint(choice: BrandChoice, runs: RunsRoot, current: RunFolder | None = None) -> str | None:
+    """How to make one's own brand, on the first run with the sample brand; None otherwise.
+
+    Earlier runs' runlogs are read only for a run on the sample brand: one's own brand never
+    pays for a scan that grows with every run kept."""
+    return sample_brand_hint(choice, choice.sample and sample_used_before(runs, current))

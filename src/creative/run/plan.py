@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from creative.brand.kit import Brand, load_brand, load_channels
-from creative.brand.select import resolve_brand, run_folder_name, sample_brand_hint
+from creative.brand.select import resolve_brand, run_folder_name
 from creative.budget.ledger import BudgetState, Ledger
 from creative.copy.brief import check_policy, read_brief
 from creative.core.config import Settings
@@ -22,7 +22,7 @@ from creative.core.redact import redact_url
 from creative.gen.workflow import Workflow
 from creative.research import research_cost_usd
 from creative.run.context import RunContext, RunRequest, ledger_for, load_run_workflow, resolve_channel
-from creative.run.brands import sample_used_before
+from creative.run.brands import sample_hint
 from creative.run.folder import RunsRoot
 from creative.run.pricing import backends_for, estimate_per_image, recent_gpu_seconds
 from creative.run.runlog import BudgetRecord, RunLog, sha256_file
@@ -144,8 +144,7 @@ def new_run(request: RunRequest, settings: Settings, reporter: Reporter, *, brie
     )
     choice = resolve_brand(settings)
     runlog.brand = choice.record()
-    # Earlier runs' runlogs are read only when this one is on the sample brand.
-    hint = sample_brand_hint(choice, choice.sample and sample_used_before(runs, folder))
+    hint = sample_hint(choice, runs, folder)
     if hint:  # the first run on the bundled sample brand: how to make one's own
         reporter.info(f"note: {hint}")
     ctx = RunContext(folder=folder, runlog=runlog, settings=settings, reporter=reporter, brand=plan.brand,
